@@ -1,0 +1,76 @@
+"""One application error hierarchy, rendered by one function into the SPEC error envelope."""
+
+from __future__ import annotations
+
+from django.http import JsonResponse
+
+from .error_codes import ErrorCode
+
+
+class ApiError(Exception):
+    """An error a client should see: HTTP status, OpenAI-style type, stable code, message."""
+
+    status: int = 400
+    type: str = "invalid_request_error"
+    default_code: ErrorCode = ErrorCode.INVALID_REQUEST
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: ErrorCode | None = None,
+        param: str | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code or self.default_code
+        self.param = param
+        self.headers = headers or {}
+
+    def envelope(self) -> dict:
+        return {"error": {"message": self.message, "type": self.type, "code": str(self.code), "param": self.param}}
+
+
+class InvalidRequest(ApiError):
+    pass
+
+
+class AuthenticationFailed(ApiError):
+    status = 401
+    type = "authentication_error"
+    default_code = ErrorCode.INVALID_API_KEY
+
+
+class PermissionDenied(ApiError):
+    status = 403
+    type = "permission_error"
+    default_code = ErrorCode.ENDPOINT_NOT_ALLOWED
+
+
+class NotFound(ApiError):
+    status = 404
+    type = "not_found_error"
+    default_code = ErrorCode.NOT_FOUND
+
+
+class MethodNotAllowed(ApiError):
+    status = 405
+    default_code = ErrorCode.METHOD_NOT_ALLOWED
+
+
+class InternalError(ApiError):
+    status = 500
+    type = "api_error"
+    default_code = ErrorCode.INTERNAL_ERROR
+
+
+def error_response(error: ApiError, request_id: str | None = None) -> JsonResponse:
+    response = JsonResponse(error.envelope(), status=error.status)
+    for name, value in error.headers.items():
+        response[name] = value
+    if error.status == 401:
+        response["WWW-Authenticate"] = 'Bearer realm="catalyst"'
+    if request_id:
+        response["X-Request-Id"] = request_id
+    return response

@@ -1,0 +1,108 @@
+"""The hot store: short-lived shared state for the request path (credential cache, counters).
+
+With REDIS_URL it is Redis, shared by every instance; without it, an in-process dictionary with
+expiry for the embedded single-process default. The hot path uses the async methods; services
+that change state (revoke, suspend) run synchronously and use `delete_sync`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+import weakref
+from functools import lru_cache
+
+import redis
+import redis.asyncio as aioredis
+from django.conf import settings
+
+
+class MemoryHotStore:
+    def __init__(self, prefix: str) -> None:
+        self.prefix = prefix
+        self._data: dict[str, tuple[str, float]] = {}
+        self._lock = threading.Lock()
+
+    def _live(self, key: str) -> str | None:
+        item = self._data.get(key)
+        if item is None:
+            return None
+        value, expires = item
+        if expires <= time.monotonic():
+            del self._data[key]
+            return None
+        return value
+
+    async def get(self, key: str) -> str | None:
+        with self._lock:
+            return self._live(self.prefix + key)
+
+    async def set(self, key: str, value: str, ttl: int) -> None:
+        with self._lock:
+            self._data[self.prefix + key] = (value, time.monotonic() + ttl)
+
+    async def add(self, key: str, value: str, ttl: int) -> bool:
+        with self._lock:
+            if self._live(self.prefix + key) is not None:
+                return False
+            self._data[self.prefix + key] = (value, time.monotonic() + ttl)
+            return True
+
+    def delete_sync(self, *keys: str) -> None:
+        with self._lock:
+            for key in keys:
+                self._data.pop(self.prefix + key, None)
+
+    def clear_sync(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+class RedisHotStore:
+    def __init__(self, url: str, prefix: str) -> None:
+        self.url = url
+        self.prefix = prefix
+        self._sync = redis.Redis.from_url(url, decode_responses=True)
+        # redis.asyncio connections belong to the event loop that opened them.
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    @property
+    def client(self) -> aioredis.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = aioredis.Redis.from_url(self.url, decode_responses=True)
+            self._clients[loop] = client
+        return client
+
+    async def get(self, key: str) -> str | None:
+        return await self.client.get(self.prefix + key)
+
+    async def set(self, key: str, value: str, ttl: int) -> None:
+        await self.client.set(self.prefix + key, value, ex=ttl)
+
+    async def add(self, key: str, value: str, ttl: int) -> bool:
+        return bool(await self.client.set(self.prefix + key, value, ex=ttl, nx=True))
+
+    def delete_sync(self, *keys: str) -> None:
+        if keys:
+            self._sync.delete(*(self.prefix + key for key in keys))
+
+    def clear_sync(self) -> None:
+        """Delete every key under this store's prefix (tests and resets; never on the hot path)."""
+        batch = list(self._sync.scan_iter(match=self.prefix + "*", count=1000))
+        if batch:
+            self._sync.delete(*batch)
+
+
+HotStore = MemoryHotStore | RedisHotStore
+
+
+@lru_cache(maxsize=1)
+def hot_store() -> HotStore:
+    if settings.REDIS_URL:
+        return RedisHotStore(settings.REDIS_URL, settings.HOTSTORE_PREFIX)
+    return MemoryHotStore(settings.HOTSTORE_PREFIX)

@@ -1,0 +1,168 @@
+"""Authenticate a request's credential into a Principal, then authorise endpoint and model.
+
+API keys are found by their visible prefix and compared in constant time; an unknown prefix
+costs the same work as a wrong secret. JWTs are verified, then the subject's membership in the
+tenant is checked. Both paths are served from the credential cache in steady state.
+"""
+
+from __future__ import annotations
+
+import hmac
+import time
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.utils import timezone
+
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import AuthenticationFailed, PermissionDenied
+from apps.core.hotstore import hot_store
+
+from . import credential_cache, keys, tokens
+from .models import ApiKey, Membership, TenantStatus
+from .principal import Principal
+
+INVALID_KEY_MESSAGE = "Invalid API key."
+
+
+def credential_from_headers(authorization: str | None, x_api_key: str | None = None) -> str:
+    if authorization:
+        scheme, _, value = authorization.strip().partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise AuthenticationFailed(
+                "Use 'Authorization: Bearer <API key or token>'.", code=ErrorCode.MALFORMED_CREDENTIALS
+            )
+        return value.strip()
+    if x_api_key and x_api_key.strip():
+        return x_api_key.strip()
+    raise AuthenticationFailed("No credentials were provided.", code=ErrorCode.MISSING_CREDENTIALS)
+
+
+async def authenticate(credential: str) -> Principal:
+    if keys.looks_like_key(credential):
+        return await _authenticate_key(credential)
+    if tokens.looks_like_jwt(credential):
+        return await _authenticate_token(credential)
+    raise AuthenticationFailed("The credential is not an API key or a token.", code=ErrorCode.MALFORMED_CREDENTIALS)
+
+
+def authorize(principal: Principal, *, endpoint: str, model: str | None = None) -> None:
+    if not principal.may_call(endpoint):
+        raise PermissionDenied(f"This key may not call the {endpoint} endpoint.", code=ErrorCode.ENDPOINT_NOT_ALLOWED)
+    if model is not None and not principal.may_use_model(model):
+        raise PermissionDenied(f"This key may not use the model '{model}'.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model")
+
+
+# --- API keys ---------------------------------------------------------------------------------
+
+
+def _load_key_record(prefix: str, digest: str) -> dict:
+    key = ApiKey.objects.select_related("tenant__tier").filter(prefix=prefix).first()
+    matches = hmac.compare_digest(key.key_hash if key else keys.DUMMY_HASH, digest)
+    if key is None or not matches:
+        return credential_cache.ABSENT
+    tenant = key.tenant
+    return {
+        "hash": key.key_hash,
+        "key_id": key.pk,
+        "prefix": key.prefix,
+        "tenant_id": tenant.pk,
+        "tenant_slug": tenant.slug,
+        "tenant_active": tenant.status == TenantStatus.ACTIVE,
+        "tier": tenant.tier.name,
+        "team_id": key.team_id,
+        "user_id": key.user_id,
+        "allowed_models": list(key.allowed_models),
+        "allowed_endpoints": list(key.allowed_endpoints),
+        "expires_at": key.expires_at.timestamp() if key.expires_at else None,
+        "revoked": key.revoked_at is not None,
+    }
+
+
+async def _authenticate_key(credential: str) -> Principal:
+    if not keys.is_well_formed(credential):
+        raise AuthenticationFailed(INVALID_KEY_MESSAGE, code=ErrorCode.INVALID_API_KEY)
+    digest = keys.hash_key(credential)
+    entry = credential_cache.key_entry(digest)
+    record = await credential_cache.read(entry)
+    if record is None:
+        record = await sync_to_async(_load_key_record)(keys.prefix_of(credential), digest)
+        await credential_cache.write(entry, record)
+    if not record or not hmac.compare_digest(record["hash"], digest):
+        raise AuthenticationFailed(INVALID_KEY_MESSAGE, code=ErrorCode.INVALID_API_KEY)
+    if record["revoked"]:
+        raise AuthenticationFailed("This API key has been revoked.", code=ErrorCode.REVOKED_API_KEY)
+    if record["expires_at"] is not None and record["expires_at"] <= time.time():
+        raise AuthenticationFailed("This API key has expired.", code=ErrorCode.EXPIRED_API_KEY)
+    if not record["tenant_active"]:
+        raise PermissionDenied("The tenant is suspended.", code=ErrorCode.TENANT_SUSPENDED)
+    await _note_key_use(record["key_id"])
+    return Principal(
+        tenant_id=record["tenant_id"],
+        tenant_slug=record["tenant_slug"],
+        tier=record["tier"],
+        method="api_key",
+        key_id=record["key_id"],
+        key_prefix=record["prefix"],
+        team_id=record["team_id"],
+        user_id=record["user_id"],
+        allowed_models=tuple(record["allowed_models"]),
+        allowed_endpoints=tuple(record["allowed_endpoints"]),
+    )
+
+
+def _record_key_use(key_id: int) -> None:
+    ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
+
+
+async def _note_key_use(key_id: int) -> None:
+    """Write last-used at most once per resolution window per key, not on every request."""
+    window = settings.KEY_LAST_USED_RESOLUTION_SECONDS
+    if await hot_store().add(credential_cache.key_used_entry(key_id), "1", window):
+        await sync_to_async(_record_key_use)(key_id)
+
+
+# --- JWTs ---------------------------------------------------------------------------------------
+
+
+def _load_member_record(tenant_slug: str, user_id: int) -> dict:
+    membership = (
+        Membership.objects.select_related("tenant__tier", "user")
+        .filter(tenant__slug=tenant_slug, user_id=user_id, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        return credential_cache.ABSENT
+    tenant = membership.tenant
+    return {
+        "tenant_id": tenant.pk,
+        "tenant_slug": tenant.slug,
+        "tenant_active": tenant.status == TenantStatus.ACTIVE,
+        "tier": tenant.tier.name,
+        "team_id": membership.team_id,
+        "user_id": user_id,
+        "role": membership.role,
+    }
+
+
+async def _authenticate_token(credential: str) -> Principal:
+    claims = tokens.decode_token(credential)
+    tenant_slug, user_id = claims["tenant"], int(claims["sub"])
+    entry = credential_cache.member_entry(tenant_slug, user_id)
+    record = await credential_cache.read(entry)
+    if record is None:
+        record = await sync_to_async(_load_member_record)(tenant_slug, user_id)
+        await credential_cache.write(entry, record)
+    if not record:
+        raise AuthenticationFailed("The token's subject is not a member of its tenant.", code=ErrorCode.INVALID_TOKEN)
+    if not record["tenant_active"]:
+        raise PermissionDenied("The tenant is suspended.", code=ErrorCode.TENANT_SUSPENDED)
+    return Principal(
+        tenant_id=record["tenant_id"],
+        tenant_slug=record["tenant_slug"],
+        tier=record["tier"],
+        method="jwt",
+        team_id=record["team_id"],
+        user_id=record["user_id"],
+        role=record["role"],
+    )

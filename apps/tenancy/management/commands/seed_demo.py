@@ -1,0 +1,66 @@
+"""Seed the local demo (make run): a demo tenant and a fresh key, an admin with a TOTP device.
+
+Idempotent: each run revokes the previous demo key, issues a new one and resets the local admin
+password, then prints what a newcomer needs. Refused outside DEBUG.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.tenancy import services
+from apps.tenancy.models import ApiKey, Tenant
+
+DEMO_KEY_NAME = "make run demo key"
+
+
+class Command(BaseCommand):
+    help = "Create or refresh the local demo tenant, key and admin login, and print them."
+
+    def add_arguments(self, parser) -> None:
+        parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+
+    def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError("seed_demo is for local development (DEBUG on) only.")
+        tenant = Tenant.objects.filter(slug="demo").first()
+        if tenant is None:
+            tenant = services.tenant_onboard(
+                slug="demo", name="Demo tenant", tier="professional", owner_username="demo", key_name="first key"
+            ).tenant
+        for key in ApiKey.objects.for_tenant(tenant).usable().filter(name=DEMO_KEY_NAME):
+            services.key_revoke(key=key)
+        issued = services.key_create(tenant=tenant, name=DEMO_KEY_NAME, team=tenant.teams.first())
+
+        User = get_user_model()
+        password = secrets.token_urlsafe(12)
+        admin_user = User.objects.filter(username="admin").first()
+        if admin_user is None:
+            admin_user = User.objects.create_superuser("admin", "admin@localhost", password)
+        else:
+            admin_user.set_password(password)
+            admin_user.save(update_fields=["password"])
+        device = TOTPDevice.objects.filter(user=admin_user, confirmed=True).first()
+        if device is None:
+            device = TOTPDevice.objects.create(user=admin_user, name="local", confirmed=True)
+
+        base = options["base_url"].rstrip("/")
+        lines = [
+            "",
+            "Catalyst is starting (embedded default)" if not settings.REDIS_URL else "Catalyst is starting",
+            f"  Admin:      {base}/admin/",
+            f"    login:    admin / {password}",
+            "    2FA code: run `make otp` (or scan the URI below in an authenticator app)",
+            f"    TOTP URI: {device.config_url}",
+            f"  API:        {base}/v1/",
+            f"  Health:     {base}/health",
+            f"  Demo tenant: {tenant.slug} (tier {tenant.tier.name})",
+            f"  Try it:     curl -H 'Authorization: Bearer {issued.plaintext}' {base}/v1/me",
+            "  Demo API key:",
+            issued.plaintext,
+            "",
+        ]
+        self.stdout.write("\n".join(lines))

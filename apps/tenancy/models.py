@@ -1,0 +1,160 @@
+"""Tenants, their tiers, teams, memberships and API keys (SPEC C1)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.utils import timezone
+
+
+# Endpoint names a key may be scoped to (the `allowed_endpoints` of ApiKey).
+API_ENDPOINTS = ("chat", "messages", "embeddings", "models", "generate", "jobs", "usage", "me")
+
+
+class Tier(models.Model):
+    """A service tier: the default limits of every tenant on it. `None` means unlimited."""
+
+    name = models.SlugField(max_length=40, unique=True)
+    description = models.CharField(max_length=200, blank=True)
+    requests_per_minute = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    requests_per_hour = models.PositiveIntegerField(null=True, blank=True)
+    tokens_per_minute = models.PositiveIntegerField(null=True, blank=True)
+    concurrent_streams = models.PositiveIntegerField(validators=[MinValueValidator(1)])
+    tokens_per_month = models.PositiveBigIntegerField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["requests_per_minute", "name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TenantStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+
+
+class Tenant(models.Model):
+    slug = models.SlugField(max_length=63, unique=True)
+    name = models.CharField(max_length=200)
+    tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="tenants")
+    status = models.CharField(max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE)
+    monthly_budget_usd = models.DecimalField(
+        "monthly budget (USD)", max_digits=12, decimal_places=2, null=True, blank=True,
+        help_text="Spend cap per calendar month. Empty means no USD cap.",
+    )
+    monthly_token_budget = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Tokens per calendar month. Empty means the tier's allowance."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["slug"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+    @property
+    def is_active(self) -> bool:
+        return self.status == TenantStatus.ACTIVE
+
+
+class Team(models.Model):
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="teams")
+    slug = models.SlugField(max_length=63)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["tenant__slug", "slug"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "slug"], name="team_slug_unique_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.tenant.slug}/{self.slug}"
+
+
+class Role(models.TextChoices):
+    OWNER = "owner", "Owner"
+    ADMIN = "admin", "Admin"
+    MEMBER = "member", "Member"
+    AUDITOR = "auditor", "Auditor"
+
+
+class Membership(models.Model):
+    """A user's place in one tenant. A user may belong to several tenants."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="memberships")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="memberships")
+    role = models.CharField(max_length=16, choices=Role.choices, default=Role.MEMBER)
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["tenant__slug", "user__username"]
+        constraints = [models.UniqueConstraint(fields=["tenant", "user"], name="one_membership_per_tenant")]
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.tenant} ({self.role})"
+
+
+class ApiKeyQuerySet(models.QuerySet):
+    def for_tenant(self, tenant: Tenant) -> ApiKeyQuerySet:
+        return self.filter(tenant=tenant)
+
+    def usable(self, now=None) -> ApiKeyQuerySet:
+        now = now or timezone.now()
+        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+
+
+class KeyStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    ROTATING = "rotating", "Rotating (grace period)"
+    EXPIRED = "expired", "Expired"
+    REVOKED = "revoked", "Revoked"
+
+
+class ApiKey(models.Model):
+    """An API key. Only its SHA-256 is stored; the full key is shown once when created."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="api_keys")
+    name = models.CharField(max_length=100)
+    prefix = models.CharField(max_length=16, unique=True, editable=False)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    team = models.ForeignKey(Team, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_keys")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_keys"
+    )
+    allowed_models = models.JSONField(default=list, blank=True, help_text="Model names; empty allows every model of the tier.")
+    allowed_endpoints = models.JSONField(default=list, blank=True, help_text="Endpoint names; empty allows all.")
+    expires_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
+    rotated_to = models.OneToOneField(
+        "self", on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="rotated_from"
+    )
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+
+    objects = ApiKeyQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API key"
+
+    def __str__(self) -> str:
+        return f"{self.prefix} ({self.name})"
+
+    def status_at(self, now) -> KeyStatus:
+        if self.revoked_at is not None:
+            return KeyStatus.REVOKED
+        if self.expires_at is not None and self.expires_at <= now:
+            return KeyStatus.EXPIRED
+        if self.rotated_to_id is not None:
+            return KeyStatus.ROTATING
+        return KeyStatus.ACTIVE
+
+    @property
+    def status(self) -> KeyStatus:
+        return self.status_at(timezone.now())

@@ -1,0 +1,192 @@
+"""Writes for tenancy and identity: onboarding, keys, memberships, tenant status.
+
+Every service that changes what a credential may do drops the cached credentials it affects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+from django.utils.text import slugify
+
+from . import credential_cache, keys
+from .models import ApiKey, KeyStatus, Membership, Role, Team, Tenant, TenantStatus, Tier
+
+User = get_user_model()
+
+
+class TenancyError(Exception):
+    """A request to change tenancy state that cannot be honoured; the message says why."""
+
+
+@dataclass(frozen=True)
+class IssuedKey:
+    key: ApiKey
+    plaintext: str  # shown once, never stored
+
+
+@dataclass(frozen=True)
+class Onboarding:
+    tenant: Tenant
+    team: Team
+    owner: Membership | None
+    issued: IssuedKey
+
+
+# --- keys ---------------------------------------------------------------------------------------
+
+
+def _check_scope_owner(tenant: Tenant, team: Team | None, user: AbstractBaseUser | None) -> None:
+    if team is not None and team.tenant_id != tenant.pk:
+        raise TenancyError(f"Team {team} does not belong to tenant {tenant.slug}.")
+    if user is not None and not Membership.objects.filter(tenant=tenant, user=user).exists():
+        raise TenancyError(f"User {user} is not a member of tenant {tenant.slug}.")
+
+
+def key_create(
+    *,
+    tenant: Tenant,
+    name: str,
+    team: Team | None = None,
+    user: AbstractBaseUser | None = None,
+    allowed_models: list[str] | tuple[str, ...] = (),
+    allowed_endpoints: list[str] | tuple[str, ...] = (),
+    expires_at=None,
+    created_by: AbstractBaseUser | None = None,
+) -> IssuedKey:
+    _check_scope_owner(tenant, team, user)
+    if expires_at is not None and expires_at <= timezone.now():
+        raise TenancyError("A new key cannot expire in the past.")
+    for _ in range(5):  # the 8-character id space is large; a clash is rare and retried
+        generated = keys.generate_key()
+        try:
+            with transaction.atomic():
+                key = ApiKey.objects.create(
+                    tenant=tenant,
+                    name=name,
+                    prefix=generated.prefix,
+                    key_hash=generated.key_hash,
+                    team=team,
+                    user=user,
+                    allowed_models=sorted(set(allowed_models)),
+                    allowed_endpoints=sorted(set(allowed_endpoints)),
+                    expires_at=expires_at,
+                    created_by=created_by,
+                )
+        except IntegrityError:
+            continue
+        return IssuedKey(key=key, plaintext=generated.plaintext)
+    raise TenancyError("Could not allocate a unique key prefix; try again.")
+
+
+def key_revoke(*, key: ApiKey) -> ApiKey:
+    if key.revoked_at is None:
+        key.revoked_at = timezone.now()
+        key.save(update_fields=["revoked_at"])
+    credential_cache.forget_keys([key.key_hash])
+    return key
+
+
+@transaction.atomic
+def key_rotate(*, key: ApiKey, grace: timedelta, created_by: AbstractBaseUser | None = None) -> IssuedKey:
+    """Issue a successor with the same scopes; the old key keeps working for `grace`, then expires."""
+    key = ApiKey.objects.select_for_update().get(pk=key.pk)
+    now = timezone.now()
+    if key.status_at(now) in (KeyStatus.REVOKED, KeyStatus.EXPIRED):
+        raise TenancyError(f"Key {key.prefix} is {key.status_at(now).label.lower()}; only a usable key can be rotated.")
+    if key.rotated_to_id is not None:
+        raise TenancyError(f"Key {key.prefix} has already been rotated.")
+    if grace < timedelta(0):
+        raise TenancyError("The grace period cannot be negative.")
+    issued = key_create(
+        tenant=key.tenant,
+        name=key.name,
+        team=key.team,
+        user=key.user,
+        allowed_models=key.allowed_models,
+        allowed_endpoints=key.allowed_endpoints,
+        expires_at=key.expires_at if key.expires_at and key.expires_at > now else None,
+        created_by=created_by,
+    )
+    grace_end = now + grace
+    key.expires_at = min(key.expires_at, grace_end) if key.expires_at else grace_end
+    key.rotated_to = issued.key
+    key.save(update_fields=["expires_at", "rotated_to"])
+    credential_cache.forget_keys([key.key_hash])
+    return issued
+
+
+# --- tenants ------------------------------------------------------------------------------------
+
+
+def tenant_set_status(*, tenant: Tenant, status: TenantStatus) -> Tenant:
+    tenant.status = status
+    tenant.save(update_fields=["status"])
+    credential_cache.forget_tenant(tenant)
+    return tenant
+
+
+def tenant_saved(*, tenant: Tenant) -> None:
+    """Call after any edit of a tenant (tier, status, budget): cached credentials carry them."""
+    credential_cache.forget_tenant(tenant)
+
+
+def membership_add(*, tenant: Tenant, user: AbstractBaseUser, role: Role = Role.MEMBER, team: Team | None = None) -> Membership:
+    if team is not None and team.tenant_id != tenant.pk:
+        raise TenancyError(f"Team {team} does not belong to tenant {tenant.slug}.")
+    membership, _ = Membership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role, "team": team})
+    credential_cache.forget_user(user)
+    return membership
+
+
+def membership_remove(*, membership: Membership) -> None:
+    user = membership.user
+    membership.delete()
+    credential_cache.forget_user(user)
+    # Keys bound to the departed user stop working with the membership.
+    bound = ApiKey.objects.filter(tenant_id=membership.tenant_id, user=user)
+    bound.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    credential_cache.forget_keys(bound.values_list("key_hash", flat=True))
+
+
+@transaction.atomic
+def tenant_onboard(
+    *,
+    slug: str,
+    name: str,
+    tier: Tier | str,
+    owner_username: str | None = None,
+    owner_email: str = "",
+    team_name: str = "Default",
+    monthly_budget_usd: Decimal | None = None,
+    key_name: str = "First key",
+    created_by: AbstractBaseUser | None = None,
+) -> Onboarding:
+    """Create a tenant with its first team, optional owner and first API key, all or nothing."""
+    if isinstance(tier, str):
+        tier_obj = Tier.objects.filter(name=tier).first()
+        if tier_obj is None:
+            known = ", ".join(Tier.objects.values_list("name", flat=True))
+            raise TenancyError(f"Unknown tier '{tier}'. Known tiers: {known}.")
+        tier = tier_obj
+    if slugify(slug) != slug:
+        raise TenancyError(f"'{slug}' is not a valid slug: use lowercase letters, digits and hyphens.")
+    if Tenant.objects.filter(slug=slug).exists():
+        raise TenancyError(f"A tenant with slug '{slug}' already exists.")
+    tenant = Tenant.objects.create(slug=slug, name=name, tier=tier, monthly_budget_usd=monthly_budget_usd)
+    team = Team.objects.create(tenant=tenant, slug=slugify(team_name) or "default", name=team_name)
+    owner = None
+    if owner_username:
+        user, created = User.objects.get_or_create(username=owner_username, defaults={"email": owner_email})
+        if created:
+            user.set_unusable_password()
+            user.save(update_fields=["password"])
+        owner = membership_add(tenant=tenant, user=user, role=Role.OWNER, team=team)
+    issued = key_create(tenant=tenant, name=key_name, team=team, created_by=created_by)
+    return Onboarding(tenant=tenant, team=team, owner=owner, issued=issued)

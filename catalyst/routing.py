@@ -1,0 +1,3 @@
+"""WebSocket routes (the chat consumer joins here with the chat issue)."""
+
+websocket_urlpatterns: list = []

@@ -1,0 +1,17 @@
+"""The test suite: real PostgreSQL + pgvector and Redis (catalyst/testing/services.py)."""
+
+from pathlib import Path
+
+from catalyst.testing.services import configure_test_environment
+
+configure_test_environment(Path(__file__).resolve().parent.parent.parent / "var")
+
+from .base import *  # noqa: E402, F403
+
+DEBUG = False
+SECRET_KEY = "test-only-secret-key-never-used-outside-the-test-suite"
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_BROKER_URL = "memory://"
+CELERY_RESULT_BACKEND = None
