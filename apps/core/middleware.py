@@ -7,11 +7,11 @@ import uuid
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9._:-]{8,128}$")
+_CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 
 def new_request_id(supplied: str | None) -> str:
-    if supplied and _CLIENT_ID.match(supplied):
+    if supplied and _CLIENT_ID.fullmatch(supplied):
         return supplied
     return f"req_{uuid.uuid4().hex}"
 

@@ -20,11 +20,15 @@ def _is_api(request: HttpRequest) -> bool:
 
 def not_found(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     if _is_api(request):
-        return error_response(NotFound(f"No route for {request.method} {request.path}."), getattr(request, "request_id", None))
+        return error_response(
+            NotFound(f"No route for {request.method} {request.path}."), getattr(request, "request_id", None)
+        )
     return page_not_found(request, exception)
 
 
 def server_error(request: HttpRequest) -> HttpResponse:
     if _is_api(request):
-        return error_response(InternalError("The server failed to process the request."), getattr(request, "request_id", None))
+        return error_response(
+            InternalError("The server failed to process the request."), getattr(request, "request_id", None)
+        )
     return html_server_error(request)

@@ -28,7 +28,9 @@ def api_endpoint(name: str, methods: tuple[str, ...]) -> Callable[[View], View]:
             try:
                 if request.method not in methods:
                     raise MethodNotAllowed(f"{request.method} is not allowed here; use {', '.join(methods)}.")
-                credential = credential_from_headers(request.headers.get("Authorization"), request.headers.get("X-Api-Key"))
+                credential = credential_from_headers(
+                    request.headers.get("Authorization"), request.headers.get("X-Api-Key")
+                )
                 principal: Principal = await authenticate(credential)
                 authorize(principal, endpoint=name)
                 return await view(request, principal, *args, **kwargs)

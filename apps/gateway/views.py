@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.errors import NotFound, error_response
 from apps.tenancy.principal import Principal
@@ -28,6 +29,7 @@ async def me(request: HttpRequest, principal: Principal) -> JsonResponse:
     )
 
 
+@csrf_exempt
 async def unknown_route(request: HttpRequest) -> JsonResponse:
     """Any other /v1/ path: the error envelope, in every environment."""
     return error_response(NotFound(f"No route for {request.method} {request.path}."), request.request_id)

@@ -28,7 +28,8 @@ User = get_user_model()
 
 def remember_issued(request: HttpRequest, issued: list[services.IssuedKey]) -> None:
     request.session[ISSUED_SESSION_KEY] = [
-        {"prefix": i.key.prefix, "name": i.key.name, "tenant": i.key.tenant.slug, "plaintext": i.plaintext} for i in issued
+        {"prefix": i.key.prefix, "name": i.key.name, "tenant": i.key.tenant.slug, "plaintext": i.plaintext}
+        for i in issued
     ]
 
 
@@ -58,8 +59,13 @@ def confirm_action(request, modeladmin, queryset, *, action: str, question: str,
 @admin.register(Tier)
 class TierAdmin(admin.ModelAdmin):
     list_display = (
-        "name", "requests_per_minute", "requests_per_hour", "tokens_per_minute",
-        "concurrent_streams", "tokens_per_month", "tenant_count",
+        "name",
+        "requests_per_minute",
+        "requests_per_hour",
+        "tokens_per_minute",
+        "concurrent_streams",
+        "tokens_per_month",
+        "tenant_count",
     )
     search_fields = ("name",)
 
@@ -87,7 +93,8 @@ class TenantAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Tenant]:
         return (
-            super().get_queryset(request)
+            super()
+            .get_queryset(request)
             .annotate(key_count=Count("api_keys", distinct=True), member_count=Count("memberships", distinct=True))
         )
 
@@ -111,10 +118,15 @@ class TenantAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 onboarding = services.tenant_onboard(
-                    slug=data["slug"], name=data["name"], tier=data["tier"],
-                    monthly_budget_usd=data["monthly_budget_usd"], team_name=data["team_name"],
-                    owner_username=data["owner_username"] or None, owner_email=data["owner_email"] or "",
-                    key_name=data["key_name"], created_by=request.user,
+                    slug=data["slug"],
+                    name=data["name"],
+                    tier=data["tier"],
+                    monthly_budget_usd=data["monthly_budget_usd"],
+                    team_name=data["team_name"],
+                    owner_username=data["owner_username"] or None,
+                    owner_email=data["owner_email"] or "",
+                    key_name=data["key_name"],
+                    created_by=request.user,
                 )
             except services.TenancyError as error:
                 form.add_error(None, str(error))
@@ -140,8 +152,12 @@ class TenantAdmin(admin.ModelAdmin):
     def suspend_tenants(self, request, queryset):
         if request.POST.get("confirm") != "yes":
             return confirm_action(
-                request, self, queryset, action="suspend_tenants", label="Yes, suspend",
-                question="Every key and token of these tenants will be refused with 403 until they are activated again.",
+                request,
+                self,
+                queryset,
+                action="suspend_tenants",
+                label="Yes, suspend",
+                question="Every key and token of these tenants will get 403 until the tenants are activated again.",
             )
         for tenant in queryset:
             services.tenant_set_status(tenant=tenant, status=TenantStatus.SUSPENDED)
@@ -254,7 +270,12 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def issued_view(self, request: HttpRequest) -> HttpResponse:
         """Show newly issued secrets once; a reload finds them gone."""
         issued = request.session.pop(ISSUED_SESSION_KEY, [])
-        context = {**self.admin_site.each_context(request), "title": "New API keys", "issued": issued, "opts": self.model._meta}
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "New API keys",
+            "issued": issued,
+            "opts": self.model._meta,
+        }
         return render(request, "admin/tenancy/issued_keys.html", context)
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
@@ -265,9 +286,14 @@ class ApiKeyAdmin(admin.ModelAdmin):
             data = form.cleaned_data
             try:
                 issued = services.key_create(
-                    tenant=data["tenant"], name=data["name"], team=data["team"], user=data["user"],
-                    allowed_models=data["allowed_models"], allowed_endpoints=data["allowed_endpoints"],
-                    expires_at=data["expires_at"], created_by=request.user,
+                    tenant=data["tenant"],
+                    name=data["name"],
+                    team=data["team"],
+                    user=data["user"],
+                    allowed_models=data["allowed_models"],
+                    allowed_endpoints=data["allowed_endpoints"],
+                    expires_at=data["expires_at"],
+                    created_by=request.user,
                 )
             except services.TenancyError as error:
                 form.add_error(None, str(error))
@@ -292,7 +318,11 @@ class ApiKeyAdmin(admin.ModelAdmin):
     def revoke_keys(self, request, queryset):
         if request.POST.get("confirm") != "yes":
             return confirm_action(
-                request, self, queryset, action="revoke_keys", label="Yes, revoke",
+                request,
+                self,
+                queryset,
+                action="revoke_keys",
+                label="Yes, revoke",
                 question="These keys will stop working at once, on every instance. This cannot be undone.",
             )
         for key in queryset:
@@ -305,8 +335,13 @@ class ApiKeyAdmin(admin.ModelAdmin):
         form = RotateKeysForm(request.POST if request.POST.get("confirm") == "yes" else None)
         if not form.is_bound or not form.is_valid():
             return confirm_action(
-                request, self, queryset, action="rotate_keys", label="Rotate", form=form,
-                question="Each key gets a successor with the same scopes. The old key keeps working for the grace period.",
+                request,
+                self,
+                queryset,
+                action="rotate_keys",
+                label="Rotate",
+                form=form,
+                question="Each key gets a successor with the same scopes; the old key works on for the grace period.",
             )
         grace = timedelta(seconds=form.cleaned_data["grace_seconds"])
         issued, failures = [], []

@@ -50,7 +50,9 @@ def authorize(principal: Principal, *, endpoint: str, model: str | None = None) 
     if not principal.may_call(endpoint):
         raise PermissionDenied(f"This key may not call the {endpoint} endpoint.", code=ErrorCode.ENDPOINT_NOT_ALLOWED)
     if model is not None and not principal.may_use_model(model):
-        raise PermissionDenied(f"This key may not use the model '{model}'.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model")
+        raise PermissionDenied(
+            f"This key may not use the model '{model}'.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model"
+        )
 
 
 # --- API keys ---------------------------------------------------------------------------------

@@ -48,12 +48,15 @@ class ApiKeyAdminForm(forms.ModelForm):
     """Key fields as a non-developer edits them: model names as text, endpoints as checkboxes."""
 
     allowed_models = forms.CharField(
-        required=False, widget=forms.Textarea(attrs={"rows": 2}),
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
         help_text="Comma-separated model names. Empty allows every model of the tenant's tier.",
     )
     allowed_endpoints = forms.MultipleChoiceField(
-        choices=[(name, name) for name in API_ENDPOINTS], required=False,
-        widget=forms.CheckboxSelectMultiple, help_text="None ticked allows every endpoint.",
+        choices=[(name, name) for name in API_ENDPOINTS],
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="None ticked allows every endpoint.",
     )
 
     class Meta:

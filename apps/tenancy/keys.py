@@ -17,7 +17,7 @@ _ID_ALPHABET = string.ascii_lowercase + string.digits
 _SECRET_ALPHABET = string.ascii_letters + string.digits
 _ID_LENGTH = 8
 _SECRET_LENGTH = 40
-_KEY_SHAPE = re.compile(r"^cat_[a-z0-9]{8}_[A-Za-z0-9]{40}$")
+_KEY_SHAPE = re.compile(r"cat_[a-z0-9]{8}_[A-Za-z0-9]{40}")
 
 # Compared against when no key has the presented prefix, so a miss costs what a hit costs.
 DUMMY_HASH = hashlib.sha256(b"catalyst: no key has this prefix").hexdigest()
@@ -46,7 +46,7 @@ def looks_like_key(credential: str) -> bool:
 
 
 def is_well_formed(credential: str) -> bool:
-    return bool(_KEY_SHAPE.match(credential))
+    return bool(_KEY_SHAPE.fullmatch(credential))
 
 
 def prefix_of(plaintext: str) -> str:

@@ -7,7 +7,6 @@ from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
 
-
 # Endpoint names a key may be scoped to (the `allowed_endpoints` of ApiKey).
 API_ENDPOINTS = ("chat", "messages", "embeddings", "models", "generate", "jobs", "usage", "me")
 
@@ -41,7 +40,11 @@ class Tenant(models.Model):
     tier = models.ForeignKey(Tier, on_delete=models.PROTECT, related_name="tenants")
     status = models.CharField(max_length=16, choices=TenantStatus.choices, default=TenantStatus.ACTIVE)
     monthly_budget_usd = models.DecimalField(
-        "monthly budget (USD)", max_digits=12, decimal_places=2, null=True, blank=True,
+        "monthly budget (USD)",
+        max_digits=12,
+        decimal_places=2,
+        null=True,
+        blank=True,
         help_text="Spend cap per calendar month. Empty means no USD cap.",
     )
     monthly_token_budget = models.PositiveBigIntegerField(
@@ -103,7 +106,9 @@ class ApiKeyQuerySet(models.QuerySet):
 
     def usable(self, now=None) -> ApiKeyQuerySet:
         now = now or timezone.now()
-        return self.filter(revoked_at__isnull=True).filter(models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now))
+        return self.filter(revoked_at__isnull=True).filter(
+            models.Q(expires_at__isnull=True) | models.Q(expires_at__gt=now)
+        )
 
 
 class KeyStatus(models.TextChoices):
@@ -124,7 +129,9 @@ class ApiKey(models.Model):
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="api_keys"
     )
-    allowed_models = models.JSONField(default=list, blank=True, help_text="Model names; empty allows every model of the tier.")
+    allowed_models = models.JSONField(
+        default=list, blank=True, help_text="Model names; empty allows every model of the tier."
+    )
     allowed_endpoints = models.JSONField(default=list, blank=True, help_text="Endpoint names; empty allows all.")
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)

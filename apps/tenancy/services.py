@@ -137,7 +137,9 @@ def tenant_saved(*, tenant: Tenant) -> None:
     credential_cache.forget_tenant(tenant)
 
 
-def membership_add(*, tenant: Tenant, user: AbstractBaseUser, role: Role = Role.MEMBER, team: Team | None = None) -> Membership:
+def membership_add(
+    *, tenant: Tenant, user: AbstractBaseUser, role: Role = Role.MEMBER, team: Team | None = None
+) -> Membership:
     if team is not None and team.tenant_id != tenant.pk:
         raise TenancyError(f"Team {team} does not belong to tenant {tenant.slug}.")
     membership, _ = Membership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role, "team": team})

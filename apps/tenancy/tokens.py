@@ -15,7 +15,7 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import AuthenticationFailed
 
 SUPPORTED_ALGORITHMS = ("HS256", "RS256")
-_JWT_SHAPE = re.compile(r"^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$")
+_JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _LEEWAY_SECONDS = 5
 
 
@@ -45,7 +45,7 @@ def reset_key_cache() -> None:
 
 
 def looks_like_jwt(credential: str) -> bool:
-    return bool(_JWT_SHAPE.match(credential))
+    return bool(_JWT_SHAPE.fullmatch(credential))
 
 
 def issue_token(*, user_id: int, tenant_slug: str, ttl_seconds: int | None = None) -> str:

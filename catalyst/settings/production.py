@@ -13,9 +13,7 @@ def _refuse_unsafe_settings() -> None:
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set in production.")
     if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or any(m in SECRET_KEY.lower() for m in _INSECURE_MARKERS):
-        raise ImproperlyConfigured(
-            "SECRET_KEY looks like a default or weak value; use at least 50 random characters."
-        )
+        raise ImproperlyConfigured("SECRET_KEY looks like a default or weak value; use at least 50 random characters.")
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off in production.")
     if not ALLOWED_HOSTS or any(host == "*" or host.startswith("*") for host in ALLOWED_HOSTS):

@@ -11,7 +11,7 @@ from .base import *  # noqa: E402, F403
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-never-used-outside-the-test-suite"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING["root"]["level"] = "WARNING"  # noqa: F405
+LOGGING["root"]["level"] = "WARNING"
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None

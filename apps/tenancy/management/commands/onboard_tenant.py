@@ -28,14 +28,20 @@ class Command(BaseCommand):
                 raise CommandError(f"--budget-usd must be a number, not {options['budget_usd']!r}.") from None
         try:
             onboarding = services.tenant_onboard(
-                slug=options["slug"], name=options["name"], tier=options["tier"],
-                owner_username=options["owner"], owner_email=options["owner_email"],
-                team_name=options["team"], monthly_budget_usd=budget,
+                slug=options["slug"],
+                name=options["name"],
+                tier=options["tier"],
+                owner_username=options["owner"],
+                owner_email=options["owner_email"],
+                team_name=options["team"],
+                monthly_budget_usd=budget,
             )
         except services.TenancyError as error:
             raise CommandError(str(error)) from None
         tenant = onboarding.tenant
-        self.stdout.write(f"Tenant {tenant.slug} ({tenant.name}) on tier {tenant.tier.name}, team {onboarding.team.slug}.")
+        self.stdout.write(
+            f"Tenant {tenant.slug} ({tenant.name}) on tier {tenant.tier.name}, team {onboarding.team.slug}."
+        )
         if onboarding.owner:
             self.stdout.write(f"Owner: {onboarding.owner.user.username}.")
         self.stdout.write(f"API key {onboarding.issued.key.prefix} (shown once, store it now):")

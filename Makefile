@@ -1,0 +1,45 @@
+# The two commands: `make run` (start the platform, embedded default) and `make test` (the suite).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PORT ?= 8000
+HOST ?= 127.0.0.1
+
+.PHONY: run test lint install install-test otp migrate clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed-base: $(BIN)/python requirements/base.txt
+	$(BIN)/pip install --quiet -r requirements/base.txt
+	touch $@
+
+$(VENV)/.installed-test: $(VENV)/.installed-base requirements/test.txt
+	$(BIN)/pip install --quiet -r requirements/test.txt
+	touch $@
+
+install: $(VENV)/.installed-base
+install-test: $(VENV)/.installed-test
+
+## run: migrate, seed the demo tenant and key, serve on $(HOST):$(PORT)
+run: install
+	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py migrate --noinput -v 0
+	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
+	DJANGO_SETTINGS_MODULE=catalyst.settings.local exec $(BIN)/daphne -b $(HOST) -p $(PORT) catalyst.asgi:application
+
+## test: lint, migration check and the whole suite on PostgreSQL + pgvector and Redis
+test: install-test lint
+	DJANGO_SETTINGS_MODULE=catalyst.settings.test $(BIN)/python -m pytest
+
+lint: install-test
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	DJANGO_SETTINGS_MODULE=catalyst.settings.local CATALYST_VAR_DIR=$$(mktemp -d) $(BIN)/python manage.py makemigrations --check --dry-run -v 0
+
+## otp: print the local admin's current TOTP code (DEBUG only)
+otp: install
+	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py totp_code admin
+
+clean:
+	rm -rf $(VENV) var
