@@ -22,8 +22,8 @@ def real_services(django_db_setup, django_db_blocker):
     with django_db_blocker.unblock():
         assert connection.vendor == "postgresql", f"tests need PostgreSQL, got {connection.vendor}"
         with connection.cursor() as cursor:
-            cursor.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'")
-            assert cursor.fetchone(), "the pgvector extension is not installed in the test database"
+            cursor.execute("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")
+            assert cursor.fetchone(), "the PostgreSQL server has no pgvector extension"
     assert settings.REDIS_URL, "tests need REDIS_URL"
     redis.Redis.from_url(settings.REDIS_URL).ping()
     yield
