@@ -147,6 +147,13 @@ def membership_add(
     return membership
 
 
+def user_set_active(*, user: AbstractBaseUser, active: bool) -> None:
+    """Deactivating a user ends their tokens at once, in every tenant."""
+    user.is_active = active
+    user.save(update_fields=["is_active"])
+    credential_cache.forget_user(user)
+
+
 def membership_remove(*, membership: Membership) -> None:
     user = membership.user
     membership.delete()

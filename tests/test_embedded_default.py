@@ -1,0 +1,105 @@
+"""`make run` on the embedded default: no services, a demo tenant, printed URLs and a working key."""
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "HOTSTORE_PREFIX", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def get(url: str, key: str | None = None) -> tuple[int, dict]:
+    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+    try:
+        with urllib.request.urlopen(request, timeout=5) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read())
+
+
+@pytest.fixture
+def platform(tmp_path):
+    """Start `make run` with nothing configured; yield (base URL, its output so far)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    env["CATALYST_VAR_DIR"] = str(tmp_path)
+    process = subprocess.Popen(
+        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    output: list[str] = []
+    try:
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            line = process.stdout.readline()
+            if not line and process.poll() is not None:
+                break
+            output.append(line.rstrip("\n"))
+            if "Listening on TCP address" in line or "Starting server at" in line:
+                break
+        base = f"http://127.0.0.1:{port}"
+        for _ in range(100):
+            try:
+                if get(base + "/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield base, output, tmp_path
+    finally:
+        os.killpg(process.pid, signal.SIGTERM)
+        process.wait(timeout=20)
+
+
+def test_make_run_serves_the_platform_with_a_demo_key_and_no_services(platform):
+    base, output, var_dir = platform
+    text = "\n".join(output)
+
+    assert f"Admin:      {base}/admin/" in text
+    assert "login:    admin / " in text
+    assert "Demo tenant: demo (tier professional)" in text
+    key = output[output.index("  Demo API key:") + 1]
+    assert key.startswith("cat_")
+
+    assert get(base + "/health") == (200, {"status": "ok"})
+    status, body = get(base + "/v1/me", key)
+    assert (status, body["tenant"], body["auth"]) == (200, "demo", "api_key")
+    status, body = get(base + "/v1/me", "cat_aaaaaaaa_" + "b" * 40)
+    assert (status, body["error"]["code"]) == (401, "invalid_api_key")
+    assert (var_dir / "catalyst.sqlite3").exists()
+
+
+def test_the_embedded_default_uses_no_external_service(tmp_path):
+    env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
+    env.update(CATALYST_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="catalyst.settings.local")
+    probe = (
+        "from django.conf import settings as s; from apps.core.hotstore import hot_store; "
+        "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
+        "s.CACHES['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER, type(hot_store()).__name__)"
+    )
+    result = subprocess.run(
+        [str(ROOT / ".venv/bin/python"), "manage.py", "shell", "-v", "0", "-c", probe],
+        cwd=ROOT, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == [
+        "django.db.backends.sqlite3",
+        "channels.layers.InMemoryChannelLayer",
+        "django.core.cache.backends.locmem.LocMemCache",
+        "True",
+        "MemoryHotStore",
+    ]
