@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 from django.utils.text import slugify
 
-from .models import API_ENDPOINTS, Tenant, Tier
+from .models import API_ENDPOINTS, ApiKey, Tenant, Tier
 
 GRACE_CHOICES = [
     (0, "None: the old key stops at once"),
@@ -60,6 +60,7 @@ class ApiKeyAdminForm(forms.ModelForm):
     )
 
     class Meta:
+        model = ApiKey
         fields = ["tenant", "name", "team", "user", "allowed_models", "allowed_endpoints", "expires_at"]
 
     def __init__(self, *args, **kwargs) -> None:
