@@ -54,6 +54,10 @@ class MemoryHotStore:
             for key in keys:
                 self._data.pop(self.prefix + key, None)
 
+    def set_sync(self, key: str, value: str, ttl: int) -> None:
+        with self._lock:
+            self._data[self.prefix + key] = (value, time.monotonic() + ttl)
+
     def clear_sync(self) -> None:
         with self._lock:
             self._data.clear()
@@ -90,6 +94,9 @@ class RedisHotStore:
     def delete_sync(self, *keys: str) -> None:
         if keys:
             self._sync.delete(*(self.prefix + key for key in keys))
+
+    def set_sync(self, key: str, value: str, ttl: int) -> None:
+        self._sync.set(self.prefix + key, value, ex=ttl)
 
     def clear_sync(self) -> None:
         """Delete every key under this store's prefix (tests and resets; never on the hot path)."""

@@ -34,6 +34,7 @@ INSTALLED_APPS = [
     "channels",
     "apps.core",
     "apps.tenancy",
+    "apps.catalogue",
     "apps.gateway",
 ]
 

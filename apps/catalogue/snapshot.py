@@ -1,0 +1,154 @@
+"""An immutable in-process snapshot of the catalogue, so routing costs no database query.
+
+Staff edits bump a version in the hot store; each process compares versions at most once per
+`CHECK_INTERVAL` seconds and reloads when they differ. Changes reach every instance within that
+interval.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from asgiref.sync import sync_to_async
+from django.db import transaction
+
+from apps.core.hotstore import hot_store
+
+from .models import ChainLink, FallbackChain, LlmModel
+
+VERSION_ENTRY = "catalogue:version"
+VERSION_TTL = 30 * 24 * 3600
+CHECK_INTERVAL = 1.0
+
+
+@dataclass(frozen=True, slots=True)
+class ProviderInfo:
+    id: int
+    name: str
+    kind: str
+    base_url: str
+    api_key_env: str
+    timeout_seconds: float
+
+
+@dataclass(frozen=True, slots=True)
+class ModelInfo:
+    id: int
+    name: str
+    provider: ProviderInfo
+    upstream_name: str
+    kind: str
+    context_window: int
+    max_output_tokens: int
+    price_input: Decimal
+    price_output: Decimal
+    price_cached_input: Decimal
+    quality: int
+    supports_tools: bool
+    tiers: frozenset[str]
+    fallback: tuple[str, ...]
+
+    def allows_tier(self, tier: str) -> bool:
+        return not self.tiers or tier in self.tiers
+
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> Decimal:
+        uncached = max(input_tokens - cached_tokens, 0)
+        total = (
+            uncached * self.price_input + cached_tokens * self.price_cached_input + output_tokens * self.price_output
+        )
+        return (total / Decimal(1_000_000)).quantize(Decimal("0.00000001"))
+
+
+@dataclass(frozen=True)
+class Catalogue:
+    version: str
+    models: dict[str, ModelInfo] = field(default_factory=dict)
+    chains: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+
+def load_catalogue(version: str) -> Catalogue:
+    chains: dict[str, tuple[str, ...]] = {}
+    chain_ids: dict[int, tuple[str, ...]] = {}
+    links = ChainLink.objects.select_related("model").filter(model__enabled=True, model__provider__enabled=True)
+    grouped: dict[int, list[tuple[int, str]]] = {}
+    for link in links:
+        grouped.setdefault(link.chain_id, []).append((link.position, link.model.name))
+    for chain in FallbackChain.objects.all():
+        names = tuple(name for _, name in sorted(grouped.get(chain.pk, [])))
+        chains[chain.name] = names
+        chain_ids[chain.pk] = names
+
+    models: dict[str, ModelInfo] = {}
+    queryset = LlmModel.objects.select_related("provider").prefetch_related("tiers")
+    for row in queryset.filter(enabled=True, provider__enabled=True):
+        provider = row.provider
+        models[row.name] = ModelInfo(
+            id=row.pk,
+            name=row.name,
+            provider=ProviderInfo(
+                id=provider.pk,
+                name=provider.name,
+                kind=provider.kind,
+                base_url=provider.base_url,
+                api_key_env=provider.api_key_env,
+                timeout_seconds=provider.timeout_seconds,
+            ),
+            upstream_name=row.upstream_name,
+            kind=row.kind,
+            context_window=row.context_window,
+            max_output_tokens=row.max_output_tokens,
+            price_input=row.price_input,
+            price_output=row.price_output,
+            price_cached_input=row.price_cached_input,
+            quality=row.quality,
+            supports_tools=row.supports_tools,
+            tiers=frozenset(t.name for t in row.tiers.all()),
+            fallback=tuple(n for n in chain_ids.get(row.fallback_chain_id, ()) if n != row.name),
+        )
+    return Catalogue(version=version, models=models, chains=chains)
+
+
+def _bump_version() -> None:
+    hot_store().set_sync(VERSION_ENTRY, uuid.uuid4().hex, VERSION_TTL)
+    forget_snapshot()
+
+
+def catalogue_changed() -> None:
+    """Call after any staff edit of providers, models or chains: every process reloads.
+
+    Bumped now and again after commit, so no process can cache the pre-commit rows under the
+    new version.
+    """
+    _bump_version()
+    transaction.on_commit(_bump_version)
+
+
+class _Holder:
+    def __init__(self) -> None:
+        self.catalogue: Catalogue | None = None
+        self.checked_at = 0.0
+
+
+_holder = _Holder()
+
+
+async def current_catalogue() -> Catalogue:
+    now = time.monotonic()
+    snapshot = _holder.catalogue
+    if snapshot is not None and now - _holder.checked_at < CHECK_INTERVAL:
+        return snapshot
+    version = await hot_store().get(VERSION_ENTRY) or "initial"
+    _holder.checked_at = now
+    if snapshot is not None and snapshot.version == version:
+        return snapshot
+    _holder.catalogue = await sync_to_async(load_catalogue)(version)
+    return _holder.catalogue
+
+
+def forget_snapshot() -> None:
+    """Drop this process's snapshot (tests, and after catalogue_changed in the same process)."""
+    _holder.catalogue = None
+    _holder.checked_at = 0.0
