@@ -1,0 +1,184 @@
+"""Anthropic providers through the official `anthropic` async SDK.
+
+Translates the canonical (OpenAI-format) request into Anthropic Messages and Anthropic's
+responses and stream events back into the normalised types.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+from apps.catalogue.snapshot import ModelInfo
+
+from .clients import anthropic_client
+from .errors import from_sdk_error
+from .types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage
+
+STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
+STOP_REASONS["refusal"] = "content_filter"
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    return "".join(part.get("text", "") for part in content or () if part.get("type") == "text")
+
+
+def _user_blocks(content: Any) -> list[dict[str, Any]]:
+    if isinstance(content, str):
+        return [{"type": "text", "text": content}]
+    blocks = []
+    for part in content:
+        if part.get("type") == "text":
+            blocks.append({"type": "text", "text": part["text"]})
+        elif part.get("type") == "image_url":
+            blocks.append({"type": "image", "source": {"type": "url", "url": part["image_url"]["url"]}})
+    return blocks
+
+
+def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
+    """Anthropic wants alternating roles: merge consecutive turns of the same role."""
+    if messages and messages[-1]["role"] == role:
+        messages[-1]["content"].extend(blocks)
+    else:
+        messages.append({"role": role, "content": blocks})
+
+
+def translate_messages(canonical: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+    system_parts: list[str] = []
+    messages: list[dict[str, Any]] = []
+    for message in canonical:
+        role = message["role"]
+        if role in ("system", "developer"):
+            system_parts.append(_text_of(message["content"]))
+        elif role == "user":
+            _append(messages, "user", _user_blocks(message["content"]))
+        elif role == "assistant":
+            blocks: list[dict[str, Any]] = []
+            if text := _text_of(message.get("content")):
+                blocks.append({"type": "text", "text": text})
+            for call in message.get("tool_calls") or ():
+                arguments = call["function"].get("arguments") or "{}"
+                blocks.append(
+                    {
+                        "type": "tool_use",
+                        "id": call["id"],
+                        "name": call["function"]["name"],
+                        "input": json.loads(arguments),
+                    }
+                )
+            _append(messages, "assistant", blocks or [{"type": "text", "text": ""}])
+        elif role == "tool":
+            result = {
+                "type": "tool_result",
+                "tool_use_id": message["tool_call_id"],
+                "content": _text_of(message["content"]),
+            }
+            _append(messages, "user", [result])
+    return ("\n\n".join(system_parts) or None), messages
+
+
+def _tool_choice(choice: str | dict[str, Any] | None) -> dict[str, Any] | None:
+    if choice is None or choice == "auto":
+        return None if choice is None else {"type": "auto"}
+    if choice == "none":
+        return {"type": "none"}
+    if choice == "required":
+        return {"type": "any"}
+    return {"type": "tool", "name": choice["function"]["name"]}
+
+
+def _params(model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
+    system, messages = translate_messages(request.messages)
+    params: dict[str, Any] = {
+        "model": model.upstream_name,
+        "messages": messages,
+        "max_tokens": request.max_tokens or model.max_output_tokens,
+    }
+    if system:
+        params["system"] = system
+    if request.temperature is not None:
+        params["temperature"] = min(request.temperature, 1.0)
+    if request.top_p is not None:
+        params["top_p"] = request.top_p
+    if request.stop:
+        params["stop_sequences"] = request.stop
+    if request.tools:
+        params["tools"] = [
+            {
+                "name": tool["function"]["name"],
+                "description": tool["function"].get("description", ""),
+                "input_schema": tool["function"].get("parameters") or {"type": "object", "properties": {}},
+            }
+            for tool in request.tools
+        ]
+    if (choice := _tool_choice(request.tool_choice)) is not None:
+        params["tool_choice"] = choice
+    return params
+
+
+def _usage(usage: Any, input_tokens: int | None = None) -> Usage:
+    cached = getattr(usage, "cache_read_input_tokens", 0) or 0
+    created = getattr(usage, "cache_creation_input_tokens", 0) or 0
+    uncached = input_tokens if input_tokens is not None else (getattr(usage, "input_tokens", 0) or 0)
+    return Usage(input_tokens=uncached + cached + created, output_tokens=usage.output_tokens or 0, cached_tokens=cached)
+
+
+async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> Completion:
+    client = anthropic_client(model.provider)
+    try:
+        response = await client.messages.create(**_params(model, request), timeout=upstream_timeout)
+    except Exception as error:
+        raise from_sdk_error(error) from None
+    texts = [block.text for block in response.content if block.type == "text"]
+    calls = [
+        ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
+        for block in response.content
+        if block.type == "tool_use"
+    ]
+    return Completion(
+        text="".join(texts) if texts or not calls else None,
+        tool_calls=calls,
+        finish_reason=STOP_REASONS.get(response.stop_reason or "end_turn", "stop"),
+        usage=_usage(response.usage),
+    )
+
+
+async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> AsyncIterator[Event]:
+    client = anthropic_client(model.provider)
+    try:
+        upstream = await client.messages.create(**_params(model, request), stream=True, timeout=upstream_timeout)
+    except Exception as error:
+        raise from_sdk_error(error) from None
+    start_usage: Any = None
+    tool_index_of_block: dict[int, int] = {}
+    try:
+        async for event in upstream:
+            kind = event.type
+            if kind == "content_block_delta":
+                delta = event.delta
+                if delta.type == "text_delta":
+                    yield TextDelta(delta.text)
+                elif delta.type == "input_json_delta":
+                    yield ToolCallDelta(tool_index_of_block[event.index], None, None, delta.partial_json)
+            elif kind == "content_block_start" and event.content_block.type == "tool_use":
+                tool_index_of_block[event.index] = len(tool_index_of_block)
+                block = event.content_block
+                yield ToolCallDelta(tool_index_of_block[event.index], block.id, block.name, "")
+            elif kind == "message_start":
+                start_usage = event.message.usage
+            elif kind == "message_delta":
+                merged = _usage(start_usage, getattr(start_usage, "input_tokens", 0)) if start_usage else None
+                output = event.usage.output_tokens if event.usage else 0
+                yield Usage(
+                    input_tokens=merged.input_tokens if merged else 0,
+                    output_tokens=output or 0,
+                    cached_tokens=merged.cached_tokens if merged else 0,
+                )
+                yield Finish(STOP_REASONS.get(event.delta.stop_reason or "end_turn", "stop"))
+    except Exception as error:
+        raise from_sdk_error(error) from None
+    finally:
+        await upstream.close()

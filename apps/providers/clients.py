@@ -1,0 +1,68 @@
+"""Pooled SDK clients, one per provider per event loop, sharing one HTTP connection pool.
+
+The SDKs' own retries are off: the gateway's resilience layer retries and falls back itself.
+Keys come from the environment variable the provider names; they are never stored or logged.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import weakref
+
+import anthropic
+import httpx
+import openai
+
+from apps.catalogue.snapshot import ProviderInfo
+
+from .errors import FailureKind, ProviderError
+
+_LIMITS = httpx.Limits(max_connections=1000, max_keepalive_connections=200, keepalive_expiry=30)
+_NO_KEY = "not-needed"  # self-hosted servers that take no key still need a non-empty value
+
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
+
+
+def provider_key(provider: ProviderInfo) -> str:
+    if not provider.api_key_env:
+        return _NO_KEY
+    key = os.environ.get(provider.api_key_env)
+    if not key:
+        raise ProviderError(
+            f"Provider {provider.name} is not configured: its key variable is unset.", kind=FailureKind.MISCONFIGURED
+        )
+    return key
+
+
+def _clients() -> dict:
+    loop = asyncio.get_running_loop()
+    clients = _per_loop.get(loop)
+    if clients is None:
+        clients = {"http": httpx.AsyncClient(limits=_LIMITS, timeout=httpx.Timeout(60.0, connect=5.0))}
+        _per_loop[loop] = clients
+    return clients
+
+
+def openai_client(provider: ProviderInfo) -> openai.AsyncOpenAI:
+    key = provider_key(provider)
+    clients = _clients()
+    cache_key = ("openai", provider.id, provider.base_url, key)
+    client = clients.get(cache_key)
+    if client is None:
+        client = openai.AsyncOpenAI(api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["http"])
+        clients[cache_key] = client
+    return client
+
+
+def anthropic_client(provider: ProviderInfo) -> anthropic.AsyncAnthropic:
+    key = provider_key(provider)
+    clients = _clients()
+    cache_key = ("anthropic", provider.id, provider.base_url, key)
+    client = clients.get(cache_key)
+    if client is None:
+        client = anthropic.AsyncAnthropic(
+            api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["http"]
+        )
+        clients[cache_key] = client
+    return client
