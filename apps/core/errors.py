@@ -59,6 +59,29 @@ class MethodNotAllowed(ApiError):
     default_code = ErrorCode.METHOD_NOT_ALLOWED
 
 
+class PayloadTooLarge(ApiError):
+    status = 413
+    default_code = ErrorCode.REQUEST_TOO_LARGE
+
+
+class UpstreamFailed(ApiError):
+    status = 502
+    type = "api_error"
+    default_code = ErrorCode.UPSTREAM_FAILED
+
+
+class UpstreamUnavailable(ApiError):
+    status = 503
+    type = "api_error"
+    default_code = ErrorCode.UPSTREAM_UNAVAILABLE
+
+
+class UpstreamTimeout(ApiError):
+    status = 504
+    type = "timeout_error"
+    default_code = ErrorCode.UPSTREAM_TIMEOUT
+
+
 class InternalError(ApiError):
     status = 500
     type = "api_error"

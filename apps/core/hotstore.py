@@ -68,6 +68,7 @@ class RedisHotStore:
         self.url = url
         self.prefix = prefix
         self._sync = redis.Redis.from_url(url, decode_responses=True)
+        self._scripts: dict[str, str] = {}
         # redis.asyncio connections belong to the event loop that opened them.
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
             weakref.WeakKeyDictionary()
@@ -84,6 +85,18 @@ class RedisHotStore:
 
     async def get(self, key: str) -> str | None:
         return await self.client.get(self.prefix + key)
+
+    async def run_script(self, source: str, keys: list[str], args: list) -> object:
+        """Run a Lua script atomically (EVALSHA, loading it on first use)."""
+        sha = self._scripts.get(source)
+        prefixed = [self.prefix + key for key in keys]
+        if sha is not None:
+            try:
+                return await self.client.evalsha(sha, len(prefixed), *prefixed, *args)
+            except redis.exceptions.NoScriptError:
+                pass
+        self._scripts[source] = await self.client.script_load(source)
+        return await self.client.evalsha(self._scripts[source], len(prefixed), *prefixed, *args)
 
     async def set(self, key: str, value: str, ttl: int) -> None:
         await self.client.set(self.prefix + key, value, ex=ttl)

@@ -165,3 +165,14 @@ LOGGING = {
     "root": {"handlers": ["stdout"], "level": LOG_LEVEL},
     "loggers": {"django.server": {"level": "WARNING"}},
 }
+
+# --- Gateway: deadlines, retries, circuit breaker, request size --------------------------------
+GATEWAY_TOTAL_TIMEOUT_SECONDS = float(env_str("GATEWAY_TOTAL_TIMEOUT_SECONDS", "60"))
+GATEWAY_RETRIES_PER_MODEL = env_int("GATEWAY_RETRIES_PER_MODEL", 1)
+GATEWAY_BACKOFF_BASE_SECONDS = float(env_str("GATEWAY_BACKOFF_BASE_SECONDS", "0.25"))
+GATEWAY_BACKOFF_MAX_SECONDS = float(env_str("GATEWAY_BACKOFF_MAX_SECONDS", "8"))
+GATEWAY_MAX_BODY_BYTES = env_int("GATEWAY_MAX_BODY_BYTES", 4 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
+BREAKER_FAILURE_THRESHOLD = env_int("BREAKER_FAILURE_THRESHOLD", 5)
+BREAKER_COOLDOWN_SECONDS = float(env_str("BREAKER_COOLDOWN_SECONDS", "30"))
+LOG_PROMPTS = env_bool("LOG_PROMPTS", False)

@@ -1,0 +1,217 @@
+"""The request pipeline every transport runs (SPEC invariant 1), top to bottom:
+
+    authenticate → tenant context → validate → route → provider call (with resilience) → settle → log
+
+Transports authenticate with `authenticate_credential`, parse their own wire format into a
+`ChatRequest`, then call `prepare` and either `complete` or `stream`. Later capabilities (input
+guardrails, limits and budget reservation, cache) slot in as stages of `prepare`; settlement
+and output guardrails as stages of `_settle` and the relay.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.conf import settings
+
+from apps.catalogue.models import ModelKind
+from apps.catalogue.snapshot import ModelInfo, current_catalogue
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import ApiError, InvalidRequest, UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
+from apps.providers.errors import FailureKind, ProviderError
+from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCallDelta, Usage
+from apps.tenancy.authentication import authenticate, authorize
+from apps.tenancy.principal import Principal
+
+from . import estimate, resilience, routing
+
+logger = logging.getLogger("catalyst.request")
+
+
+@dataclass(slots=True)
+class StreamFailure:
+    """Sent to the client when a stream fails after its first token; the stream then ends."""
+
+    code: str
+    message: str
+
+
+@dataclass
+class Generation:
+    """One generation request on its way through the pipeline; its fields feed the log line."""
+
+    principal: Principal
+    request_id: str
+    endpoint: str
+    requested_model: str
+    chat: ChatRequest
+    stream: bool
+    route: list[ModelInfo] = field(default_factory=list)
+    trace: resilience.Trace | None = None
+    started: float = field(default_factory=time.perf_counter)
+    model: ModelInfo | None = None
+    usage: Usage | None = None
+    cost_usd: Decimal = Decimal("0")
+    ttft_ms: float | None = None
+    outcome: str = "pending"
+    streamed_chars: int = 0
+
+    @property
+    def latency_ms(self) -> float:
+        return (time.perf_counter() - self.started) * 1000
+
+
+async def authenticate_credential(credential: str, endpoint: str) -> Principal:
+    principal = await authenticate(credential)
+    authorize(principal, endpoint=endpoint)
+    return principal
+
+
+async def prepare(
+    principal: Principal, *, request_id: str, endpoint: str, model: str, chat: ChatRequest, stream: bool
+) -> Generation:
+    """Validate against the catalogue and build the route; nothing is sent upstream yet."""
+    generation = Generation(principal, request_id, endpoint, model, chat, stream)
+    catalogue = await current_catalogue()
+    if model == routing.AUTO:
+        generation.route = routing.choose_auto(catalogue, principal, chat)
+    else:
+        generation.route = routing.resolve_route(catalogue, principal, model, kind=ModelKind.CHAT)
+    _validate_against(generation.route[0], chat)
+    generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
+    return generation
+
+
+def _validate_against(model: ModelInfo, chat: ChatRequest) -> None:
+    if chat.tools and not model.supports_tools:
+        raise InvalidRequest(f"The model '{model.name}' does not support tools.", param="tools")
+    if chat.max_tokens is not None and chat.max_tokens > model.max_output_tokens:
+        raise InvalidRequest(
+            f"max_tokens is {chat.max_tokens}; '{model.name}' writes at most {model.max_output_tokens}.",
+            param="max_tokens",
+        )
+    prompt_tokens = estimate.prompt_tokens(chat.messages)
+    if prompt_tokens + (chat.max_tokens or 0) > model.context_window:
+        raise InvalidRequest(
+            f"About {prompt_tokens} prompt tokens do not fit the {model.context_window}-token context of {model.name}.",
+            code=ErrorCode.CONTEXT_LENGTH_EXCEEDED,
+            param="messages",
+        )
+
+
+def _api_error(error: Exception) -> ApiError:
+    if isinstance(error, resilience.AllProvidersFailed):
+        last = error.last
+        if error.timed_out:
+            return UpstreamTimeout("The model provider did not answer in time.")
+        if error.all_breakers_open:
+            return UpstreamUnavailable("Every provider for this model is failing; try again shortly.")
+        if last is not None and last.kind == FailureKind.RATE_LIMITED:
+            retry = f"{max(int(last.retry_after or 1), 1)}"
+            return UpstreamUnavailable("The model providers are rate limiting.", headers={"Retry-After": retry})
+        return UpstreamFailed("Every provider in the model's fallback chain failed.")
+    assert isinstance(error, ProviderError)
+    return InvalidRequest(error.message, code=ErrorCode.UPSTREAM_REJECTED)
+
+
+async def complete(generation: Generation) -> Completion:
+    try:
+        generation.model, completion = await resilience.complete(generation.route, generation.chat, generation.trace)
+    except (resilience.AllProvidersFailed, ProviderError) as error:
+        generation.outcome = "failed"
+        _settle(generation)
+        raise _api_error(error) from None
+    generation.ttft_ms = generation.latency_ms
+    generation.usage = completion.usage
+    generation.outcome = "ok"
+    _settle(generation, completion_text=completion.text or "")
+    return completion
+
+
+async def stream(generation: Generation) -> AsyncIterator[Event | StreamFailure]:
+    """Open the stream (falling back silently until the first event), then relay it.
+
+    Raises ApiError before the first event; after it, failures become a StreamFailure event.
+    """
+    try:
+        opened = await resilience.open_stream(generation.route, generation.chat, generation.trace)
+    except (resilience.AllProvidersFailed, ProviderError) as error:
+        generation.outcome = "failed"
+        _settle(generation)
+        raise _api_error(error) from None
+    generation.model = opened.model
+    generation.ttft_ms = generation.latency_ms
+    return _relay(generation, opened)
+
+
+async def _relay(generation: Generation, opened: resilience.OpenedStream) -> AsyncIterator[Event | StreamFailure]:
+    finished = False
+    idle = opened.model.provider.timeout_seconds
+    try:
+        events = resilience.with_idle_timeout(opened.rest, idle, generation.trace)
+        event: Event | None = opened.first
+        while event is not None:
+            if isinstance(event, TextDelta):
+                generation.streamed_chars += len(event.text)
+            elif isinstance(event, ToolCallDelta):
+                generation.streamed_chars += len(event.arguments) + len(event.name or "")
+            elif isinstance(event, Usage):
+                generation.usage = event
+            elif isinstance(event, Finish):
+                finished = True
+            yield event
+            event = await anext(events, None)
+        if not finished:
+            raise ProviderError("The provider ended the stream before finishing.", kind=FailureKind.DROPPED)
+        generation.outcome = "ok"
+    except ProviderError as error:
+        generation.outcome = "failed_midstream"
+        yield StreamFailure(code=ErrorCode.UPSTREAM_FAILED, message=f"The stream broke off: {error.message}")
+    except (asyncio.CancelledError, GeneratorExit):
+        generation.outcome = "cancelled"
+        raise
+    finally:
+        await opened.rest.aclose()
+        _settle(generation)
+
+
+def _settle(generation: Generation, completion_text: str = "") -> None:
+    """Price what was used (provider-reported, or estimated for a cut stream) and log the request."""
+    model = generation.model
+    if generation.usage is None and model is not None:
+        output = estimate.text_tokens_from_chars(generation.streamed_chars + len(completion_text))
+        generation.usage = Usage(estimate.prompt_tokens(generation.chat.messages), output)
+    if model is not None and generation.usage is not None:
+        usage = generation.usage
+        generation.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+    _log(generation)
+
+
+def _log(generation: Generation) -> None:
+    principal, usage, trace = generation.principal, generation.usage, generation.trace
+    fields = {
+        "request_id": generation.request_id,
+        "tenant": principal.tenant_slug,
+        "key_prefix": principal.key_prefix,
+        "user_id": principal.user_id,
+        "endpoint": generation.endpoint,
+        "model": generation.requested_model,
+        "model_used": generation.model.name if generation.model else None,
+        "provider": generation.model.provider.name if generation.model else None,
+        "attempts": [a.short() for a in trace.attempts] if trace else [],
+        "tokens_in": usage.input_tokens if usage else 0,
+        "tokens_out": usage.output_tokens if usage else 0,
+        "cost_usd": str(generation.cost_usd),
+        "latency_ms": round(generation.latency_ms, 2),
+        "ttft_ms": round(generation.ttft_ms, 2) if generation.ttft_ms is not None else None,
+        "stream": generation.stream,
+        "outcome": generation.outcome,
+    }
+    if settings.LOG_PROMPTS:
+        fields["prompt"] = generation.chat.messages
+    logger.info("generation", extra=fields)

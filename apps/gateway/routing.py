@@ -1,0 +1,94 @@
+"""From the model a client asked for to the ordered list of catalogue models to try.
+
+A request names a model, a fallback chain, or `auto`. Every candidate must be enabled, allowed
+for the tenant's tier and inside the key's model scope; fallbacks outside them are dropped.
+"""
+
+from __future__ import annotations
+
+import re
+
+from apps.catalogue.models import ModelKind
+from apps.catalogue.snapshot import Catalogue, ModelInfo
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import InvalidRequest, PermissionDenied
+from apps.providers.types import ChatRequest
+from apps.tenancy.principal import Principal
+
+AUTO = "auto"
+_HARD_WORDS = re.compile(
+    r"\b(prove|proof|derive|analy[sz]e|architecture|step[- ]by[- ]step|refactor|optimi[sz]e|debug|trade-?offs?)\b",
+    re.IGNORECASE,
+)
+
+
+def usable(model: ModelInfo, principal: Principal) -> bool:
+    return model.allows_tier(principal.tier) and principal.may_use_model(model.name)
+
+
+def models_for(catalogue: Catalogue, principal: Principal) -> list[ModelInfo]:
+    return [m for m in catalogue.models.values() if usable(m, principal)]
+
+
+def complexity(request: ChatRequest) -> int:
+    """1 (trivial) to 5 (hard), from size, tools, code and the wording of the last user turn."""
+    text = " ".join(str(m.get("content") or "") for m in request.messages)
+    last = next((str(m.get("content") or "") for m in reversed(request.messages) if m["role"] == "user"), "")
+    score = 1
+    if len(text) > 2_000:
+        score += 1
+    if len(text) > 12_000:
+        score += 1
+    if request.tools or "```" in text:
+        score += 1
+    if _HARD_WORDS.search(last):
+        score += 1
+    if request.max_tokens and request.max_tokens > 4_000:
+        score += 1
+    return min(score, 5)
+
+
+def _price(model: ModelInfo) -> tuple:
+    return (model.price_input + model.price_output, -model.quality, model.name)
+
+
+def choose_auto(catalogue: Catalogue, principal: Principal, request: ChatRequest) -> list[ModelInfo]:
+    """The cheapest capable model first, then the next cheapest capable ones as fallbacks."""
+    candidates = [m for m in models_for(catalogue, principal) if m.kind == ModelKind.CHAT]
+    if request.tools:
+        candidates = [m for m in candidates if m.supports_tools]
+    if not candidates:
+        raise PermissionDenied("No model is available to this key for model=auto.", code=ErrorCode.MODEL_NOT_ALLOWED)
+    needed = complexity(request)
+    capable = sorted((m for m in candidates if m.quality >= needed), key=_price)
+    if not capable:
+        capable = sorted(candidates, key=lambda m: (-m.quality, *_price(m)))
+    return capable[:3]
+
+
+def resolve_route(catalogue: Catalogue, principal: Principal, requested: str, *, kind: str) -> list[ModelInfo]:
+    if requested in catalogue.chains:
+        names = catalogue.chains[requested]
+    elif requested in catalogue.models:
+        names = (requested, *catalogue.models[requested].fallback)
+    else:
+        raise InvalidRequest(
+            f"The model '{requested}' does not exist or is not enabled.", code=ErrorCode.MODEL_NOT_FOUND, param="model"
+        )
+    if requested in catalogue.models:
+        first = catalogue.models[requested]
+        if first.kind != kind:
+            raise InvalidRequest(f"'{requested}' is not a {kind} model.", code=ErrorCode.MODEL_NOT_FOUND, param="model")
+        if not usable(first, principal):
+            raise PermissionDenied(
+                f"This key may not use the model '{requested}'.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model"
+            )
+    elif not principal.may_use_model(requested) and not any(principal.may_use_model(n) for n in names):
+        raise PermissionDenied(f"This key may not use '{requested}'.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model")
+    route = [catalogue.models[n] for n in names if n in catalogue.models]
+    route = [m for m in route if m.kind == kind and usable(m, principal)]
+    if not route:
+        raise PermissionDenied(
+            f"No model of '{requested}' is available to this key.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model"
+        )
+    return route
