@@ -94,6 +94,12 @@ class LlmModel(models.Model):
     def __str__(self) -> str:
         return self.name
 
+    def clean(self) -> None:
+        if self.kind == ModelKind.EMBEDDING and self.provider_id and self.provider.kind == ProviderKind.ANTHROPIC:
+            raise ValidationError({"kind": "Anthropic providers serve no embedding models."})
+        if FallbackChain.objects.filter(name=self.name).exists():
+            raise ValidationError({"name": "A fallback chain already has this name."})
+
 
 class FallbackChain(models.Model):
     """An ordered list of models for one use case. Its name can be requested like a model name."""

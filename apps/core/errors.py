@@ -31,6 +31,25 @@ class ApiError(Exception):
     def envelope(self) -> dict:
         return {"error": {"message": self.message, "type": self.type, "code": str(self.code), "param": self.param}}
 
+    def anthropic_envelope(self) -> dict:
+        """Anthropic's own error shape, for /v1/messages, as the `anthropic` SDK expects."""
+        kind = _ANTHROPIC_TYPES.get(self.status, "api_error")
+        return {"type": "error", "error": {"type": kind, "message": self.message}}
+
+
+_ANTHROPIC_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    402: "billing_error",
+    403: "permission_error",
+    404: "not_found_error",
+    405: "invalid_request_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    503: "overloaded_error",
+    504: "timeout_error",
+}
+
 
 class InvalidRequest(ApiError):
     pass
@@ -88,8 +107,8 @@ class InternalError(ApiError):
     default_code = ErrorCode.INTERNAL_ERROR
 
 
-def error_response(error: ApiError, request_id: str | None = None) -> JsonResponse:
-    response = JsonResponse(error.envelope(), status=error.status)
+def error_response(error: ApiError, request_id: str | None = None, *, anthropic: bool = False) -> JsonResponse:
+    response = JsonResponse(error.anthropic_envelope() if anthropic else error.envelope(), status=error.status)
     for name, value in error.headers.items():
         response[name] = value
     if error.status == 401:

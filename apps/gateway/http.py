@@ -6,20 +6,25 @@ import functools
 import logging
 from collections.abc import Awaitable, Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.errors import ApiError, InternalError, MethodNotAllowed, error_response
-from apps.tenancy.authentication import authenticate, authorize, credential_from_headers
+from apps.tenancy.authentication import credential_from_headers
 from apps.tenancy.principal import Principal
+
+from .pipeline import Generation, authenticate_credential
 
 logger = logging.getLogger("catalyst.api")
 
 View = Callable[..., Awaitable[HttpResponse]]
 
 
-def api_endpoint(name: str, methods: tuple[str, ...]) -> Callable[[View], View]:
-    """Wrap an async view taking (request, principal, ...) with authentication and error rendering."""
+def api_endpoint(name: str, methods: tuple[str, ...], *, anthropic: bool = False) -> Callable[[View], View]:
+    """Wrap an async view taking (request, principal, ...) with authentication and error rendering.
+
+    `anthropic=True` renders errors in Anthropic's envelope (for /v1/messages).
+    """
 
     def decorate(view: View) -> View:
         @csrf_exempt
@@ -31,15 +36,35 @@ def api_endpoint(name: str, methods: tuple[str, ...]) -> Callable[[View], View]:
                 credential = credential_from_headers(
                     request.headers.get("Authorization"), request.headers.get("X-Api-Key")
                 )
-                principal: Principal = await authenticate(credential)
-                authorize(principal, endpoint=name)
+                principal: Principal = await authenticate_credential(credential, name)
                 return await view(request, principal, *args, **kwargs)
             except ApiError as error:
-                return error_response(error, request.request_id)
+                return error_response(error, request.request_id, anthropic=anthropic)
             except Exception:
                 logger.exception("unhandled error", extra={"request_id": request.request_id, "endpoint": name})
-                return error_response(InternalError("The server failed to process the request."), request.request_id)
+                failure = InternalError("The server failed to process the request.")
+                return error_response(failure, request.request_id, anthropic=anthropic)
 
         return wrapper
 
     return decorate
+
+
+def generation_headers(response: HttpResponse, generation: Generation, *, with_cost: bool) -> HttpResponse:
+    """Model used, cache status and (when known before the body) cost, on every generation response."""
+    response["X-Catalyst-Model"] = generation.model.name if generation.model else ""
+    response["X-Catalyst-Cache"] = "MISS"
+    if with_cost:
+        response["X-Catalyst-Cost-USD"] = str(generation.cost_usd)
+    return response
+
+
+def json_response(payload: dict, generation: Generation) -> JsonResponse:
+    return generation_headers(JsonResponse(payload), generation, with_cost=True)
+
+
+def sse_response(chunks, generation: Generation) -> StreamingHttpResponse:
+    response = StreamingHttpResponse(chunks, content_type="text/event-stream")
+    response["Cache-Control"] = "no-cache"
+    response["X-Accel-Buffering"] = "no"
+    return generation_headers(response, generation, with_cost=False)

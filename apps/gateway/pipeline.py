@@ -24,7 +24,7 @@ from apps.catalogue.snapshot import ModelInfo, current_catalogue
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, InvalidRequest, UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
 from apps.providers.errors import FailureKind, ProviderError
-from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCallDelta, Usage
+from apps.providers.types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCallDelta, Usage
 from apps.tenancy.authentication import authenticate, authorize
 from apps.tenancy.principal import Principal
 
@@ -85,6 +85,25 @@ async def prepare(
     _validate_against(generation.route[0], chat)
     generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
     return generation
+
+
+async def embed(
+    principal: Principal, *, request_id: str, model: str, inputs: list[str], dimensions: int | None
+) -> tuple[Generation, Embeddings]:
+    generation = Generation(principal, request_id, "embeddings", model, ChatRequest(messages=[]), stream=False)
+    catalogue = await current_catalogue()
+    generation.route = routing.resolve_route(catalogue, principal, model, kind=ModelKind.EMBEDDING)
+    generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
+    try:
+        generation.model, result = await resilience.embed(generation.route, inputs, dimensions, generation.trace)
+    except (resilience.AllProvidersFailed, ProviderError) as error:
+        generation.outcome = "failed"
+        _settle(generation)
+        raise _api_error(error) from None
+    generation.usage = Usage(result.input_tokens, 0)
+    generation.outcome = "ok"
+    _settle(generation)
+    return generation, result
 
 
 def _validate_against(model: ModelInfo, chat: ChatRequest) -> None:

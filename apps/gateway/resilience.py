@@ -15,7 +15,7 @@ from django.conf import settings
 from apps.catalogue.snapshot import ModelInfo
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.registry import adapter_for
-from apps.providers.types import ChatRequest, Completion, Event
+from apps.providers.types import ChatRequest, Completion, Embeddings, Event
 
 from . import breaker
 
@@ -118,6 +118,15 @@ async def _call_route(route: list[ModelInfo], trace: Trace, call: Call) -> tuple
 async def complete(route: list[ModelInfo], request: ChatRequest, trace: Trace) -> tuple[ModelInfo, Completion]:
     async def call(model: ModelInfo, limit: float) -> Completion:
         return await adapter_for(model.provider.kind).complete(model, request, limit)
+
+    return await _call_route(route, trace, call)
+
+
+async def embed(
+    route: list[ModelInfo], inputs: list[str], dimensions: int | None, trace: Trace
+) -> tuple[ModelInfo, Embeddings]:
+    async def call(model: ModelInfo, limit: float) -> Embeddings:
+        return await adapter_for(model.provider.kind).embed(model, inputs, dimensions, limit)
 
     return await _call_route(route, trace, call)
 
