@@ -1,7 +1,7 @@
 """An immutable in-process snapshot of the catalogue, so routing costs no database query.
 
 Staff edits bump a version in the hot store; each process compares versions at most once per
-`CHECK_INTERVAL` seconds and reloads when they differ. Changes reach every instance within that
+`CATALOGUE_CHECK_INTERVAL_SECONDS` and reloads when they differ. Changes reach every instance within that
 interval.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.db import transaction
 
 from apps.core.hotstore import hot_store
@@ -21,7 +22,6 @@ from .models import ChainLink, FallbackChain, LlmModel
 
 VERSION_ENTRY = "catalogue:version"
 VERSION_TTL = 30 * 24 * 3600
-CHECK_INTERVAL = 1.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,7 +138,7 @@ _holder = _Holder()
 async def current_catalogue() -> Catalogue:
     now = time.monotonic()
     snapshot = _holder.catalogue
-    if snapshot is not None and now - _holder.checked_at < CHECK_INTERVAL:
+    if snapshot is not None and now - _holder.checked_at < settings.CATALOGUE_CHECK_INTERVAL_SECONDS:
         return snapshot
     version = await hot_store().get(VERSION_ENTRY) or "initial"
     _holder.checked_at = now

@@ -8,6 +8,7 @@ from enum import StrEnum
 
 import anthropic
 import httpx
+import httpx2
 import openai
 
 
@@ -45,7 +46,7 @@ class ProviderError(Exception):
         return self.kind in FALL_BACK
 
 
-def retry_after_seconds(headers: httpx.Headers | None) -> float | None:
+def retry_after_seconds(headers: httpx.Headers | httpx2.Headers | None) -> float | None:
     """Seconds from `retry-after-ms`, `retry-after` (seconds or an HTTP date), else None."""
     if not headers:
         return None
@@ -64,8 +65,9 @@ def retry_after_seconds(headers: httpx.Headers | None) -> float | None:
         return max(parsed.timestamp() - time.time(), 0.0) if parsed else None
 
 
-_SDK_TIMEOUTS = (openai.APITimeoutError, anthropic.APITimeoutError)
-_SDK_CONNECTION = (openai.APIConnectionError, anthropic.APIConnectionError)
+_TIMEOUTS = (openai.APITimeoutError, anthropic.APITimeoutError, TimeoutError, httpx.TimeoutException)
+_TIMEOUTS += (httpx2.TimeoutException,)
+_CONNECTION = (openai.APIConnectionError, anthropic.APIConnectionError, httpx.TransportError, httpx2.TransportError)
 _SDK_STATUS = (openai.APIStatusError, anthropic.APIStatusError)
 
 
@@ -73,9 +75,9 @@ def from_sdk_error(error: Exception) -> ProviderError:
     """Classify an SDK or transport exception. Messages never include keys or URLs with secrets."""
     if isinstance(error, ProviderError):
         return error
-    if isinstance(error, _SDK_TIMEOUTS | TimeoutError | httpx.TimeoutException):
+    if isinstance(error, _TIMEOUTS):
         return ProviderError("The provider timed out.", kind=FailureKind.TIMEOUT)
-    if isinstance(error, _SDK_CONNECTION | httpx.TransportError):
+    if isinstance(error, _CONNECTION):
         return ProviderError("Could not reach the provider.", kind=FailureKind.CONNECTION)
     if isinstance(error, _SDK_STATUS):
         status = error.status_code

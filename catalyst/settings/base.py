@@ -35,7 +35,9 @@ INSTALLED_APPS = [
     "apps.core",
     "apps.tenancy",
     "apps.catalogue",
+    "apps.providers",
     "apps.gateway",
+    "apps.mockllm",
 ]
 
 MIDDLEWARE = [
@@ -176,3 +178,5 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
 BREAKER_FAILURE_THRESHOLD = env_int("BREAKER_FAILURE_THRESHOLD", 5)
 BREAKER_COOLDOWN_SECONDS = float(env_str("BREAKER_COOLDOWN_SECONDS", "30"))
 LOG_PROMPTS = env_bool("LOG_PROMPTS", False)
+CATALOGUE_CHECK_INTERVAL_SECONDS = float(env_str("CATALOGUE_CHECK_INTERVAL_SECONDS", "1"))
+MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")

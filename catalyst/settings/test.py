@@ -12,7 +12,7 @@ from .env import env_str  # noqa: E402
 DEBUG = False
 SECRET_KEY = "test-only-secret-key-never-used-outside-the-test-suite"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-LOGGING["root"]["level"] = "WARNING"
+LOGGING["root"]["level"] = env_str("LOG_LEVEL", "WARNING")
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_BROKER_URL = "memory://"
 CELERY_RESULT_BACKEND = None

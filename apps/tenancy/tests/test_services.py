@@ -57,7 +57,7 @@ def test_onboarding_refuses_an_unknown_tier_or_a_bad_slug(db):
     with pytest.raises(services.TenancyError, match="not a valid slug"):
         services.tenant_onboard(slug="Hooli Inc", name="Hooli", tier="free")
 
-    assert not Tenant.objects.exists()
+    assert not Tenant.objects.filter(slug="hooli").exists()
 
 
 def test_a_key_cannot_be_bound_to_another_tenants_team_or_a_non_member(world):

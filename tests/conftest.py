@@ -1,0 +1,118 @@
+"""End-to-end fixtures: the mock LLM server, a live Catalyst server, and committed data for both."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pytest
+from django.db import connection
+
+from apps.catalogue.models import ChainLink, FallbackChain, LlmModel, ModelKind, Provider, ProviderKind
+from apps.catalogue.snapshot import catalogue_changed
+from apps.tenancy import services
+from apps.tenancy.models import Tenant
+from catalyst.testing.live import LiveServer, MockLLM, start_catalyst, start_mock, stop
+
+
+@pytest.fixture(scope="session")
+def mock_llm() -> MockLLM:
+    mock = start_mock()
+    yield mock
+    stop(mock.process)
+
+
+@pytest.fixture
+def mock(mock_llm: MockLLM) -> MockLLM:
+    """The mock with an empty record and no scripts."""
+    mock_llm.reset()
+    return mock_llm
+
+
+def _database_url() -> str:
+    params = connection.settings_dict
+    host = params["HOST"] or params["OPTIONS"].get("host") or "127.0.0.1"
+    if host.startswith("/"):
+        return f"postgresql://{params['USER']}:{params['PASSWORD'] or ''}@/{params['NAME']}?host={host}"
+    return f"postgresql://{params['USER']}:{params['PASSWORD'] or ''}@{host}:{params['PORT'] or 5432}/{params['NAME']}"
+
+
+@pytest.fixture(scope="session")
+def catalyst_server(django_db_setup, django_db_blocker, tmp_path_factory) -> LiveServer:
+    """Catalyst under daphne, on the test database, with fast retries for the tests."""
+    with django_db_blocker.unblock():
+        url = _database_url()
+    server = start_catalyst(
+        url,
+        tmp_path_factory.mktemp("live") / "server.log",
+        GATEWAY_BACKOFF_BASE_SECONDS="0.01",
+        GATEWAY_BACKOFF_MAX_SECONDS="0.05",
+        BREAKER_FAILURE_THRESHOLD="3",
+        BREAKER_COOLDOWN_SECONDS="1",
+    )
+    yield server
+    stop(server.process)
+
+
+@dataclass
+class LiveWorld:
+    tenant: Tenant
+    key: str
+    other_key: str
+    mock: MockLLM
+    server: LiveServer
+
+    @property
+    def base_url(self) -> str:
+        return self.server.url + "/v1"
+
+
+def _model(name: str, provider: Provider, **fields) -> LlmModel:
+    defaults = {"upstream_name": name, "price_input": Decimal("1.000000"), "price_output": Decimal("2.000000")}
+    return LlmModel.objects.create(name=name, provider=provider, **{**defaults, **fields})
+
+
+def build_catalogue(mock: MockLLM) -> None:
+    openai_mock = Provider.objects.create(
+        name="mock-openai", kind=ProviderKind.OPENAI, base_url=mock.url + "/v1", timeout_seconds=2
+    )
+    anthropic_mock = Provider.objects.create(
+        name="mock-anthropic", kind=ProviderKind.ANTHROPIC, base_url=mock.url, timeout_seconds=2
+    )
+    _model("gpt-mock", openai_mock, quality=3)
+    _model("gpt-mini-mock", openai_mock, quality=1, price_input=Decimal("0.1"), price_output=Decimal("0.2"))
+    _model("claude-mock", anthropic_mock, quality=4, price_input=Decimal("3"), price_output=Decimal("15"))
+    _model("embed-mock", openai_mock, kind=ModelKind.EMBEDDING, price_output=Decimal("0"))
+    chain = FallbackChain.objects.create(name="resilient", description="primary, then backups")
+    primary = _model("primary", openai_mock, fallback_chain=chain)
+    backup = _model("backup", openai_mock, upstream_name="backup-model")
+    last = _model("last-resort", anthropic_mock, upstream_name="claude-backup")
+    for position, model in enumerate((primary, backup, last)):
+        ChainLink.objects.create(chain=chain, model=model, position=position)
+    catalogue_changed()
+
+
+@pytest.fixture(scope="module")
+def live(django_db_blocker, catalyst_server: LiveServer, mock_llm: MockLLM) -> LiveWorld:
+    """A tenant with a key and the mock catalogue, committed so the live server sees them."""
+    with django_db_blocker.unblock():
+        build_catalogue(mock_llm)
+        onboarding = services.tenant_onboard(slug="live", name="Live", tier="enterprise", owner_username="live-owner")
+        other = services.tenant_onboard(slug="live-other", name="Other", tier="free", owner_username="other-owner")
+    yield LiveWorld(onboarding.tenant, onboarding.issued.plaintext, other.issued.plaintext, mock_llm, catalyst_server)
+    with django_db_blocker.unblock():
+        Tenant.objects.filter(slug__in=["live", "live-other"]).delete()
+        from django.contrib.auth import get_user_model
+
+        get_user_model().objects.filter(username__in=["live-owner", "other-owner"]).delete()
+        LlmModel.objects.all().delete()
+        FallbackChain.objects.all().delete()
+        Provider.objects.all().delete()
+        catalogue_changed()
+
+
+@pytest.fixture
+def fresh(live: LiveWorld) -> LiveWorld:
+    """The live world with an empty mock record and no scripts."""
+    live.mock.reset()
+    return live
