@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
+from apps.catalogue.snapshot import forget_snapshot
 from apps.core.hotstore import hot_store
 from apps.tenancy import services
 from apps.tenancy.models import Role, Team, Tenant
@@ -32,9 +33,12 @@ def real_services(django_db_setup, django_db_blocker):
 
 @pytest.fixture(autouse=True)
 def clean_hot_store():
+    """Each test starts with no cached credentials, breaker state or catalogue snapshot."""
     hot_store().clear_sync()
+    forget_snapshot()
     yield
     hot_store().clear_sync()
+    forget_snapshot()
 
 
 @dataclass

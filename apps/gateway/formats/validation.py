@@ -40,5 +40,16 @@ def validated(model: type[M], body: dict[str, Any]) -> M:
         return model.model_validate(body)
     except ValidationError as error:
         first = error.errors(include_url=False)[0]
-        location = ".".join(str(part) for part in first["loc"] if not str(part).startswith("function-"))
-        raise InvalidRequest(f"{location or 'body'}: {first['msg']}", param=location or None) from None
+        location = ".".join(str(part) for part in first["loc"])
+        raise InvalidRequest(f"{location or 'body'}: {first['msg']}", param=_param(first["loc"])) from None
+
+
+def _param(loc: tuple) -> str | None:
+    """The field the client got wrong: its top-level name, with the item index for lists.
+
+    Deeper parts of pydantic's location name union branches (`str`, `user`), not fields."""
+    if not loc:
+        return None
+    if len(loc) > 1 and isinstance(loc[1], int):
+        return f"{loc[0]}.{loc[1]}"
+    return str(loc[0])
