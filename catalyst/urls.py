@@ -7,6 +7,7 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("v1/", include("apps.gateway.urls")),
     path("health", core_views.health, name="health"),
+    path("api/schema/", core_views.openapi_schema, name="openapi-schema"),
 ]
 
 handler404 = "apps.core.views.not_found"

@@ -167,3 +167,28 @@ def test_the_platform_generate_api_returns_content_and_accounting(fresh):
     )
     assert body["request_id"] == response.headers["x-request-id"]
     assert body["cost_usd"] == expected_cost(body["tokens_in"], 20)
+
+
+def test_each_request_writes_one_json_log_line_with_no_secret(oai, fresh):
+    raw = oai.chat.completions.with_raw_response.create(model="gpt-mock", messages=HELLO)
+    request_id = raw.headers["x-request-id"]
+
+    lines = [line for line in fresh.server.log_lines() if line.get("request_id") == request_id]
+
+    assert len(lines) == 1
+    line = lines[0]
+    assert line["message"] == "generation"
+    assert (line["tenant"], line["model"], line["model_used"], line["provider"]) == (
+        "live",
+        "gpt-mock",
+        "gpt-mock",
+        "mock-openai",
+    )
+    assert (line["outcome"], line["attempts"], line["tokens_out"], line["stream"]) == ("ok", ["gpt-mock:ok"], 20, False)
+    assert line["key_prefix"] == fresh.key[:12]
+    assert line["cost_usd"] == raw.headers["x-catalyst-cost-usd"]
+    assert line["latency_ms"] >= line["ttft_ms"] > 0
+    assert "prompt" not in line
+    whole_log = fresh.server.log_path.read_text()
+    assert fresh.key not in whole_log
+    assert "Say hello to the gateway" not in whole_log

@@ -32,3 +32,9 @@ def server_error(request: HttpRequest) -> HttpResponse:
             InternalError("The server failed to process the request."), getattr(request, "request_id", None)
         )
     return html_server_error(request)
+
+
+async def openapi_schema(request: HttpRequest) -> JsonResponse:
+    from apps.gateway.openapi import schema
+
+    return JsonResponse(schema(), content_type="application/vnd.oai.openapi+json")

@@ -1,0 +1,221 @@
+"""Deterministic content: prompt token counts, answer words, tool-call arguments and embeddings.
+
+Token rule: a token is a run of word characters or a single other non-space character (`TOKEN_RE`), counted
+over every text a provider would bill (message texts, system prompt, tool results). Answers are words drawn
+from `VOCABULARY` by a `random.Random` seeded with a sha256 of (model without suffix, roles and texts), so
+the same conversation always gets the same words, and a longer answer starts with the shorter one.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import json
+import math
+import random
+import re
+import sys
+from array import array
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import lru_cache
+
+TOKEN_RE = re.compile(r"\w+|[^\w\s]")
+VOCABULARY = (
+    "the",
+    "mock",
+    "model",
+    "answers",
+    "every",
+    "request",
+    "with",
+    "plain",
+    "words",
+    "drawn",
+    "from",
+    "a",
+    "small",
+    "fixed",
+    "list",
+    "so",
+    "tests",
+    "can",
+    "predict",
+    "each",
+    "reply",
+    "exactly",
+    "while",
+    "gateways",
+    "measure",
+    "latency",
+    "throughput",
+    "retries",
+    "cancellation",
+    "and",
+    "cost",
+    "under",
+    "load",
+    "quickly",
+    "without",
+    "real",
+    "providers",
+    "keys",
+    "budgets",
+    "networks",
+    "or",
+    "surprises",
+    "today",
+)
+ARGUMENT_PIECE = 8
+CACHED_ANSWER_WORDS = 512
+MAX_SCHEMA_DEPTH = 8
+
+
+def count_tokens(texts: Iterable[str]) -> int:
+    """The prompt's token count under the documented rule."""
+    return sum(len(TOKEN_RE.findall(text)) for text in texts)
+
+
+def conversation_seed(model: str, turns: Iterable[tuple[str, str]]) -> bytes:
+    """A sha256 of the model and each (role, text) turn: the identity of a conversation."""
+    digest = hashlib.sha256(model.encode())
+    for role, text in turns:
+        digest.update(b"\x1e" + role.encode() + b"\x1f" + text.encode())
+    return digest.digest()
+
+
+def answer_words(seed: bytes, count: int) -> tuple[str, ...]:
+    """`count` words, the first capitalised, the others with their leading space (one streamed token each).
+
+    Short answers are cached: seeding a Mersenne Twister costs more than the rest of a request, and
+    benchmarks repeat prompts; long ones are not, so a `tokens=100000` run cannot hoard memory.
+    """
+    return _cached_words(seed, count) if count <= CACHED_ANSWER_WORDS else _draw_words(seed, count)
+
+
+def _draw_words(seed: bytes, count: int) -> tuple[str, ...]:
+    words = random.Random(seed).choices(VOCABULARY, k=count)  # noqa: S311 - determinism is the point
+    return tuple(word.capitalize() if index == 0 else " " + word for index, word in enumerate(words))
+
+
+_cached_words = lru_cache(maxsize=4096)(_draw_words)
+
+
+def tool_result_words(seed: bytes, count: int, result: str) -> tuple[str, ...]:
+    """An answer quoting a tool's result (whitespace-normalised), padded with answer words up to `count`."""
+    words = ["Tool", " result:", *(" " + word for word in (result.split() or ["(empty)"]))]
+    if len(words) < count:
+        filler = random.Random(seed).choices(VOCABULARY, k=count - len(words))  # noqa: S311 - determinism is the point
+        words += [" " + word for word in filler]
+    return tuple(words)
+
+
+@dataclass(frozen=True, slots=True)
+class ToolCall:
+    """A call to one function: its name, its arguments, their compact JSON and the pieces it streams in."""
+
+    name: str
+    arguments: dict[str, object]
+    arguments_json: str
+    pieces: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """What the model says: text tokens or one tool call, why it stopped ("stop"/"length"/"tool"), and usage."""
+
+    words: tuple[str, ...]
+    tool: ToolCall | None
+    finish: str
+    prompt_tokens: int
+
+    @property
+    def units(self) -> tuple[str, ...]:
+        """The streamed units: the words, or the tool arguments' pieces; each counts as one completion token."""
+        return self.tool.pieces if self.tool else self.words
+
+    @property
+    def completion_tokens(self) -> int:
+        return len(self.units)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.words)
+
+
+def text_reply(
+    seed: bytes, *, tokens: int, max_tokens: int | None, prompt_tokens: int, tool_result: str | None
+) -> Reply:
+    """A text answer of `tokens` words (or quoting `tool_result`), cut at `max_tokens` with finish "length"."""
+    if tool_result is not None:
+        words = tool_result_words(seed, tokens, tool_result)
+    else:
+        # Answers are prefix-stable, so drawing only what max_tokens lets through gives the same words.
+        words = answer_words(seed, tokens if max_tokens is None else min(tokens, max_tokens + 1))
+    if max_tokens is not None and len(words) > max_tokens:
+        return Reply(words[:max_tokens], None, "length", prompt_tokens)
+    return Reply(words, None, "stop", prompt_tokens)
+
+
+def tool_reply(name: str, schema: object, prompt_tokens: int) -> Reply:
+    """A call to `name` with arguments built from its JSON schema; not cut by max_tokens (cut JSON is useless)."""
+    arguments = arguments_for(schema)
+    encoded = json.dumps(arguments, separators=(",", ":"))
+    pieces = tuple(encoded[start : start + ARGUMENT_PIECE] for start in range(0, len(encoded), ARGUMENT_PIECE))
+    return Reply((), ToolCall(name, arguments, encoded, pieces), "tool", prompt_tokens)
+
+
+def arguments_for(schema: object) -> dict[str, object]:
+    """Every required property of an object schema, filled deterministically (nested objects recursively)."""
+    value = _value("value", schema, 0) if isinstance(schema, dict) else {}
+    return value if isinstance(value, dict) else {}
+
+
+def _value(name: str, schema: object, depth: int) -> object:
+    if not isinstance(schema, dict):
+        return f"mock-{name}"
+    if "const" in schema:
+        return schema["const"]
+    enum = schema.get("enum")
+    if isinstance(enum, list) and enum:
+        return enum[0]
+    for key in ("anyOf", "oneOf", "allOf"):
+        options = [option for option in schema.get(key) or () if isinstance(option, dict)]
+        if options:
+            chosen = next((option for option in options if option.get("type") != "null"), options[0])
+            return _value(name, chosen, depth)
+    kind = schema.get("type", "object" if "properties" in schema else "string")
+    if isinstance(kind, list):
+        kind = next((item for item in kind if item != "null"), "null")
+    if kind == "object":
+        return _object(schema, depth + 1)
+    return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(
+        kind, [] if kind == "array" else f"mock-{name}"
+    )
+
+
+def _object(schema: dict, depth: int) -> dict[str, object]:
+    if depth > MAX_SCHEMA_DEPTH:
+        return {}
+    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
+    required = [key for key in schema.get("required") or () if isinstance(key, str)]
+    return {key: _value(key, properties.get(key, {}), depth) for key in required}
+
+
+@lru_cache(maxsize=4096)
+def embedding(text: str, dimensions: int) -> tuple[float, ...]:
+    """A unit vector from sha256(text), rounded to float32 so the float and base64 formats agree exactly."""
+    stream = hashlib.shake_256(hashlib.sha256(text.encode()).digest()).digest(2 * dimensions)
+    integers = array("h", stream)
+    if sys.byteorder == "big":
+        integers.byteswap()
+    norm = math.sqrt(sum(value * value for value in integers)) or 1.0
+    return tuple(array("f", [value / norm for value in integers]).tolist())
+
+
+def embedding_base64(vector: tuple[float, ...]) -> str:
+    """The vector as little-endian float32 bytes, base64-encoded (what `encoding_format=base64` returns)."""
+    packed = array("f", vector)
+    if sys.byteorder == "big":
+        packed.byteswap()
+    return base64.b64encode(packed.tobytes()).decode()

@@ -1,0 +1,156 @@
+"""Anthropic wire format: the Messages API, whole or as the real event stream, text or tool_use."""
+
+from __future__ import annotations
+
+import secrets
+
+from .answers import Reply, conversation_seed, count_tokens, text_reply, tool_reply
+from .behaviour import Behaviour, base_model
+from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit
+
+STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool": "tool_use"}
+
+
+def block_texts(content: object) -> list[str]:
+    """The billable texts of a content value: a string, or text blocks and tool_result contents."""
+    if isinstance(content, str):
+        return [content]
+    texts: list[str] = []
+    for block in content if isinstance(content, list) else ():
+        if not isinstance(block, dict):
+            continue
+        if isinstance(block.get("text"), str):
+            texts.append(block["text"])
+        elif block.get("type") == "tool_result":
+            texts.extend(block_texts(block.get("content")))
+    return texts
+
+
+def tool_result_of(message: dict) -> str | None:
+    """The joined tool_result contents of a user message, or None when it carries no tool_result."""
+    content = message.get("content")
+    if message.get("role") != "user" or not isinstance(content, list):
+        return None
+    results = [block for block in content if isinstance(block, dict) and block.get("type") == "tool_result"]
+    return " ".join(" ".join(block_texts(block.get("content"))) for block in results) if results else None
+
+
+def chosen_tool(body: dict) -> tuple[str, object] | None:
+    """The tool to use: the one `tool_choice` names, else the first; None without tools or with "none"."""
+    tools = body.get("tools")
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        raise InvalidRequest("tools: must be an array", "tools")
+    schemas: dict[str, object] = {}
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict) or not isinstance(tool.get("name"), str):
+            raise InvalidRequest(f"tools.{index}.name: Field required", f"tools.{index}")
+        schemas.setdefault(tool["name"], tool.get("input_schema", {}))
+    choice = body.get("tool_choice")
+    kind = choice.get("type") if isinstance(choice, dict) else choice
+    if not schemas or kind == "none":
+        return None
+    if kind == "tool":
+        name = choice.get("name") if isinstance(choice, dict) else None
+        if name not in schemas:
+            raise InvalidRequest(f"tool_choice.name: unknown tool {name!r}", "tool_choice")
+        return name, schemas[name]
+    name = next(iter(schemas))
+    return name, schemas[name]
+
+
+def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAnswer:
+    """Plan a message: tool_use unless the last user turn carries a tool_result, else deterministic text."""
+    limit = optional_limit(body, "max_tokens")
+    if limit is None:
+        raise InvalidRequest("max_tokens: Field required", "max_tokens")
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("messages: must be a non-empty array", "messages")
+    turns = [("system", text) for text in block_texts(body.get("system"))]
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            raise InvalidRequest(f"messages.{index}.role: must be 'user' or 'assistant'", f"messages.{index}")
+        turns.append((message["role"], "\n".join(block_texts(message.get("content")))))
+    tool = chosen_tool(body)
+    prompt_tokens = count_tokens(text for _, text in turns)
+    seed = conversation_seed(base_model(model), turns)
+    result = tool_result_of(messages[-1])
+    if result is None and tool is not None:
+        reply = tool_reply(tool[0], tool[1], prompt_tokens)
+    else:
+        reply = text_reply(
+            seed, tokens=behaviour.tokens, max_tokens=limit, prompt_tokens=prompt_tokens, tool_result=result
+        )
+    return MessagesAnswer(model, reply)
+
+
+class MessagesAnswer:
+    """A planned message, rendered as one `message` or as message_start ... message_stop events."""
+
+    __slots__ = ("id", "model", "planned_tokens", "prompt_tokens", "reply", "tool_id")
+
+    def __init__(self, model: str, reply: Reply) -> None:
+        self.model = model
+        self.reply = reply
+        self.prompt_tokens = reply.prompt_tokens
+        self.planned_tokens = reply.completion_tokens
+        self.id = f"msg_{secrets.token_hex(12)}"
+        self.tool_id = f"toolu_{secrets.token_hex(12)}"
+
+    def usage(self, output_tokens: int) -> dict[str, int]:
+        return {
+            "input_tokens": self.prompt_tokens,
+            "output_tokens": output_tokens,
+            "cache_creation_input_tokens": 0,
+            "cache_read_input_tokens": 0,
+        }
+
+    def message(self, content: list[dict[str, object]], stop_reason: str | None, output_tokens: int) -> dict:
+        return {
+            "id": self.id,
+            "type": "message",
+            "role": "assistant",
+            "model": self.model,
+            "content": content,
+            "stop_reason": stop_reason,
+            "stop_sequence": None,
+            "usage": self.usage(output_tokens),
+        }
+
+    def body(self) -> bytes:
+        tool = self.reply.tool
+        if tool:
+            block = {"type": "tool_use", "id": self.tool_id, "name": tool.name, "input": tool.arguments}
+        else:
+            block = {"type": "text", "text": self.reply.text}
+        return dumps(self.message([block], STOP_REASONS[self.reply.finish], self.planned_tokens))
+
+    def frames(self) -> Frames:
+        tool = self.reply.tool
+        if tool:
+            block: dict[str, object] = {"type": "tool_use", "id": self.tool_id, "name": tool.name, "input": {}}
+            units = (_delta({"type": "input_json_delta", "partial_json": piece}) for piece in tool.pieces)
+        else:
+            block = {"type": "text", "text": ""}
+            units = (_delta({"type": "text_delta", "text": word}) for word in self.reply.words)
+        head = (
+            event_frame("message_start", {"type": "message_start", "message": self.message([], None, 1)})
+            + event_frame("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block})
+            + event_frame("ping", {"type": "ping"})
+        )
+        delta = {"stop_reason": STOP_REASONS[self.reply.finish], "stop_sequence": None}
+        tail = (
+            event_frame("content_block_stop", {"type": "content_block_stop", "index": 0})
+            + event_frame(
+                "message_delta",
+                {"type": "message_delta", "delta": delta, "usage": {"output_tokens": self.planned_tokens}},
+            )
+            + event_frame("message_stop", {"type": "message_stop"})
+        )
+        return Frames(head, units, tail)
+
+
+def _delta(delta: dict[str, object]) -> bytes:
+    return event_frame("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})

@@ -1,0 +1,188 @@
+"""What the mock does for a request (delays, pacing, length, failures), from flags, model suffixes and headers.
+
+One syntax everywhere: `key=value` pairs separated by `,` (`ttft_ms=300,status=503`), used after `@` in a
+model name, in the `X-Mock-Behaviour` header and, as JSON values, in scripted responses.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, fields, replace
+from functools import lru_cache
+
+SUFFIX_MARK = "@"
+
+
+class BehaviourError(ValueError):
+    """A behaviour override that cannot be understood; answered with a 400, never ignored."""
+
+
+def _number(low: float, high: float | None = None) -> Callable[[object], float]:
+    def convert(value: object) -> float:
+        number = float(value)  # type: ignore[arg-type]
+        if number != number or number < low or (high is not None and number > high):
+            raise ValueError(f"must be between {low} and {high}" if high is not None else f"must be >= {low}")
+        return number
+
+    return convert
+
+
+def _integer(low: int) -> Callable[[object], int]:
+    def convert(value: object) -> int:
+        if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
+            raise ValueError("must be an integer")
+        number = int(value)  # type: ignore[call-overload]
+        if number < low:
+            raise ValueError(f"must be >= {low}")
+        return number
+
+    return convert
+
+
+def _status(value: object) -> int:
+    status = _integer(0)(value)
+    if status and not 400 <= status <= 599:
+        raise ValueError("must be 0 (no failure) or an HTTP error status 400..599")
+    return status
+
+
+def _flag(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in {"1", "true", "yes", "on"}:
+        return True
+    if text in {"0", "false", "no", "off", ""}:
+        return False
+    raise ValueError("must be a boolean (1/0, true/false)")
+
+
+def _optional(convert: Callable[[object], object]) -> Callable[[object], object]:
+    def maybe(value: object) -> object:
+        if value is None or (isinstance(value, str) and value.strip().lower() in {"", "none", "null"}):
+            return None
+        return convert(value)
+
+    return maybe
+
+
+CONVERTERS: dict[str, Callable[[object], object]] = {
+    "ttft_ms": _number(0),
+    "tps": _number(0),
+    "tokens": _integer(0),
+    "fail_rate": _optional(_number(0, 1)),
+    "status": _status,
+    "retry_after": _number(0),
+    "hang": _flag,
+    "drop_after": _optional(_integer(0)),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Behaviour:
+    """How to answer: `fail_rate=None` means "fail always if `status` is set"; a number makes failures random."""
+
+    ttft_ms: float = 0.0
+    tps: float = 0.0
+    tokens: int = 20
+    fail_rate: float | None = None
+    status: int = 0
+    retry_after: float = 1.0
+    hang: bool = False
+    drop_after: int | None = None
+
+    def merged(self, overrides: Mapping[str, object]) -> Behaviour:
+        """This behaviour with the given fields replaced, each validated; raises BehaviourError."""
+        return replace(self, **coerce(overrides)) if overrides else self
+
+    def failure_status(self, rng: random.Random) -> int:
+        """The error status to answer with, or 0; draws from the seeded PRNG only when the rate is fractional."""
+        if self.fail_rate is None:
+            return self.status
+        if self.fail_rate <= 0 or (self.fail_rate < 1 and rng.random() >= self.fail_rate):
+            return 0
+        return self.status or 500
+
+
+def coerce(overrides: Mapping[str, object]) -> dict[str, object]:
+    """Validate and convert raw override values (strings or JSON scalars) to the field types."""
+    converted: dict[str, object] = {}
+    for key, value in overrides.items():
+        convert = CONVERTERS.get(key)
+        if convert is None:
+            raise BehaviourError(f"unknown behaviour '{key}'; known: {', '.join(CONVERTERS)}")
+        try:
+            converted[key] = convert(value)
+        except (TypeError, ValueError) as error:
+            raise BehaviourError(f"behaviour '{key}={value}': {error}") from None
+    return converted
+
+
+@lru_cache(maxsize=1024)
+def parse_pairs(text: str) -> tuple[tuple[str, object], ...]:
+    """`a=1,b=2` as validated pairs; cached because the same suffixes and headers repeat in benchmarks."""
+    pairs: dict[str, str] = {}
+    for item in text.split(","):
+        if not item.strip():
+            continue
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise BehaviourError(f"behaviour '{item.strip()}' needs the form key=value")
+        pairs[key.strip()] = value.strip()
+    return tuple(coerce(pairs).items())
+
+
+def model_overrides(model: str) -> tuple[tuple[str, object], ...]:
+    """The overrides written after `@` in a model name (`fast@tps=200,tokens=50`)."""
+    _, sep, suffix = model.partition(SUFFIX_MARK)
+    return parse_pairs(suffix) if sep else ()
+
+
+def base_model(model: str) -> str:
+    """The model name without its behaviour suffix; answers depend on it, not on the suffix."""
+    return model.partition(SUFFIX_MARK)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class MockConfig:
+    """Process-wide settings: where to listen, the default behaviour, the failure seed and an optional key."""
+
+    host: str = "127.0.0.1"
+    port: int = 8100
+    behaviour: Behaviour = field(default_factory=Behaviour)
+    seed: int = 0
+    require_key: str | None = None
+    record_limit: int = 10_000
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    """The command-line flags, shared by `python -m apps.mockllm.server` and `manage.py runmock`."""
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, default=8100)
+    parser.add_argument("--ttft-ms", type=float, default=0.0, help="Delay before any answer, in milliseconds.")
+    parser.add_argument("--tps", type=float, default=0.0, help="Streamed tokens per second (0: as fast as possible).")
+    parser.add_argument("--tokens", type=int, default=20, help="Answer length in tokens.")
+    parser.add_argument("--fail-rate", type=float, default=None, help="Probability (0..1) of failing with --status.")
+    parser.add_argument("--status", type=int, default=0, help="Error status to answer with (429, 500, 503...).")
+    parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429.")
+    parser.add_argument("--hang", action="store_true", help="Accept requests and never answer.")
+    parser.add_argument("--drop-after", type=int, default=None, help="Abort the connection after N tokens.")
+    parser.add_argument("--seed", type=int, default=0, help="Seed of the PRNG deciding random failures.")
+    parser.add_argument("--require-key", default=None, help="Accept only this API key (any non-empty key otherwise).")
+    parser.add_argument("--record-limit", type=int, default=10_000, help="How many request records to keep.")
+
+
+def config_from_options(options: Mapping[str, object]) -> MockConfig:
+    """A MockConfig from parsed flags (argparse namespace vars or Django command options); raises BehaviourError."""
+    names = [item.name for item in fields(Behaviour)]
+    behaviour = Behaviour().merged({name: options[name] for name in names if name in options})
+    return MockConfig(
+        host=str(options.get("host", "127.0.0.1")),
+        port=int(options.get("port", 8100)),  # type: ignore[call-overload]
+        behaviour=behaviour,
+        seed=int(options.get("seed", 0)),  # type: ignore[call-overload]
+        require_key=options.get("require_key") or None,  # type: ignore[arg-type]
+        record_limit=int(options.get("record_limit", 10_000)),  # type: ignore[call-overload]
+    )

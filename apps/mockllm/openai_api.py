@@ -1,0 +1,246 @@
+"""OpenAI wire format: Chat Completions (whole or streamed, text or tool calls), embeddings and the model list."""
+
+from __future__ import annotations
+
+import json
+import secrets
+import time
+from functools import lru_cache
+
+from .answers import (
+    Reply,
+    conversation_seed,
+    count_tokens,
+    embedding,
+    embedding_base64,
+    text_reply,
+    tool_reply,
+)
+from .behaviour import Behaviour, base_model
+from .protocol import Frames, InvalidRequest, data_frame, dumps, optional_limit
+
+MODEL_IDS = ("gpt-mock", "gpt-mock-mini", "text-embedding-mock", "claude-mock")
+MODELS_BODY = dumps(
+    {
+        "object": "list",
+        "data": [{"id": name, "object": "model", "created": 1_700_000_000, "owned_by": "mock"} for name in MODEL_IDS],
+    }
+)
+FINISH_REASONS = {"stop": "stop", "length": "length", "tool": "tool_calls"}
+DEFAULT_DIMENSIONS = 1536
+MAX_DIMENSIONS = 8192
+DONE = b"data: [DONE]\n\n"
+
+
+def content_text(content: object) -> str:
+    """A message's text: the string itself, or its text parts joined (images and audio carry no tokens here)."""
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(
+            part["text"] for part in content if isinstance(part, dict) and isinstance(part.get("text"), str)
+        )
+    return ""
+
+
+def chosen_tool(body: dict) -> tuple[str, object] | None:
+    """The function to call: the one `tool_choice` forces, else the first; None without tools or with "none"."""
+    tools = body.get("tools")
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        raise InvalidRequest("'tools' must be an array", "tools")
+    functions: dict[str, object] = {}
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict) or tool.get("type", "function") != "function":
+            continue
+        function = tool.get("function")
+        if not isinstance(function, dict) or not isinstance(function.get("name"), str):
+            raise InvalidRequest(f"tools[{index}].function must have a name", f"tools[{index}].function")
+        functions.setdefault(function["name"], function.get("parameters", {}))
+    choice = body.get("tool_choice")
+    if not functions or choice == "none":
+        return None
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        forced = choice.get("function")
+        name = forced.get("name") if isinstance(forced, dict) else None
+        if name not in functions:
+            raise InvalidRequest(f"tool_choice names an unknown function: {name!r}", "tool_choice")
+        return name, functions[name]
+    name = next(iter(functions))
+    return name, functions[name]
+
+
+def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
+    """Plan a chat completion: a tool call unless the last message is a tool result, else deterministic text."""
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        raise InvalidRequest("'messages' must be a non-empty array", "messages")
+    turns: list[tuple[str, str]] = []
+    for index, message in enumerate(messages):
+        if not isinstance(message, dict) or not isinstance(message.get("role"), str):
+            raise InvalidRequest(f"messages[{index}] must be an object with a role", f"messages[{index}]")
+        turns.append((message["role"], content_text(message.get("content"))))
+    limit = optional_limit(body, "max_completion_tokens", "max_tokens")
+    tool = chosen_tool(body)
+    prompt_tokens = count_tokens(text for _, text in turns)
+    seed = conversation_seed(base_model(model), turns)
+    if turns[-1][0] == "tool":
+        reply = text_reply(
+            seed, tokens=behaviour.tokens, max_tokens=limit, prompt_tokens=prompt_tokens, tool_result=turns[-1][1]
+        )
+    elif tool is not None:
+        reply = tool_reply(tool[0], tool[1], prompt_tokens)
+    else:
+        reply = text_reply(
+            seed, tokens=behaviour.tokens, max_tokens=limit, prompt_tokens=prompt_tokens, tool_result=None
+        )
+    options = body.get("stream_options")
+    include_usage = isinstance(options, dict) and options.get("include_usage") is True
+    return ChatAnswer(model, reply, include_usage)
+
+
+class ChatAnswer:
+    """A planned chat completion, rendered as one `chat.completion` or as `chat.completion.chunk` frames."""
+
+    __slots__ = ("call_id", "created", "id", "include_usage", "model", "planned_tokens", "prompt_tokens", "reply")
+
+    def __init__(self, model: str, reply: Reply, include_usage: bool) -> None:
+        self.model = model
+        self.reply = reply
+        self.include_usage = include_usage
+        self.prompt_tokens = reply.prompt_tokens
+        self.planned_tokens = reply.completion_tokens
+        self.id = f"chatcmpl-{secrets.token_hex(12)}"
+        self.call_id = f"call_{secrets.token_hex(12)}"
+        self.created = int(time.time())
+
+    def usage(self) -> dict[str, object]:
+        prompt, completion = self.prompt_tokens, self.planned_tokens
+        return {
+            "prompt_tokens": prompt,
+            "completion_tokens": completion,
+            "total_tokens": prompt + completion,
+            "prompt_tokens_details": {"cached_tokens": 0},
+            "completion_tokens_details": {"reasoning_tokens": 0},
+        }
+
+    def body(self) -> bytes:
+        tool = self.reply.tool
+        message: dict[str, object] = {
+            "role": "assistant",
+            "content": None if tool else self.reply.text,
+            "refusal": None,
+        }
+        if tool:
+            function = {"name": tool.name, "arguments": tool.arguments_json}
+            message["tool_calls"] = [{"id": self.call_id, "type": "function", "function": function}]
+        choice = {"index": 0, "message": message, "finish_reason": FINISH_REASONS[self.reply.finish], "logprobs": None}
+        return dumps({**self._envelope("chat.completion"), "choices": [choice], "usage": self.usage()})
+
+    def frames(self) -> Frames:
+        tool = self.reply.tool
+        if tool:
+            header = {
+                "index": 0,
+                "id": self.call_id,
+                "type": "function",
+                "function": {"name": tool.name, "arguments": ""},
+            }
+            head = self._chunk({"role": "assistant", "content": None, "tool_calls": [header]})
+            units = (
+                self._chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}) for piece in tool.pieces
+            )
+        else:
+            head = self._chunk({"role": "assistant", "content": ""})
+            units = (self._chunk({"content": word}) for word in self.reply.words)
+        tail = self._chunk({}, FINISH_REASONS[self.reply.finish])
+        if self.include_usage:
+            tail += data_frame({**self._envelope("chat.completion.chunk"), "choices": [], "usage": self.usage()})
+        return Frames(head, units, tail + DONE)
+
+    def _envelope(self, kind: str) -> dict[str, object]:
+        return {
+            "id": self.id,
+            "object": kind,
+            "created": self.created,
+            "model": self.model,
+            "system_fingerprint": "mock",
+        }
+
+    def _chunk(self, delta: dict[str, object], finish: str | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}
+        usage = {"usage": None} if self.include_usage else {}
+        return data_frame({**self._envelope("chat.completion.chunk"), "choices": [choice], **usage})
+
+
+def embeddings_answer(body: dict, behaviour: Behaviour, model: str) -> EmbeddingsAnswer:
+    """Plan an embeddings response; inputs are strings or token arrays, one vector each."""
+    raw = body.get("input")
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list) or not raw or raw == [""]:
+        raise InvalidRequest("'input' must be a non-empty string or array", "input")
+    if all(isinstance(item, int) and not isinstance(item, bool) for item in raw):
+        raw = [raw]
+    keys: list[str] = []
+    tokens = 0
+    for item in raw:
+        if isinstance(item, str):
+            keys.append(item)
+            tokens += count_tokens((item,))
+        elif isinstance(item, list) and all(isinstance(token, int) and not isinstance(token, bool) for token in item):
+            keys.append("\x00tokens:" + ",".join(map(str, item)))
+            tokens += len(item)
+        else:
+            raise InvalidRequest("'input' items must be strings or arrays of token integers", "input")
+    dimensions = body.get("dimensions")
+    dimensions = DEFAULT_DIMENSIONS if dimensions is None else dimensions
+    if isinstance(dimensions, bool) or not isinstance(dimensions, int) or not 1 <= dimensions <= MAX_DIMENSIONS:
+        raise InvalidRequest(f"'dimensions' must be an integer between 1 and {MAX_DIMENSIONS}", "dimensions")
+    encoding = body.get("encoding_format") or "float"
+    if encoding not in ("float", "base64"):
+        raise InvalidRequest("'encoding_format' must be 'float' or 'base64'", "encoding_format")
+    return EmbeddingsAnswer(model, keys, tokens, dimensions, encoding)
+
+
+@lru_cache(maxsize=4096)
+def _vector_json(key: str, dimensions: int, encoding: str) -> str:
+    """The JSON text of one embedding value, cached: benchmarks embed the same texts again and again."""
+    vector = embedding(key, dimensions)
+    return json.dumps(embedding_base64(vector) if encoding == "base64" else vector)
+
+
+class EmbeddingsAnswer:
+    """A planned embeddings list; never streamed."""
+
+    __slots__ = ("dimensions", "encoding", "keys", "model", "planned_tokens", "prompt_tokens")
+
+    def __init__(self, model: str, keys: list[str], tokens: int, dimensions: int, encoding: str) -> None:
+        self.model, self.keys, self.dimensions, self.encoding = model, keys, dimensions, encoding
+        self.prompt_tokens = tokens
+        self.planned_tokens = 0
+
+    def body(self) -> bytes:
+        items = ",".join(
+            f'{{"object":"embedding","index":{index},"embedding":{_vector_json(key, self.dimensions, self.encoding)}}}'
+            for index, key in enumerate(self.keys)
+        )
+        usage = json.dumps({"prompt_tokens": self.prompt_tokens, "total_tokens": self.prompt_tokens})
+        return f'{{"object":"list","data":[{items}],"model":{json.dumps(self.model)},"usage":{usage}}}'.encode()
+
+    def frames(self) -> Frames:
+        raise NotImplementedError("embeddings are never streamed")
+
+
+class ModelsAnswer:
+    """The fixed model list."""
+
+    prompt_tokens = 0
+    planned_tokens = 0
+
+    def body(self) -> bytes:
+        return MODELS_BODY
+
+    def frames(self) -> Frames:
+        raise NotImplementedError("the model list is never streamed")
