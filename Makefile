@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PORT ?= 8000
+MOCK_PORT ?= 8100
 HOST ?= 127.0.0.1
 
 .PHONY: run test lint install install-test otp migrate clean
@@ -22,11 +23,15 @@ $(VENV)/.installed-test: $(VENV)/.installed-base requirements/test.txt
 install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test
 
-## run: migrate, seed the demo tenant and key, serve on $(HOST):$(PORT)
+## run: migrate, seed the demo tenant, key and mock catalogue, serve on $(HOST):$(PORT) beside the mock LLM
 run: install
 	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py migrate --noinput -v 0
-	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py seed_demo --base-url http://$(HOST):$(PORT)
-	DJANGO_SETTINGS_MODULE=catalyst.settings.local exec $(BIN)/daphne -b $(HOST) -p $(PORT) catalyst.asgi:application
+	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py seed_demo \
+		--base-url http://$(HOST):$(PORT) --mock-url http://$(HOST):$(MOCK_PORT)
+	@export DJANGO_SETTINGS_MODULE=catalyst.settings.local; \
+	$(BIN)/python manage.py runmock --host $(HOST) --port $(MOCK_PORT) & mock=$$!; \
+	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/daphne -b $(HOST) -p $(PORT) catalyst.asgi:application
 
 ## test: lint, migration check and the whole suite on PostgreSQL + pgvector and Redis
 test: install-test lint

@@ -22,8 +22,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def get(url: str, key: str | None = None) -> tuple[int, dict]:
-    request = urllib.request.Request(url, headers={"Authorization": f"Bearer {key}"} if key else {})
+def get(url: str, key: str | None = None, body: dict | None = None) -> tuple[int, dict]:
+    headers = {"Authorization": f"Bearer {key}"} if key else {}
+    data = None
+    if body is not None:
+        data, headers["Content-Type"] = json.dumps(body).encode(), "application/json"
+    request = urllib.request.Request(url, data=data, headers=headers)
     try:
         with urllib.request.urlopen(request, timeout=5) as response:
             return response.status, json.loads(response.read())
@@ -38,7 +42,7 @@ def platform(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
     env["CATALYST_VAR_DIR"] = str(tmp_path)
     process = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"PORT={port}"],
+        ["make", "--no-print-directory", "run", f"PORT={port}", f"MOCK_PORT={free_port()}"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     output: list[str] = []
@@ -79,6 +83,10 @@ def test_make_run_serves_the_platform_with_a_demo_key_and_no_services(platform):
     assert (status, body["tenant"], body["auth"]) == (200, "demo", "api_key")
     status, body = get(base + "/v1/me", "cat_aaaaaaaa_" + "b" * 40)
     assert (status, body["error"]["code"]) == (401, "invalid_api_key")
+    chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}
+    status, body = get(base + "/v1/chat/completions", key, chat)
+    assert (status, body["model"], body["usage"]["completion_tokens"]) == (200, "gpt-4o-mini", 20)
+    assert body["choices"][0]["message"]["content"]
     assert (var_dir / "catalyst.sqlite3").exists()
 
 

@@ -11,6 +11,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.catalogue.services import catalogue_seed_demo
 from apps.tenancy import services
 from apps.tenancy.models import ApiKey, Tenant
 
@@ -22,10 +23,12 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser) -> None:
         parser.add_argument("--base-url", default="http://127.0.0.1:8000")
+        parser.add_argument("--mock-url", default=settings.MOCK_LLM_URL, help="Where the mock LLM server listens.")
 
     def handle(self, *args, **options) -> None:
         if not settings.DEBUG:
             raise CommandError("seed_demo is for local development (DEBUG on) only.")
+        catalogue_seed_demo(mock_url=options["mock_url"])
         tenant = Tenant.objects.filter(slug="demo").first()
         if tenant is None:
             tenant = services.tenant_onboard(
@@ -55,10 +58,13 @@ class Command(BaseCommand):
             f"    login:    admin / {password}",
             "    2FA code: run `make otp` (or scan the URI below in an authenticator app)",
             f"    TOTP URI: {device.config_url}",
-            f"  API:        {base}/v1/",
+            f"  API:        {base}/v1/  (OpenAPI: {base}/api/schema/)",
+            f"  Mock LLM:   {options['mock_url']}  (models gpt-4o-mini, gpt-4o, claude-sonnet, text-embedding-3-small)",
             f"  Health:     {base}/health",
             f"  Demo tenant: {tenant.slug} (tier {tenant.tier.name})",
-            f"  Try it:     curl -H 'Authorization: Bearer {issued.plaintext}' {base}/v1/me",
+            f"  Try it:     curl {base}/v1/chat/completions -H 'Authorization: Bearer {issued.plaintext}' \\",
+            """              -H 'Content-Type: application/json' \\""",
+            """              -d '{"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}'""",
             "  Demo API key:",
             issued.plaintext,
             "",
