@@ -68,6 +68,7 @@ VOCABULARY = (
 )
 ARGUMENT_PIECE = 8
 CACHED_ANSWER_WORDS = 512
+SURROGATES = "surrogatepass"  # JSON may carry lone surrogates ("\\ud800"); hashing them must not fail
 MAX_SCHEMA_DEPTH = 8
 
 
@@ -78,9 +79,9 @@ def count_tokens(texts: Iterable[str]) -> int:
 
 def conversation_seed(model: str, turns: Iterable[tuple[str, str]]) -> bytes:
     """A sha256 of the model and each (role, text) turn: the identity of a conversation."""
-    digest = hashlib.sha256(model.encode())
+    digest = hashlib.sha256(model.encode(errors=SURROGATES))
     for role, text in turns:
-        digest.update(b"\x1e" + role.encode() + b"\x1f" + text.encode())
+        digest.update(b"\x1e" + role.encode(errors=SURROGATES) + b"\x1f" + text.encode(errors=SURROGATES))
     return digest.digest()
 
 
@@ -172,6 +173,8 @@ def arguments_for(schema: object) -> dict[str, object]:
 
 
 def _value(name: str, schema: object, depth: int) -> object:
+    if depth > MAX_SCHEMA_DEPTH:
+        return None
     if not isinstance(schema, dict):
         return f"mock-{name}"
     if "const" in schema:
@@ -180,13 +183,16 @@ def _value(name: str, schema: object, depth: int) -> object:
     if isinstance(enum, list) and enum:
         return enum[0]
     for key in ("anyOf", "oneOf", "allOf"):
-        options = [option for option in schema.get(key) or () if isinstance(option, dict)]
+        listed = schema.get(key)
+        options = [option for option in listed if isinstance(option, dict)] if isinstance(listed, list) else []
         if options:
             chosen = next((option for option in options if option.get("type") != "null"), options[0])
-            return _value(name, chosen, depth)
+            return _value(name, chosen, depth + 1)
     kind = schema.get("type", "object" if "properties" in schema else "string")
     if isinstance(kind, list):
         kind = next((item for item in kind if item != "null"), "null")
+    if not isinstance(kind, str):
+        kind = "string"
     if kind == "object":
         return _object(schema, depth + 1)
     return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(
@@ -195,17 +201,16 @@ def _value(name: str, schema: object, depth: int) -> object:
 
 
 def _object(schema: dict, depth: int) -> dict[str, object]:
-    if depth > MAX_SCHEMA_DEPTH:
-        return {}
     properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    required = [key for key in schema.get("required") or () if isinstance(key, str)]
+    listed = schema.get("required")
+    required = [key for key in listed if isinstance(key, str)] if isinstance(listed, list) else []
     return {key: _value(key, properties.get(key, {}), depth) for key in required}
 
 
 @lru_cache(maxsize=4096)
 def embedding(text: str, dimensions: int) -> tuple[float, ...]:
     """A unit vector from sha256(text), rounded to float32 so the float and base64 formats agree exactly."""
-    stream = hashlib.shake_256(hashlib.sha256(text.encode()).digest()).digest(2 * dimensions)
+    stream = hashlib.shake_256(hashlib.sha256(text.encode(errors=SURROGATES)).digest()).digest(2 * dimensions)
     integers = array("h", stream)
     if sys.byteorder == "big":
         integers.byteswap()

@@ -7,10 +7,12 @@ model name, in the `X-Mock-Behaviour` header and, as JSON values, in scripted re
 from __future__ import annotations
 
 import argparse
+import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
+from typing import Any
 
 SUFFIX_MARK = "@"
 
@@ -19,21 +21,21 @@ class BehaviourError(ValueError):
     """A behaviour override that cannot be understood; answered with a 400, never ignored."""
 
 
-def _number(low: float, high: float | None = None) -> Callable[[object], float]:
-    def convert(value: object) -> float:
-        number = float(value)  # type: ignore[arg-type]
-        if number != number or number < low or (high is not None and number > high):
+def _number(low: float, high: float | None = None) -> Callable[[Any], float]:
+    def convert(value: Any) -> float:
+        number = float(value)
+        if not math.isfinite(number) or number < low or (high is not None and number > high):
             raise ValueError(f"must be between {low} and {high}" if high is not None else f"must be >= {low}")
         return number
 
     return convert
 
 
-def _integer(low: int) -> Callable[[object], int]:
-    def convert(value: object) -> int:
+def _integer(low: int) -> Callable[[Any], int]:
+    def convert(value: Any) -> int:
         if isinstance(value, bool) or (isinstance(value, float) and not value.is_integer()):
             raise ValueError("must be an integer")
-        number = int(value)  # type: ignore[call-overload]
+        number = int(value)
         if number < low:
             raise ValueError(f"must be >= {low}")
         return number
@@ -174,15 +176,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--record-limit", type=int, default=10_000, help="How many request records to keep.")
 
 
-def config_from_options(options: Mapping[str, object]) -> MockConfig:
+def config_from_options(options: Mapping[str, Any]) -> MockConfig:
     """A MockConfig from parsed flags (argparse namespace vars or Django command options); raises BehaviourError."""
     names = [item.name for item in fields(Behaviour)]
     behaviour = Behaviour().merged({name: options[name] for name in names if name in options})
     return MockConfig(
         host=str(options.get("host", "127.0.0.1")),
-        port=int(options.get("port", 8100)),  # type: ignore[call-overload]
+        port=int(options.get("port", 8100)),
         behaviour=behaviour,
-        seed=int(options.get("seed", 0)),  # type: ignore[call-overload]
-        require_key=options.get("require_key") or None,  # type: ignore[arg-type]
-        record_limit=int(options.get("record_limit", 10_000)),  # type: ignore[call-overload]
+        seed=int(options.get("seed", 0)),
+        require_key=options.get("require_key") or None,
+        record_limit=int(options.get("record_limit", 10_000)),
     )

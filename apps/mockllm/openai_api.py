@@ -96,6 +96,11 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
             seed, tokens=behaviour.tokens, max_tokens=limit, prompt_tokens=prompt_tokens, tool_result=None
         )
     options = body.get("stream_options")
+    if options is not None and body.get("stream") is not True:
+        # OpenAI's own 400: a gateway that sends stream_options on plain requests must learn it here.
+        raise InvalidRequest(
+            "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
+        )
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
     return ChatAnswer(model, reply, include_usage)
 
@@ -231,16 +236,3 @@ class EmbeddingsAnswer:
 
     def frames(self) -> Frames:
         raise NotImplementedError("embeddings are never streamed")
-
-
-class ModelsAnswer:
-    """The fixed model list."""
-
-    prompt_tokens = 0
-    planned_tokens = 0
-
-    def body(self) -> bytes:
-        return MODELS_BODY
-
-    def frames(self) -> Frames:
-        raise NotImplementedError("the model list is never streamed")

@@ -108,6 +108,18 @@ def test_a_stream_without_include_usage_carries_no_usage(mock):
     assert all(chunk.usage is None for chunk in chunks)
 
 
+def test_stream_options_on_a_plain_request_is_refused_like_openai_does(mock):
+    with pytest.raises(openai.BadRequestError) as failure:
+        mock.openai().chat.completions.create(model="gpt-mock", messages=HELLO, stream_options={"include_usage": True})
+
+    assert failure.value.body == {
+        "message": "The 'stream_options' parameter is only allowed when 'stream' is enabled.",
+        "type": "invalid_request_error",
+        "param": "stream_options",
+        "code": None,
+    }
+
+
 def test_max_tokens_cuts_the_answer_with_finish_reason_length(mock):
     client = mock.openai()
     full = client.chat.completions.create(model="gpt-mock", messages=HELLO).choices[0].message.content
