@@ -1,4 +1,5 @@
-"""ASGI entry point: HTTP through Django (with static files), WebSocket through Channels."""
+"""ASGI entry point: API paths through the lean handler, other HTTP (admin, pages, static files)
+through Django's stock handler, WebSocket through Channels."""
 
 import os
 
@@ -9,13 +10,27 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catalyst.settings.production")
 django_http = get_asgi_application()
 
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
+from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
+from apps.core.asgi_api import ApiASGIHandler  # noqa: E402
 from catalyst.routing import websocket_urlpatterns  # noqa: E402
+
+api_http = ApiASGIHandler()
+site_http = ASGIStaticFilesHandler(django_http)
+API_PREFIXES = tuple(settings.API_PATH_PREFIXES)
+
+
+async def http_application(scope, receive, send) -> None:
+    if scope["path"].startswith(API_PREFIXES):
+        await api_http(scope, receive, send)
+    else:
+        await site_http(scope, receive, send)
+
 
 application = ProtocolTypeRouter(
     {
-        "http": ASGIStaticFilesHandler(django_http),
+        "http": http_application,
         "websocket": URLRouter(websocket_urlpatterns),
     }
 )

@@ -39,3 +39,21 @@ class RequestIdMiddleware:
         response = await self.get_response(request)
         response["X-Request-Id"] = request.request_id
         return response
+
+
+class ApiSecurityHeadersMiddleware:
+    """The response headers SecurityMiddleware would add that matter for a JSON API."""
+
+    sync_capable = False
+    async_capable = True
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+        markcoroutinefunction(self)
+
+    async def __call__(self, request):
+        response = await self.get_response(request)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response

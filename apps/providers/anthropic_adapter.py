@@ -1,7 +1,8 @@
 """Anthropic providers through the official `anthropic` async SDK.
 
 Translates the canonical (OpenAI-format) request into Anthropic Messages and Anthropic's
-responses and stream events back into the normalised types.
+responses and stream events back into the normalised types. Like the OpenAI adapter, it uses the
+SDK's request layer with plain JSON payloads (ADR 0005).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import json
 from collections.abc import AsyncIterator
 from typing import Any
+
+import anthropic
 
 from apps.catalogue.snapshot import ModelInfo
 
@@ -119,65 +122,75 @@ def _params(model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
     return params
 
 
-def _usage(usage: Any, input_tokens: int | None = None) -> Usage:
-    cached = getattr(usage, "cache_read_input_tokens", 0) or 0
-    created = getattr(usage, "cache_creation_input_tokens", 0) or 0
-    uncached = input_tokens if input_tokens is not None else (getattr(usage, "input_tokens", 0) or 0)
-    return Usage(input_tokens=uncached + cached + created, output_tokens=usage.output_tokens or 0, cached_tokens=cached)
+def _usage(usage: dict[str, Any] | None) -> Usage:
+    """Anthropic counts cached reads and writes apart from input_tokens; the canonical count includes them."""
+    usage = usage or {}
+    cached = usage.get("cache_read_input_tokens") or 0
+    created = usage.get("cache_creation_input_tokens") or 0
+    return Usage(
+        input_tokens=(usage.get("input_tokens") or 0) + cached + created,
+        output_tokens=usage.get("output_tokens") or 0,
+        cached_tokens=cached,
+    )
 
 
 async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> Completion:
     client = anthropic_client(model.provider)
     try:
-        response = await client.messages.create(**_params(model, request), timeout=upstream_timeout)
+        data = await client.post(
+            "/v1/messages", body=_params(model, request), cast_to=object, options={"timeout": upstream_timeout}
+        )
     except Exception as error:
         raise from_sdk_error(error) from None
-    texts = [block.text for block in response.content if block.type == "text"]
+    blocks = data.get("content") or []
+    texts = [block["text"] for block in blocks if block.get("type") == "text"]
     calls = [
-        ToolCall(id=block.id, name=block.name, arguments=json.dumps(block.input))
-        for block in response.content
-        if block.type == "tool_use"
+        ToolCall(id=block["id"], name=block["name"], arguments=json.dumps(block.get("input") or {}))
+        for block in blocks
+        if block.get("type") == "tool_use"
     ]
     return Completion(
         text="".join(texts) if texts or not calls else None,
         tool_calls=calls,
-        finish_reason=STOP_REASONS.get(response.stop_reason or "end_turn", "stop"),
-        usage=_usage(response.usage),
+        finish_reason=STOP_REASONS.get(data.get("stop_reason") or "end_turn", "stop"),
+        usage=_usage(data.get("usage")),
     )
 
 
 async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> AsyncIterator[Event]:
     client = anthropic_client(model.provider)
     try:
-        upstream = await client.messages.create(**_params(model, request), stream=True, timeout=upstream_timeout)
+        upstream = await client.post(
+            "/v1/messages", body={**_params(model, request), "stream": True}, cast_to=object,
+            options={"timeout": upstream_timeout}, stream=True, stream_cls=anthropic.AsyncStream[object],
+        )  # fmt: skip
     except Exception as error:
         raise from_sdk_error(error) from None
-    start_usage: Any = None
+    start_usage: dict[str, Any] = {}
     tool_index_of_block: dict[int, int] = {}
     try:
         async for event in upstream:
-            kind = event.type
+            kind = event.get("type")
             if kind == "content_block_delta":
-                delta = event.delta
-                if delta.type == "text_delta":
-                    yield TextDelta(delta.text)
-                elif delta.type == "input_json_delta":
-                    yield ToolCallDelta(tool_index_of_block[event.index], None, None, delta.partial_json)
-            elif kind == "content_block_start" and event.content_block.type == "tool_use":
-                tool_index_of_block[event.index] = len(tool_index_of_block)
-                block = event.content_block
-                yield ToolCallDelta(tool_index_of_block[event.index], block.id, block.name, "")
+                delta = event["delta"]
+                if delta.get("type") == "text_delta":
+                    yield TextDelta(delta["text"])
+                elif delta.get("type") == "input_json_delta":
+                    yield ToolCallDelta(
+                        tool_index_of_block[event["index"]], None, None, delta.get("partial_json") or ""
+                    )
+            elif kind == "content_block_start" and event["content_block"].get("type") == "tool_use":
+                tool_index_of_block[event["index"]] = len(tool_index_of_block)
+                block = event["content_block"]
+                yield ToolCallDelta(tool_index_of_block[event["index"]], block["id"], block["name"], "")
             elif kind == "message_start":
-                start_usage = event.message.usage
+                start_usage = (event.get("message") or {}).get("usage") or {}
             elif kind == "message_delta":
-                merged = _usage(start_usage, getattr(start_usage, "input_tokens", 0)) if start_usage else None
-                output = event.usage.output_tokens if event.usage else 0
-                yield Usage(
-                    input_tokens=merged.input_tokens if merged else 0,
-                    output_tokens=output or 0,
-                    cached_tokens=merged.cached_tokens if merged else 0,
+                merged = _usage(
+                    {**start_usage, **{k: v for k, v in (event.get("usage") or {}).items() if v is not None}}
                 )
-                yield Finish(STOP_REASONS.get(event.delta.stop_reason or "end_turn", "stop"))
+                yield merged
+                yield Finish(STOP_REASONS.get((event.get("delta") or {}).get("stop_reason") or "end_turn", "stop"))
     except Exception as error:
         raise from_sdk_error(error) from None
     finally:

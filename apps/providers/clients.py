@@ -11,15 +11,14 @@ import os
 import weakref
 
 import anthropic
-import httpx
 import httpx2
 import openai
 
 from apps.catalogue.snapshot import ProviderInfo
 
 from .errors import FailureKind, ProviderError
+from .transport import AiohttpTransport
 
-_POOL = {"max_connections": 1000, "max_keepalive_connections": 200, "keepalive_expiry": 30}
 _NO_KEY = "not-needed"  # self-hosted servers that take no key still need a non-empty value
 
 _per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict] = weakref.WeakKeyDictionary()
@@ -40,11 +39,9 @@ def _clients() -> dict:
     loop = asyncio.get_running_loop()
     clients = _per_loop.get(loop)
     if clients is None:
-        # The openai SDK runs on httpx, the anthropic SDK on its fork httpx2: one pool for each.
-        clients = {
-            "httpx": httpx.AsyncClient(limits=httpx.Limits(**_POOL), timeout=httpx.Timeout(60.0, connect=5.0)),
-            "httpx2": httpx2.AsyncClient(limits=httpx2.Limits(**_POOL), timeout=httpx2.Timeout(60.0, connect=5.0)),
-        }
+        # Both SDKs take an httpx2 client; one aiohttp connection pool serves them (transport.py).
+        http = httpx2.AsyncClient(transport=AiohttpTransport(), timeout=httpx2.Timeout(60.0, connect=5.0))
+        clients = {"http": http}
         _per_loop[loop] = clients
     return clients
 
@@ -55,9 +52,7 @@ def openai_client(provider: ProviderInfo) -> openai.AsyncOpenAI:
     cache_key = ("openai", provider.id, provider.base_url, key)
     client = clients.get(cache_key)
     if client is None:
-        client = openai.AsyncOpenAI(
-            api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["httpx"]
-        )
+        client = openai.AsyncOpenAI(api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["http"])
         clients[cache_key] = client
     return client
 
@@ -69,7 +64,7 @@ def anthropic_client(provider: ProviderInfo) -> anthropic.AsyncAnthropic:
     client = clients.get(cache_key)
     if client is None:
         client = anthropic.AsyncAnthropic(
-            api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["httpx2"]
+            api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["http"]
         )
         clients[cache_key] = client
     return client

@@ -117,9 +117,20 @@ def _record_key_use(key_id: int) -> None:
     ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 
+_noted_at: dict[int, float] = {}  # per process: when this process last asked the hot store
+
+
 async def _note_key_use(key_id: int) -> None:
-    """Write last-used at most once per resolution window per key, not on every request."""
+    """Write last-used at most once per resolution window per key, not on every request.
+
+    The hot store decides which request (of all instances) writes; each process asks it at most
+    twice per window, so steady traffic costs no round trip for this.
+    """
     window = settings.KEY_LAST_USED_RESOLUTION_SECONDS
+    now = time.monotonic()
+    if now - _noted_at.get(key_id, -window) < window / 2:
+        return
+    _noted_at[key_id] = now
     if await hot_store().add(credential_cache.key_used_entry(key_id), "1", window):
         await sync_to_async(_record_key_use)(key_id)
 

@@ -52,6 +52,13 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 
+# The API paths run through a lean handler with only natively async middleware (ADR 0005).
+API_PATH_PREFIXES = ("/v1/", "/health", "/ready")
+API_MIDDLEWARE = [
+    "apps.core.middleware.RequestIdMiddleware",
+    "apps.core.middleware.ApiSecurityHeadersMiddleware",
+]
+
 ROOT_URLCONF = "catalyst.urls"
 ASGI_APPLICATION = "catalyst.asgi.application"
 
