@@ -5,6 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MOCK_PORT ?= 8100
 HOST ?= 127.0.0.1
+UVICORN_FLAGS := --loop uvloop --http httptools --no-access-log
 
 .PHONY: run test lint install install-test otp migrate clean
 
@@ -31,7 +32,7 @@ run: install
 	@export DJANGO_SETTINGS_MODULE=catalyst.settings.local; \
 	$(BIN)/python manage.py runmock --host $(HOST) --port $(MOCK_PORT) & mock=$$!; \
 	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/daphne -b $(HOST) -p $(PORT) catalyst.asgi:application
+	$(BIN)/uvicorn --host $(HOST) --port $(PORT) $(UVICORN_FLAGS) catalyst.asgi:application
 
 ## test: lint, migration check and the whole suite on PostgreSQL + pgvector and Redis
 test: install-test lint

@@ -12,11 +12,13 @@ django_http = get_asgi_application()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
 from apps.core.asgi_api import ApiASGIHandler  # noqa: E402
 from catalyst.routing import websocket_urlpatterns  # noqa: E402
 
 api_http = ApiASGIHandler()
+_ = get_resolver().url_patterns  # import every view now, not on the first request
 site_http = ASGIStaticFilesHandler(django_http)
 API_PREFIXES = tuple(settings.API_PATH_PREFIXES)
 

@@ -39,7 +39,7 @@ def _database_url() -> str:
 
 @pytest.fixture(scope="session")
 def catalyst_server(django_db_setup, django_db_blocker, tmp_path_factory) -> LiveServer:
-    """Catalyst under daphne, on the test database, with fast retries for the tests."""
+    """Catalyst under uvicorn, as shipped, on the test database, with fast retries for the tests."""
     with django_db_blocker.unblock():
         url = _database_url()
     server = start_catalyst(

@@ -15,6 +15,7 @@ from django.utils import timezone
 from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.catalogue.models import FallbackChain, LlmModel, Provider
 from apps.core.admin_site import CatalystAdminSite
 from apps.core.management.commands.totp_code import current_code
 from apps.tenancy import keys, services
@@ -149,11 +150,21 @@ def test_it_admits_a_login_with_the_current_totp_code(staff_device):
 
 def test_the_admin_site_registers_exactly_the_covered_models():
     assert isinstance(admin.site, CatalystAdminSite)
-    assert set(admin.site._registry) == {User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey}
+    assert set(admin.site._registry) == {
+        User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
+    }  # fmt: skip
+
+
+def _catalogue() -> None:
+    provider = Provider.objects.create(name="p", kind="openai", base_url="http://127.0.0.1:9/v1")
+    model = LlmModel.objects.create(name="m", provider=provider, upstream_name="m")
+    chain = FallbackChain.objects.create(name="c")
+    chain.links.create(model=model, position=0)
 
 
 def test_every_registered_model_has_a_working_changelist_change_and_add_page(world, staff_client):
     Group.objects.create(name="support")
+    _catalogue()
     statuses, expected = {}, {}
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -167,7 +178,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 8
+    assert len(statuses) == 11
 
 
 def test_issuing_a_key_in_the_admin_shows_it_once_with_its_scopes(world, staff_client, staff_device, api):

@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 import urllib.error
 import urllib.request
@@ -37,7 +38,7 @@ def get(url: str, key: str | None = None, body: dict | None = None) -> tuple[int
 
 @pytest.fixture
 def platform(tmp_path):
-    """Start `make run` with nothing configured; yield (base URL, its output so far)."""
+    """Start `make run` with nothing configured; yield (base URL, its output, the var dir)."""
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
     env["CATALYST_VAR_DIR"] = str(tmp_path)
@@ -46,22 +47,17 @@ def platform(tmp_path):
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     output: list[str] = []
+    reader = threading.Thread(target=lambda: output.extend(line.rstrip("\n") for line in process.stdout), daemon=True)
+    reader.start()
+    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            line = process.stdout.readline()
-            if not line and process.poll() is not None:
-                break
-            output.append(line.rstrip("\n"))
-            if "Listening on TCP address" in line or "Starting server at" in line:
-                break
-        base = f"http://127.0.0.1:{port}"
-        for _ in range(100):
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 if get(base + "/health")[0] == 200:
                     break
             except OSError:
-                time.sleep(0.1)
+                time.sleep(0.2)
         yield base, output, tmp_path
     finally:
         os.killpg(process.pid, signal.SIGTERM)

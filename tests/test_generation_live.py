@@ -1,4 +1,4 @@
-"""The official SDKs against a live Catalyst (daphne) in front of the mock LLM server."""
+"""The official SDKs against a live Catalyst (uvicorn) in front of the mock LLM server."""
 
 from __future__ import annotations
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.db import models
 from django.db.models import Count
 
 from .models import ChainLink, FallbackChain, LlmModel, Provider
@@ -30,6 +31,7 @@ class ProviderAdmin(ReloadsCatalogue, admin.ModelAdmin):
     list_display = ("name", "kind", "base_url", "api_key_env", "timeout_seconds", "model_count", "enabled")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "base_url")
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(model_count=Count("models"))

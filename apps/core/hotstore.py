@@ -14,8 +14,9 @@ import weakref
 from functools import lru_cache
 
 import redis
-import redis.asyncio as aioredis
 from django.conf import settings
+
+from .resp import RedisReplyError, RespConnection
 
 
 class MemoryHotStore:
@@ -49,6 +50,9 @@ class MemoryHotStore:
             self._data[self.prefix + key] = (value, time.monotonic() + ttl)
             return True
 
+    async def delete(self, *keys: str) -> None:
+        self.delete_sync(*keys)
+
     def delete_sync(self, *keys: str) -> None:
         with self._lock:
             for key in keys:
@@ -69,40 +73,45 @@ class RedisHotStore:
         self.prefix = prefix
         self._sync = redis.Redis.from_url(url, decode_responses=True)
         self._scripts: dict[str, str] = {}
-        # redis.asyncio connections belong to the event loop that opened them.
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, aioredis.Redis] = (
+        # Connections belong to the event loop that opened them.
+        self._connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RespConnection] = (
             weakref.WeakKeyDictionary()
         )
 
     @property
-    def client(self) -> aioredis.Redis:
+    def connection(self) -> RespConnection:
         loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            client = aioredis.Redis.from_url(self.url, decode_responses=True)
-            self._clients[loop] = client
-        return client
+        connection = self._connections.get(loop)
+        if connection is None:
+            connection = RespConnection(self.url)
+            self._connections[loop] = connection
+        return connection
 
     async def get(self, key: str) -> str | None:
-        return await self.client.get(self.prefix + key)
-
-    async def run_script(self, source: str, keys: list[str], args: list) -> object:
-        """Run a Lua script atomically (EVALSHA, loading it on first use)."""
-        sha = self._scripts.get(source)
-        prefixed = [self.prefix + key for key in keys]
-        if sha is not None:
-            try:
-                return await self.client.evalsha(sha, len(prefixed), *prefixed, *args)
-            except redis.exceptions.NoScriptError:
-                pass
-        self._scripts[source] = await self.client.script_load(source)
-        return await self.client.evalsha(self._scripts[source], len(prefixed), *prefixed, *args)
+        return await self.connection.execute("GET", self.prefix + key)
 
     async def set(self, key: str, value: str, ttl: int) -> None:
-        await self.client.set(self.prefix + key, value, ex=ttl)
+        await self.connection.execute("SET", self.prefix + key, value, "EX", ttl)
 
     async def add(self, key: str, value: str, ttl: int) -> bool:
-        return bool(await self.client.set(self.prefix + key, value, ex=ttl, nx=True))
+        return await self.connection.execute("SET", self.prefix + key, value, "EX", ttl, "NX") == "OK"
+
+    async def delete(self, *keys: str) -> None:
+        if keys:
+            await self.connection.execute("DEL", *(self.prefix + key for key in keys))
+
+    async def run_script(self, source: str, keys: list[str], args: list) -> object:
+        """Run a Lua script atomically (EVALSHA, loading it on first use or after a Redis restart)."""
+        prefixed = [self.prefix + key for key in keys]
+        sha = self._scripts.get(source)
+        if sha is not None:
+            try:
+                return await self.connection.execute("EVALSHA", sha, len(prefixed), *prefixed, *args)
+            except RedisReplyError as error:
+                if not str(error).startswith("NOSCRIPT"):
+                    raise
+        sha = self._scripts[source] = await self.connection.execute("SCRIPT", "LOAD", source)
+        return await self.connection.execute("EVALSHA", sha, len(prefixed), *prefixed, *args)
 
     def delete_sync(self, *keys: str) -> None:
         if keys:

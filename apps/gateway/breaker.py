@@ -127,7 +127,7 @@ async def record_success(model_name: str, decision: Decision) -> None:
         return
     store = hot_store()
     if isinstance(store, RedisHotStore):
-        await store.client.delete(store.prefix + _entry(model_name))
+        await store.delete(_entry(model_name))
     else:
         _memory.success(store.prefix + _entry(model_name))
 

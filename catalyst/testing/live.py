@@ -22,6 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
+UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log")
+
+
 def free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -100,7 +103,7 @@ class LiveServer:
         return lines
 
 
-def start_catalyst(database_url: str, log_path: Path, server: str = "daphne", **env: str) -> LiveServer:
+def start_catalyst(database_url: str, log_path: Path, server: str = "uvicorn", **env: str) -> LiveServer:
     port = free_port()
     environment = {
         **os.environ,
@@ -111,7 +114,7 @@ def start_catalyst(database_url: str, log_path: Path, server: str = "daphne", **
         **env,
     }
     if server == "uvicorn":
-        command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), "--no-access-log"]
+        command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port), *UVICORN_FLAGS]
         command.append("catalyst.asgi:application")
     else:
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "catalyst.asgi:application"]
