@@ -192,3 +192,24 @@ def test_each_request_writes_one_json_log_line_with_no_secret(oai, fresh):
     whole_log = fresh.server.log_path.read_text()
     assert fresh.key not in whole_log
     assert "Say hello to the gateway" not in whole_log
+
+
+def test_a_tenant_cannot_choose_the_upstream_url(fresh):
+    import httpx
+
+    elsewhere = fresh.mock.url.replace("127.0.0.1", "localhost") + "/elsewhere"
+    body = {
+        "model": "gpt-mock",
+        "messages": HELLO,
+        "api_base": elsewhere,
+        "base_url": elsewhere,
+        "extra_headers": {"x": "y"},
+    }
+
+    response = httpx.post(
+        fresh.base_url + "/chat/completions", json=body, headers={"Authorization": f"Bearer {fresh.key}"}, timeout=20
+    )
+
+    assert response.status_code == 200
+    [upstream] = fresh.mock.requests()
+    assert (upstream["model"], upstream["endpoint"]) == ("gpt-mock", "chat")
