@@ -213,3 +213,19 @@ def test_a_tenant_cannot_choose_the_upstream_url(fresh):
     assert response.status_code == 200
     [upstream] = fresh.mock.requests()
     assert (upstream["model"], upstream["endpoint"]) == ("gpt-mock", "chat")
+
+
+def test_an_oversized_body_is_refused_before_it_is_read_whole(fresh):
+    import httpx
+
+    response = httpx.post(
+        fresh.base_url + "/chat/completions",
+        content=b"{" + b" " * (4 * 1024 * 1024 + 10) + b"}",
+        headers={"Authorization": f"Bearer {fresh.key}", "Content-Type": "application/json"},
+        timeout=20,
+    )
+
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "request_too_large"
+    assert response.headers["x-request-id"].startswith("req_")
+    assert fresh.mock.requests() == []

@@ -25,6 +25,7 @@ from django.urls import set_script_prefix
 from django.utils.module_loading import import_string
 
 from .errors import PayloadTooLarge, error_response
+from .middleware import new_request_id
 
 
 class ApiASGIHandler(ASGIHandler):
@@ -64,7 +65,7 @@ class ApiASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         except PayloadTooLarge as error:
-            await self.send_response(error_response(error), send)
+            await self.send_response(error_response(error, new_request_id(None)), send)
             return
         set_script_prefix(get_script_prefix(scope))
         request, early = self.create_request(scope, body)
