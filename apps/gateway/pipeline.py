@@ -97,9 +97,7 @@ async def embed(
     try:
         generation.model, result = await resilience.embed(generation.route, inputs, dimensions, generation.trace)
     except (resilience.AllProvidersFailed, ProviderError) as error:
-        generation.outcome = "failed"
-        _settle(generation)
-        raise _api_error(error) from None
+        raise _failed(generation, error) from None
     generation.usage = Usage(result.input_tokens, 0)
     generation.outcome = "ok"
     _settle(generation)
@@ -123,6 +121,13 @@ def _validate_against(model: ModelInfo, chat: ChatRequest) -> None:
         )
 
 
+def _failed(generation: Generation, error: Exception) -> ApiError:
+    """Settle a request that got no answer, and say what to tell the client."""
+    generation.outcome = "failed"
+    _settle(generation)
+    return _api_error(error)
+
+
 def _api_error(error: Exception) -> ApiError:
     if isinstance(error, resilience.AllProvidersFailed):
         last = error.last
@@ -142,9 +147,7 @@ async def complete(generation: Generation) -> Completion:
     try:
         generation.model, completion = await resilience.complete(generation.route, generation.chat, generation.trace)
     except (resilience.AllProvidersFailed, ProviderError) as error:
-        generation.outcome = "failed"
-        _settle(generation)
-        raise _api_error(error) from None
+        raise _failed(generation, error) from None
     generation.ttft_ms = generation.latency_ms
     generation.usage = completion.usage
     generation.outcome = "ok"
@@ -160,9 +163,7 @@ async def stream(generation: Generation) -> AsyncIterator[Event | StreamFailure]
     try:
         opened = await resilience.open_stream(generation.route, generation.chat, generation.trace)
     except (resilience.AllProvidersFailed, ProviderError) as error:
-        generation.outcome = "failed"
-        _settle(generation)
-        raise _api_error(error) from None
+        raise _failed(generation, error) from None
     generation.model = opened.model
     generation.ttft_ms = generation.latency_ms
     return _relay(generation, opened)

@@ -33,19 +33,30 @@ async def me(request: HttpRequest, principal: Principal) -> JsonResponse:
     )
 
 
-@api_endpoint("chat", methods=("POST",))
-async def chat_completions(request: HttpRequest, principal: Principal) -> HttpResponse:
-    body = validated(openai_chat.ChatCompletionRequest, json_body(request))
+async def _generate(
+    request: HttpRequest, principal: Principal, endpoint: str, body, render, render_stream
+) -> HttpResponse:
+    """Run the pipeline for a parsed request; answer as JSON or as server-sent events."""
     generation = await pipeline.prepare(
-        principal, request_id=request.request_id, endpoint="chat", model=body.model, chat=body.to_chat(),
+        principal, request_id=request.request_id, endpoint=endpoint, model=body.model, chat=body.to_chat(),
         stream=body.stream,
     )  # fmt: skip
     if body.stream:
         events = await pipeline.stream(generation)
-        include_usage = bool(body.stream_options and body.stream_options.include_usage)
-        return sse_response(openai_chat.render_stream(generation, events, include_usage), generation)
+        return sse_response(render_stream(generation, events), generation)
     completion = await pipeline.complete(generation)
-    return json_response(openai_chat.render(generation, completion), generation)
+    return json_response(render(generation, completion), generation)
+
+
+@api_endpoint("chat", methods=("POST",))
+async def chat_completions(request: HttpRequest, principal: Principal) -> HttpResponse:
+    body = validated(openai_chat.ChatCompletionRequest, json_body(request))
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    def render_stream(generation, events):
+        return openai_chat.render_stream(generation, events, include_usage)
+
+    return await _generate(request, principal, "chat", body, openai_chat.render, render_stream)
 
 
 @api_endpoint("models", methods=("GET",))
@@ -93,15 +104,9 @@ async def unknown_route(request: HttpRequest) -> JsonResponse:
 async def messages(request: HttpRequest, principal: Principal) -> HttpResponse:
     """Anthropic Messages, so the `anthropic` SDK works against Catalyst unchanged."""
     body = validated(anthropic_messages.MessagesRequest, json_body(request))
-    generation = await pipeline.prepare(
-        principal, request_id=request.request_id, endpoint="messages", model=body.model, chat=body.to_chat(),
-        stream=body.stream,
-    )  # fmt: skip
-    if body.stream:
-        events = await pipeline.stream(generation)
-        return sse_response(anthropic_messages.render_stream(generation, events), generation)
-    completion = await pipeline.complete(generation)
-    return json_response(anthropic_messages.render(generation, completion), generation)
+    return await _generate(
+        request, principal, "messages", body, anthropic_messages.render, anthropic_messages.render_stream
+    )
 
 
 @api_endpoint("embeddings", methods=("POST",))
@@ -117,12 +122,8 @@ async def embeddings_view(request: HttpRequest, principal: Principal) -> HttpRes
 async def generate_view(request: HttpRequest, principal: Principal) -> HttpResponse:
     """The platform API: a prompt in; content, model, tokens, latency and cost out."""
     body = validated(generate.GenerateRequest, json_body(request))
-    generation = await pipeline.prepare(
-        principal, request_id=request.request_id, endpoint="generate", model=body.model, chat=body.to_chat(),
-        stream=body.stream,
-    )  # fmt: skip
-    if body.stream:
-        events = await pipeline.stream(generation)
-        return sse_response(generate.render_stream(generation, events), generation)
-    completion = await pipeline.complete(generation)
-    return json_response(generate.summary(generation, completion.text or ""), generation)
+
+    def render(generation, completion):
+        return generate.summary(generation, completion.text or "")
+
+    return await _generate(request, principal, "generate", body, render, generate.render_stream)

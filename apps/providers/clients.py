@@ -46,25 +46,20 @@ def _clients() -> dict:
     return clients
 
 
-def openai_client(provider: ProviderInfo) -> openai.AsyncOpenAI:
+def _client(kind: str, provider: ProviderInfo, factory):
     key = provider_key(provider)
     clients = _clients()
-    cache_key = ("openai", provider.id, provider.base_url, key)
+    cache_key = (kind, provider.id, provider.base_url, key)
     client = clients.get(cache_key)
     if client is None:
-        client = openai.AsyncOpenAI(api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["http"])
+        client = factory(api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["http"])
         clients[cache_key] = client
     return client
+
+
+def openai_client(provider: ProviderInfo) -> openai.AsyncOpenAI:
+    return _client("openai", provider, openai.AsyncOpenAI)
 
 
 def anthropic_client(provider: ProviderInfo) -> anthropic.AsyncAnthropic:
-    key = provider_key(provider)
-    clients = _clients()
-    cache_key = ("anthropic", provider.id, provider.base_url, key)
-    client = clients.get(cache_key)
-    if client is None:
-        client = anthropic.AsyncAnthropic(
-            api_key=key, base_url=provider.base_url, max_retries=0, http_client=clients["http"]
-        )
-        clients[cache_key] = client
-    return client
+    return _client("anthropic", provider, anthropic.AsyncAnthropic)
