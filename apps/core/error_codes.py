@@ -23,6 +23,8 @@ class ErrorCode(StrEnum):
     UPSTREAM_TIMEOUT = "upstream_timeout"
     UPSTREAM_REJECTED = "upstream_rejected"
     PIPELINE_NOT_AVAILABLE = "pipeline_not_available"
+    RATE_LIMITED = "rate_limited"
+    TOO_MANY_STREAMS = "too_many_concurrent_streams"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"

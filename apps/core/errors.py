@@ -83,6 +83,12 @@ class PayloadTooLarge(ApiError):
     default_code = ErrorCode.REQUEST_TOO_LARGE
 
 
+class RateLimited(ApiError):
+    status = 429
+    type = "rate_limit_error"
+    default_code = ErrorCode.RATE_LIMITED
+
+
 class UpstreamFailed(ApiError):
     status = 502
     type = "api_error"

@@ -53,6 +53,9 @@ def api_endpoint(name: str, methods: tuple[str, ...], *, anthropic: bool = False
 def generation_headers(response: HttpResponse, generation: Generation, *, with_cost: bool) -> HttpResponse:
     """Model used, cache status and (when known before the body) cost, on every generation response."""
     response["X-Catalyst-Model"] = generation.model.name if generation.model else ""
+    if generation.admission is not None:
+        for name, value in generation.admission.headers().items():
+            response[name] = value
     response["X-Catalyst-Cache"] = "MISS"
     if with_cost:
         response["X-Catalyst-Cost-USD"] = str(generation.cost_usd)

@@ -21,14 +21,23 @@ from django.conf import settings
 
 from apps.catalogue.models import ModelKind
 from apps.catalogue.snapshot import ModelInfo, current_catalogue
+from apps.core.background import spawn
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import ApiError, InvalidRequest, UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
+from apps.core.errors import (
+    ApiError,
+    InvalidRequest,
+    RateLimited,
+    UpstreamFailed,
+    UpstreamTimeout,
+    UpstreamUnavailable,
+)
+from apps.metering import limits, tokens
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCallDelta, Usage
 from apps.tenancy.authentication import authenticate, authorize
 from apps.tenancy.principal import Principal
 
-from . import estimate, resilience, routing
+from . import resilience, routing
 
 logger = logging.getLogger("catalyst.request")
 
@@ -59,7 +68,9 @@ class Generation:
     cost_usd: Decimal = Decimal("0")
     ttft_ms: float | None = None
     outcome: str = "pending"
-    streamed_chars: int = 0
+    streamed: list[str] = field(default_factory=list)
+    prompt_tokens: int = 0
+    admission: limits.Decision | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -82,9 +93,30 @@ async def prepare(
         generation.route = routing.choose_auto(catalogue, principal, chat)
     else:
         generation.route = routing.resolve_route(catalogue, principal, model, kind=ModelKind.CHAT)
-    _validate_against(generation.route[0], chat)
+    first = generation.route[0]
+    generation.prompt_tokens = tokens.prompt_tokens(first, chat.messages, chat.tools)
+    _validate_against(first, chat, generation.prompt_tokens)
+    expected_output = chat.max_tokens or min(first.max_output_tokens, settings.LIMITS_EXPECTED_OUTPUT_TOKENS)
+    await _admit(generation, generation.prompt_tokens + expected_output)
     generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
     return generation
+
+
+async def _admit(generation: Generation, token_cost: int) -> None:
+    """Rate limits: every bucket of the tenant and the key (or user) pays, or 429 says when to retry."""
+    principal = generation.principal
+    if principal.limits is None:
+        return
+    decision = await limits.admit(
+        principal, token_cost=token_cost, request_id=generation.request_id, stream=generation.stream
+    )
+    if not decision.allowed:
+        generation.outcome = "rate_limited"
+        _log(generation)
+        code = ErrorCode.TOO_MANY_STREAMS if decision.denied == "concurrent streams" else ErrorCode.RATE_LIMITED
+        message = f"Rate limit reached ({decision.denied}); retry after {decision.headers()['Retry-After']} s."
+        raise RateLimited(message, code=code, headers=decision.headers())
+    generation.admission = decision
 
 
 async def embed(
@@ -93,6 +125,7 @@ async def embed(
     generation = Generation(principal, request_id, "embeddings", model, ChatRequest(messages=[]), stream=False)
     catalogue = await current_catalogue()
     generation.route = routing.resolve_route(catalogue, principal, model, kind=ModelKind.EMBEDDING)
+    await _admit(generation, sum(tokens.count_text(generation.route[0], text) for text in inputs))
     generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
     try:
         generation.model, result = await resilience.embed(generation.route, inputs, dimensions, generation.trace)
@@ -104,7 +137,7 @@ async def embed(
     return generation, result
 
 
-def _validate_against(model: ModelInfo, chat: ChatRequest) -> None:
+def _validate_against(model: ModelInfo, chat: ChatRequest, prompt_tokens: int) -> None:
     if chat.tools and not model.supports_tools:
         raise InvalidRequest(f"The model '{model.name}' does not support tools.", param="tools")
     if chat.max_tokens is not None and chat.max_tokens > model.max_output_tokens:
@@ -112,10 +145,9 @@ def _validate_against(model: ModelInfo, chat: ChatRequest) -> None:
             f"max_tokens is {chat.max_tokens}; '{model.name}' writes at most {model.max_output_tokens}.",
             param="max_tokens",
         )
-    prompt_tokens = estimate.prompt_tokens(chat.messages)
     if prompt_tokens + (chat.max_tokens or 0) > model.context_window:
         raise InvalidRequest(
-            f"About {prompt_tokens} prompt tokens do not fit the {model.context_window}-token context of {model.name}.",
+            f"{prompt_tokens} prompt tokens do not fit the {model.context_window}-token context of {model.name}.",
             code=ErrorCode.CONTEXT_LENGTH_EXCEEDED,
             param="messages",
         )
@@ -177,9 +209,9 @@ async def _relay(generation: Generation, opened: resilience.OpenedStream) -> Asy
         event: Event | None = opened.first
         while event is not None:
             if isinstance(event, TextDelta):
-                generation.streamed_chars += len(event.text)
+                generation.streamed.append(event.text)
             elif isinstance(event, ToolCallDelta):
-                generation.streamed_chars += len(event.arguments) + len(event.name or "")
+                generation.streamed.append((event.name or "") + event.arguments)
             elif isinstance(event, Usage):
                 generation.usage = event
             elif isinstance(event, Finish):
@@ -204,11 +236,20 @@ def _settle(generation: Generation, completion_text: str = "") -> None:
     """Price what was used (provider-reported, or estimated for a cut stream) and log the request."""
     model = generation.model
     if generation.usage is None and model is not None:
-        output = estimate.text_tokens_from_chars(generation.streamed_chars + len(completion_text))
-        generation.usage = Usage(estimate.prompt_tokens(generation.chat.messages), output)
+        output = tokens.count_text(model, "".join(generation.streamed) + completion_text)
+        generation.usage = Usage(generation.prompt_tokens, output)
     if model is not None and generation.usage is not None:
         usage = generation.usage
         generation.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+    if generation.admission is not None:
+        used = generation.usage.input_tokens + generation.usage.output_tokens if generation.usage else 0
+        spawn(
+            limits.settle(
+                generation.principal, generation.admission, actual_tokens=used,
+                request_id=generation.request_id, stream=generation.stream,
+            ),
+            what="rate limit settlement",
+        )  # fmt: skip
     _log(generation)
 
 

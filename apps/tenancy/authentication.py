@@ -20,7 +20,7 @@ from apps.core.hotstore import hot_store
 
 from . import credential_cache, keys, tokens
 from .models import ApiKey, Membership, TenantStatus
-from .principal import Principal
+from .principal import Limits, Principal
 
 INVALID_KEY_MESSAGE = "Invalid API key."
 
@@ -78,6 +78,11 @@ def _load_key_record(prefix: str, digest: str) -> dict:
         "allowed_endpoints": list(key.allowed_endpoints),
         "expires_at": key.expires_at.timestamp() if key.expires_at else None,
         "revoked": key.revoked_at is not None,
+        "limits": {
+            **tenant.effective_limits(),
+            "own_requests_per_minute": key.requests_per_minute,
+            "own_tokens_per_minute": key.tokens_per_minute,
+        },
     }
 
 
@@ -110,6 +115,7 @@ async def _authenticate_key(credential: str) -> Principal:
         user_id=record["user_id"],
         allowed_models=tuple(record["allowed_models"]),
         allowed_endpoints=tuple(record["allowed_endpoints"]),
+        limits=Limits(**record["limits"]),
     )
 
 
@@ -155,6 +161,7 @@ def _load_member_record(tenant_slug: str, user_id: int) -> dict:
         "team_id": membership.team_id,
         "user_id": user_id,
         "role": membership.role,
+        "limits": tenant.effective_limits(),
     }
 
 
@@ -178,4 +185,5 @@ async def _authenticate_token(credential: str) -> Principal:
         team_id=record["team_id"],
         user_id=record["user_id"],
         role=record["role"],
+        limits=Limits(**record["limits"]),
     )

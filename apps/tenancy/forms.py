@@ -61,7 +61,10 @@ class ApiKeyAdminForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["tenant", "name", "team", "user", "allowed_models", "allowed_endpoints", "expires_at"]
+        fields = [
+            "tenant", "name", "team", "user", "allowed_models", "allowed_endpoints",
+            "requests_per_minute", "tokens_per_minute", "expires_at",
+        ]  # fmt: skip
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -50,6 +50,10 @@ class Tenant(models.Model):
     monthly_token_budget = models.PositiveBigIntegerField(
         null=True, blank=True, help_text="Tokens per calendar month. Empty means the tier's allowance."
     )
+    override_requests_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
+    override_requests_per_hour = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
+    override_tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
+    override_concurrent_streams = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -57,6 +61,16 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def effective_limits(self) -> dict[str, int | None]:
+        """The tier's limits with this tenant's overrides applied. None means unlimited."""
+        tier = self.tier
+        return {
+            "requests_per_minute": self.override_requests_per_minute or tier.requests_per_minute,
+            "requests_per_hour": self.override_requests_per_hour or tier.requests_per_hour,
+            "tokens_per_minute": self.override_tokens_per_minute or tier.tokens_per_minute,
+            "concurrent_streams": self.override_concurrent_streams or tier.concurrent_streams,
+        }
 
     @property
     def is_active(self) -> bool:
@@ -133,6 +147,12 @@ class ApiKey(models.Model):
         default=list, blank=True, help_text="Model names; empty allows every model of the tier."
     )
     allowed_endpoints = models.JSONField(default=list, blank=True, help_text="Endpoint names; empty allows all.")
+    requests_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="This key's own cap; empty: the tenant's limit."
+    )
+    tokens_per_minute = models.PositiveIntegerField(
+        null=True, blank=True, help_text="This key's own cap; empty: the tenant's limit."
+    )
     expires_at = models.DateTimeField(null=True, blank=True)
     revoked_at = models.DateTimeField(null=True, blank=True, editable=False)
     rotated_to = models.OneToOneField(

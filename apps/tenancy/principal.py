@@ -7,6 +7,18 @@ from typing import Literal
 
 
 @dataclass(frozen=True, slots=True)
+class Limits:
+    """Rate limits in force for a caller: the tenant's, and the key's or user's own caps."""
+
+    requests_per_minute: int
+    requests_per_hour: int | None
+    tokens_per_minute: int | None
+    concurrent_streams: int
+    own_requests_per_minute: int | None = None
+    own_tokens_per_minute: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Principal:
     tenant_id: int
     tenant_slug: str
@@ -19,6 +31,7 @@ class Principal:
     role: str | None = None
     allowed_models: tuple[str, ...] = ()
     allowed_endpoints: tuple[str, ...] = ()
+    limits: Limits | None = None
 
     def may_call(self, endpoint: str) -> bool:
         return not self.allowed_endpoints or endpoint in self.allowed_endpoints

@@ -57,6 +57,8 @@ def key_create(
     user: AbstractBaseUser | None = None,
     allowed_models: list[str] | tuple[str, ...] = (),
     allowed_endpoints: list[str] | tuple[str, ...] = (),
+    requests_per_minute: int | None = None,
+    tokens_per_minute: int | None = None,
     expires_at=None,
     created_by: AbstractBaseUser | None = None,
 ) -> IssuedKey:
@@ -76,6 +78,8 @@ def key_create(
                     user=user,
                     allowed_models=sorted(set(allowed_models)),
                     allowed_endpoints=sorted(set(allowed_endpoints)),
+                    requests_per_minute=requests_per_minute,
+                    tokens_per_minute=tokens_per_minute,
                     expires_at=expires_at,
                     created_by=created_by,
                 )
@@ -111,6 +115,8 @@ def key_rotate(*, key: ApiKey, grace: timedelta, created_by: AbstractBaseUser | 
         user=key.user,
         allowed_models=key.allowed_models,
         allowed_endpoints=key.allowed_endpoints,
+        requests_per_minute=key.requests_per_minute,
+        tokens_per_minute=key.tokens_per_minute,
         expires_at=key.expires_at if key.expires_at and key.expires_at > now else None,
         created_by=created_by,
     )

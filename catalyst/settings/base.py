@@ -35,6 +35,7 @@ INSTALLED_APPS = [
     "apps.tenancy",
     "apps.catalogue",
     "apps.providers",
+    "apps.metering",
     "apps.gateway",
     "apps.mockllm",
 ]
@@ -184,5 +185,8 @@ DATA_UPLOAD_MAX_MEMORY_SIZE = GATEWAY_MAX_BODY_BYTES
 BREAKER_FAILURE_THRESHOLD = env_int("BREAKER_FAILURE_THRESHOLD", 5)
 BREAKER_COOLDOWN_SECONDS = float(env_str("BREAKER_COOLDOWN_SECONDS", "30"))
 LOG_PROMPTS = env_bool("LOG_PROMPTS", False)
+# Tokens a request without max_tokens is expected to write, for its tokens-per-minute charge at
+# admission (corrected by the real count afterwards).
+LIMITS_EXPECTED_OUTPUT_TOKENS = env_int("LIMITS_EXPECTED_OUTPUT_TOKENS", 512)
 CATALOGUE_CHECK_INTERVAL_SECONDS = float(env_str("CATALOGUE_CHECK_INTERVAL_SECONDS", "1"))
 MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
