@@ -24,6 +24,7 @@ class ErrorCode(StrEnum):
     UPSTREAM_REJECTED = "upstream_rejected"
     PIPELINE_NOT_AVAILABLE = "pipeline_not_available"
     RATE_LIMITED = "rate_limited"
+    BUDGET_EXHAUSTED = "budget_exhausted"
     TOO_MANY_STREAMS = "too_many_concurrent_streams"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"

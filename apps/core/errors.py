@@ -61,6 +61,12 @@ class AuthenticationFailed(ApiError):
     default_code = ErrorCode.INVALID_API_KEY
 
 
+class BudgetExhausted(ApiError):
+    status = 402
+    type = "insufficient_quota"
+    default_code = ErrorCode.BUDGET_EXHAUSTED
+
+
 class PermissionDenied(ApiError):
     status = 403
     type = "permission_error"

@@ -17,6 +17,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from apps.catalogue.models import ModelKind
@@ -25,13 +26,14 @@ from apps.core.background import spawn
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import (
     ApiError,
+    BudgetExhausted,
     InvalidRequest,
     RateLimited,
     UpstreamFailed,
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from apps.metering import limits, tokens
+from apps.metering import ledger, limits, tokens
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCallDelta, Usage
 from apps.tenancy.authentication import authenticate, authorize
@@ -71,6 +73,7 @@ class Generation:
     streamed: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
     admission: limits.Decision | None = None
+    reserved: bool = False
 
     @property
     def latency_ms(self) -> float:
@@ -97,19 +100,27 @@ async def prepare(
     generation.prompt_tokens = tokens.prompt_tokens(first, chat.messages, chat.tools)
     _validate_against(first, chat, generation.prompt_tokens)
     expected_output = chat.max_tokens or min(first.max_output_tokens, settings.LIMITS_EXPECTED_OUTPUT_TOKENS)
-    await _admit(generation, generation.prompt_tokens + expected_output)
+    await _admit(generation, generation.prompt_tokens, expected_output)
     generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
     return generation
 
 
-async def _admit(generation: Generation, token_cost: int) -> None:
-    """Rate limits: every bucket of the tenant and the key (or user) pays, or 429 says when to retry."""
+def _caps(principal: Principal) -> ledger.Caps:
+    quota = principal.limits
+    usd = Decimal(quota.monthly_budget_usd) if quota.monthly_budget_usd is not None else None
+    return ledger.Caps(usd=usd, tokens=quota.monthly_tokens)
+
+
+async def _admit(generation: Generation, prompt_tokens: int, expected_output: int) -> None:
+    """Rate limits (every bucket of the tenant and the key or user pays, or 429 says when to retry),
+    then the budget reservation (the estimate is held in the ledger, or 402)."""
     principal = generation.principal
     if principal.limits is None:
         return
     decision = await limits.admit(
-        principal, token_cost=token_cost, request_id=generation.request_id, stream=generation.stream
-    )
+        principal, token_cost=prompt_tokens + expected_output, request_id=generation.request_id,
+        stream=generation.stream,
+    )  # fmt: skip
     if not decision.allowed:
         generation.outcome = "rate_limited"
         _log(generation)
@@ -117,6 +128,32 @@ async def _admit(generation: Generation, token_cost: int) -> None:
         message = f"Rate limit reached ({decision.denied}); retry after {decision.headers()['Retry-After']} s."
         raise RateLimited(message, code=code, headers=decision.headers())
     generation.admission = decision
+    caps = _caps(principal)
+    if not caps.limited:
+        return
+    estimate = max(model.cost_usd(prompt_tokens, expected_output) for model in generation.route)
+    reserved = await sync_to_async(ledger.reserve)(
+        tenant_id=principal.tenant_id, request_id=generation.request_id, amount_usd=estimate,
+        tokens=prompt_tokens + expected_output, caps=caps,
+    )  # fmt: skip
+    if not reserved:
+        generation.outcome = "budget_exhausted"
+        _release_rate_admission(generation)
+        _log(generation)
+        raise BudgetExhausted("The monthly budget is exhausted; raise it in the admin or wait for the next month.")
+    generation.reserved = True
+
+
+def _release_rate_admission(generation: Generation) -> None:
+    if generation.admission is not None:
+        spawn(
+            limits.settle(
+                generation.principal, generation.admission, actual_tokens=0, request_id=generation.request_id,
+                stream=generation.stream,
+            ),
+            what="rate limit release",
+        )  # fmt: skip
+        generation.admission = None
 
 
 async def embed(
@@ -125,7 +162,7 @@ async def embed(
     generation = Generation(principal, request_id, "embeddings", model, ChatRequest(messages=[]), stream=False)
     catalogue = await current_catalogue()
     generation.route = routing.resolve_route(catalogue, principal, model, kind=ModelKind.EMBEDDING)
-    await _admit(generation, sum(tokens.count_text(generation.route[0], text) for text in inputs))
+    await _admit(generation, sum(tokens.count_text(generation.route[0], text) for text in inputs), 0)
     generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
     try:
         generation.model, result = await resilience.embed(generation.route, inputs, dimensions, generation.trace)
@@ -250,7 +287,36 @@ def _settle(generation: Generation, completion_text: str = "") -> None:
             ),
             what="rate limit settlement",
         )  # fmt: skip
+    if generation.principal.limits is not None:
+        spawn(_record(generation), what="usage settlement")
     _log(generation)
+
+
+async def _record(generation: Generation) -> None:
+    """Write the usage record and settle the reservation, after the response: never on its path."""
+    principal, model, usage = generation.principal, generation.model, generation.usage
+    record = {
+        "request_id": generation.request_id,
+        "tenant_id": principal.tenant_id,
+        "team_id": principal.team_id,
+        "key_id": principal.key_id,
+        "user_id": principal.user_id,
+        "endpoint": generation.endpoint,
+        "model": model.name if model else "",
+        "provider": model.provider.name if model else "",
+        "tokens_in": usage.input_tokens if usage else 0,
+        "tokens_out": usage.output_tokens if usage else 0,
+        "tokens_cached": usage.cached_tokens if usage else 0,
+        "price_input": model.price_input if model else Decimal(0),
+        "price_output": model.price_output if model else Decimal(0),
+        "price_cached_input": model.price_cached_input if model else Decimal(0),
+        "cost_usd": generation.cost_usd,
+        "latency_ms": round(generation.latency_ms, 3),
+        "ttft_ms": round(generation.ttft_ms, 3) if generation.ttft_ms is not None else None,
+        "outcome": generation.outcome,
+        "stream": generation.stream,
+    }
+    await sync_to_async(ledger.settle)(record=record, caps=_caps(principal))
 
 
 def _log(generation: Generation) -> None:

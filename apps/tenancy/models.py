@@ -70,6 +70,8 @@ class Tenant(models.Model):
             "requests_per_hour": self.override_requests_per_hour or tier.requests_per_hour,
             "tokens_per_minute": self.override_tokens_per_minute or tier.tokens_per_minute,
             "concurrent_streams": self.override_concurrent_streams or tier.concurrent_streams,
+            "monthly_budget_usd": str(self.monthly_budget_usd) if self.monthly_budget_usd is not None else None,
+            "monthly_tokens": self.monthly_token_budget or tier.tokens_per_month,
         }
 
     @property

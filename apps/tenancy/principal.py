@@ -8,7 +8,7 @@ from typing import Literal
 
 @dataclass(frozen=True, slots=True)
 class Limits:
-    """Rate limits in force for a caller: the tenant's, and the key's or user's own caps."""
+    """Limits in force for a caller: the tenant's rates and monthly budget, and the key's own caps."""
 
     requests_per_minute: int
     requests_per_hour: int | None
@@ -16,6 +16,8 @@ class Limits:
     concurrent_streams: int
     own_requests_per_minute: int | None = None
     own_tokens_per_minute: int | None = None
+    monthly_budget_usd: str | None = None  # a decimal string; None: no USD cap
+    monthly_tokens: int | None = None  # None: no token cap
 
 
 @dataclass(frozen=True, slots=True)
