@@ -83,6 +83,7 @@ def build_catalogue(mock: MockLLM) -> None:
     _model("gpt-mini-mock", openai_mock, quality=1, price_input=Decimal("0.1"), price_output=Decimal("0.2"))
     _model("claude-mock", anthropic_mock, quality=4, price_input=Decimal("3"), price_output=Decimal("15"))
     _model("embed-mock", openai_mock, kind=ModelKind.EMBEDDING, price_output=Decimal("0"))
+    _model("pricey-mock", openai_mock, price_input=Decimal("100"), price_output=Decimal("200"))
     chain = FallbackChain.objects.create(name="resilient", description="primary, then backups")
     primary = _model("primary", openai_mock, fallback_chain=chain)
     backup = _model("backup", openai_mock, upstream_name="backup-model")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime
 import re
 from datetime import timedelta
 
@@ -18,6 +19,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from apps.catalogue.models import FallbackChain, LlmModel, Provider
 from apps.core.admin_site import CatalystAdminSite
 from apps.core.management.commands.totp_code import current_code
+from apps.metering.models import Alert, Budget, UsageRecord
 from apps.tenancy import keys, services
 from apps.tenancy.models import ApiKey, Membership, Role, Team, Tenant, TenantStatus, Tier
 
@@ -152,6 +154,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert isinstance(admin.site, CatalystAdminSite)
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
+        Budget, UsageRecord, Alert,
     }  # fmt: skip
 
 
@@ -162,9 +165,16 @@ def _catalogue() -> None:
     chain.links.create(model=model, position=0)
 
 
+def _metering(tenant) -> None:
+    budget = Budget.objects.create(tenant=tenant, period=datetime.date(2026, 11, 1))
+    UsageRecord.objects.create(request_id="req_admin", tenant=tenant, endpoint="chat", outcome="ok")
+    Alert.objects.create(tenant=tenant, kind="budget_80", period=budget.period, message="80 % used")
+
+
 def test_every_registered_model_has_a_working_changelist_change_and_add_page(world, staff_client):
     Group.objects.create(name="support")
     _catalogue()
+    _metering(world.acme)
     statuses, expected = {}, {}
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -178,7 +188,10 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 11
+    assert len(statuses) == 14
+    assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
+        "metering.Budget", "metering.UsageRecord", "metering.Alert",
+    ]  # fmt: skip
 
 
 def test_issuing_a_key_in_the_admin_shows_it_once_with_its_scopes(world, staff_client, staff_device, api):
@@ -363,10 +376,13 @@ def test_suspending_a_tenant_asks_first_and_then_refuses_its_keys(world, staff_c
 
 def test_no_admin_page_contains_the_hash_of_any_key(keys_by_status, world, staff_client):
     pages = {"/admin/": staff_client.get("/admin/")}
-    for model in admin.site._registry:
+    for model, model_admin in admin.site._registry.items():
         opts = model._meta
         base = f"admin:{opts.app_label}_{opts.model_name}"
-        for url in [reverse(f"{base}_changelist"), reverse(f"{base}_add")]:
+        urls = [reverse(f"{base}_changelist")]
+        if model_admin.has_add_permission(pages["/admin/"].wsgi_request):
+            urls.append(reverse(f"{base}_add"))
+        for url in urls:
             pages[url] = staff_client.get(url)
         for pk in model._default_manager.values_list("pk", flat=True):
             url = reverse(f"{base}_change", args=[pk])

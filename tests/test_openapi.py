@@ -16,7 +16,7 @@ def test_the_schema_describes_every_endpoint_with_resolvable_request_models(clie
     schema = response.json()
     assert schema["openapi"] == "3.1.0"
     assert set(schema["paths"]) == {
-        "/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/generate", "/v1/models", "/v1/me",
+        "/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/generate", "/v1/models", "/v1/me", "/v1/usage",
     }  # fmt: skip
     chat = schema["paths"]["/v1/chat/completions"]["post"]
     request_model = _resolve(schema, chat["requestBody"]["content"]["application/json"]["schema"]["$ref"])

@@ -16,6 +16,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 
+from apps.core.db import refresh_connections
 from apps.core.hotstore import hot_store
 
 from .models import ChainLink, FallbackChain, LlmModel
@@ -70,6 +71,7 @@ class Catalogue:
 
 
 def load_catalogue(version: str) -> Catalogue:
+    refresh_connections()
     chains: dict[str, tuple[str, ...]] = {}
     chain_ids: dict[int, tuple[str, ...]] = {}
     links = ChainLink.objects.select_related("model").filter(model__enabled=True, model__provider__enabled=True)

@@ -46,6 +46,7 @@ OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
     ("/v1/generate", "post", "generate", GenerateRequest,
      "Platform API: a prompt in; content, model, tokens, latency and cost out."),
     ("/v1/models", "get", "listModels", None, "Models and fallback chains this key may use."),
+    ("/v1/usage", "get", "getUsage", None, "This month's spend, tokens, budget and remaining, by day, model and key."),
     ("/v1/me", "get", "whoAmI", None, "The tenant, tier and scopes of the presented credential."),
 ]  # fmt: skip
 

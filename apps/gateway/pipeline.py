@@ -105,7 +105,7 @@ async def prepare(
     return generation
 
 
-def _caps(principal: Principal) -> ledger.Caps:
+def budget_caps(principal: Principal) -> ledger.Caps:
     quota = principal.limits
     usd = Decimal(quota.monthly_budget_usd) if quota.monthly_budget_usd is not None else None
     return ledger.Caps(usd=usd, tokens=quota.monthly_tokens)
@@ -128,7 +128,7 @@ async def _admit(generation: Generation, prompt_tokens: int, expected_output: in
         message = f"Rate limit reached ({decision.denied}); retry after {decision.headers()['Retry-After']} s."
         raise RateLimited(message, code=code, headers=decision.headers())
     generation.admission = decision
-    caps = _caps(principal)
+    caps = budget_caps(principal)
     if not caps.limited:
         return
     estimate = max(model.cost_usd(prompt_tokens, expected_output) for model in generation.route)
@@ -316,7 +316,7 @@ async def _record(generation: Generation) -> None:
         "outcome": generation.outcome,
         "stream": generation.stream,
     }
-    await sync_to_async(ledger.settle)(record=record, caps=_caps(principal))
+    await sync_to_async(ledger.settle)(record=record, caps=budget_caps(principal))
 
 
 def _log(generation: Generation) -> None:

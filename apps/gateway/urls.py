@@ -11,5 +11,6 @@ urlpatterns = [
     path("messages", views.messages, name="messages"),
     path("embeddings", views.embeddings_view, name="embeddings"),
     path("generate", views.generate_view, name="generate"),
+    path("usage", views.usage, name="usage"),
     re_path(r"^.*$", views.unknown_route),
 ]

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.catalogue.snapshot import current_catalogue
 from apps.core.errors import NotFound, error_response
+from apps.metering.ledger import month_start
+from apps.metering.selectors import usage_report
 from apps.tenancy.principal import Principal
 
 from . import pipeline, routing
@@ -92,6 +96,16 @@ async def models(request: HttpRequest, principal: Principal) -> JsonResponse:
                 }
             )
     return JsonResponse({"object": "list", "data": data})
+
+
+@api_endpoint("usage", methods=("GET",))
+async def usage(request: HttpRequest, principal: Principal) -> JsonResponse:
+    """The caller's tenant this month: spend, tokens, budget, remaining, by day, model and key."""
+    caps = pipeline.budget_caps(principal)
+    report = await sync_to_async(usage_report)(
+        tenant_id=principal.tenant_id, period=month_start(timezone.now()), caps_usd=caps.usd, caps_tokens=caps.tokens
+    )
+    return JsonResponse({"tenant": principal.tenant_slug, **report})
 
 
 @csrf_exempt

@@ -14,9 +14,11 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.core.mail import mail_admins
-from django.db import IntegrityError, close_old_connections, transaction
+from django.db import IntegrityError, transaction
 from django.db.models import F, Value
 from django.utils import timezone
+
+from apps.core.db import refresh_connections
 
 from .models import Alert, AlertKind, Budget, Reservation, UsageRecord
 
@@ -58,7 +60,7 @@ def reserve(
     *, tenant_id: int, request_id: str, amount_usd: Decimal, tokens: int, caps: Caps, now: dt.datetime | None = None
 ) -> bool:
     """Hold an estimate against this month's budget; False when it would pass a cap."""
-    close_old_connections()
+    refresh_connections()
     period = month_start(now or timezone.now())
     budget_id = _budget_id(tenant_id, period)
     with transaction.atomic():
@@ -76,7 +78,7 @@ def reserve(
 
 def settle(*, record: dict, caps: Caps, now: dt.datetime | None = None) -> list[Alert]:
     """Charge what the request really cost, release its reservation, write its usage record."""
-    close_old_connections()
+    refresh_connections()
     now = now or timezone.now()
     cost, tokens = record["cost_usd"], record["tokens_in"] + record["tokens_out"]
     with transaction.atomic():

@@ -14,6 +14,7 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from apps.core.db import refresh_connections
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import AuthenticationFailed, PermissionDenied
 from apps.core.hotstore import hot_store
@@ -59,6 +60,7 @@ def authorize(principal: Principal, *, endpoint: str, model: str | None = None) 
 
 
 def _load_key_record(prefix: str, digest: str) -> dict:
+    refresh_connections()
     key = ApiKey.objects.select_related("tenant__tier").filter(prefix=prefix).first()
     matches = hmac.compare_digest(key.key_hash if key else keys.DUMMY_HASH, digest)
     if key is None or not matches:
@@ -120,6 +122,7 @@ async def _authenticate_key(credential: str) -> Principal:
 
 
 def _record_key_use(key_id: int) -> None:
+    refresh_connections()
     ApiKey.objects.filter(pk=key_id).update(last_used_at=timezone.now())
 
 
@@ -145,6 +148,7 @@ async def _note_key_use(key_id: int) -> None:
 
 
 def _load_member_record(tenant_slug: str, user_id: int) -> dict:
+    refresh_connections()
     membership = (
         Membership.objects.select_related("tenant__tier", "user")
         .filter(tenant__slug=tenant_slug, user_id=user_id, user__is_active=True)

@@ -128,6 +128,9 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+CELERY_BEAT_SCHEDULE = {
+    "reconcile-budget-reservations": {"task": "metering.reconcile_reservations", "schedule": 300.0},
+}
 
 # --- Authentication ---------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,6 +169,9 @@ STATICFILES_DIRS = [BASE_DIR / "static"]
 
 # --- Logging: one JSON object per line on stdout ---------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
+ADMINS = [("Operations", address) for address in env_list("ADMIN_EMAILS")]
+EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+SERVER_EMAIL = env_str("SERVER_EMAIL", "catalyst@localhost")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
