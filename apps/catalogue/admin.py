@@ -6,7 +6,7 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
 
-from .models import ChainLink, FallbackChain, LlmModel, Provider
+from .models import ChainLink, FallbackChain, LlmModel, ModelPrice, Provider
 from .snapshot import catalogue_changed
 
 
@@ -41,8 +41,15 @@ class ProviderAdmin(ReloadsCatalogue, admin.ModelAdmin):
         return provider.model_count
 
 
+class ModelPriceInline(admin.TabularInline):
+    model = ModelPrice
+    extra = 0
+    verbose_name = "scheduled price change"
+
+
 @admin.register(LlmModel)
 class LlmModelAdmin(ReloadsCatalogue, admin.ModelAdmin):
+    inlines = [ModelPriceInline]
     list_display = (
         "name", "provider", "upstream_name", "kind", "price_input", "price_output", "quality",
         "fallback_chain", "enabled",

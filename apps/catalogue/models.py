@@ -101,6 +101,33 @@ class LlmModel(models.Model):
             raise ValidationError({"name": "A fallback chain already has this name."})
 
 
+class ModelPrice(models.Model):
+    """A price change taking effect at a moment; before the first one, the model's own prices apply."""
+
+    model = models.ForeignKey(LlmModel, on_delete=models.CASCADE, related_name="price_changes")
+    effective_from = models.DateTimeField()
+    price_input = models.DecimalField(
+        "input $/M tokens", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)]
+    )
+    price_output = models.DecimalField(
+        "output $/M tokens", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)]
+    )
+    price_cached_input = models.DecimalField(
+        "cached input $/M tokens",
+        max_digits=12,
+        decimal_places=6,
+        default=Decimal("0"),
+        validators=[MinValueValidator(0)],
+    )
+
+    class Meta:
+        ordering = ["model", "effective_from"]
+        constraints = [models.UniqueConstraint(fields=["model", "effective_from"], name="one_price_per_moment")]
+
+    def __str__(self) -> str:
+        return f"{self.model} from {self.effective_from:%Y-%m-%d %H:%M}"
+
+
 class FallbackChain(models.Model):
     """An ordered list of models for one use case. Its name can be requested like a model name."""
 

@@ -7,6 +7,7 @@ interval.
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -15,11 +16,12 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from apps.core.db import refresh_connections
 from apps.core.hotstore import hot_store
 
-from .models import ChainLink, FallbackChain, LlmModel
+from .models import ChainLink, FallbackChain, LlmModel, ModelPrice
 
 VERSION_ENTRY = "catalogue:version"
 VERSION_TTL = 30 * 24 * 3600
@@ -68,10 +70,21 @@ class Catalogue:
     version: str
     models: dict[str, ModelInfo] = field(default_factory=dict)
     chains: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    next_price_change: float | None = None  # epoch seconds; the snapshot is reloaded then
+
+
+def _prices_now(now: dt.datetime) -> tuple[dict[int, tuple[Decimal, Decimal, Decimal]], float | None]:
+    """Each model's latest price change in effect, and when the next scheduled one starts."""
+    current: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+    upcoming = ModelPrice.objects.filter(effective_from__gt=now).order_by("effective_from").first()
+    for change in ModelPrice.objects.filter(effective_from__lte=now).order_by("effective_from"):
+        current[change.model_id] = (change.price_input, change.price_output, change.price_cached_input)
+    return current, upcoming.effective_from.timestamp() if upcoming else None
 
 
 def load_catalogue(version: str) -> Catalogue:
     refresh_connections()
+    prices, next_change = _prices_now(timezone.now())
     chains: dict[str, tuple[str, ...]] = {}
     chain_ids: dict[int, tuple[str, ...]] = {}
     links = ChainLink.objects.select_related("model").filter(model__enabled=True, model__provider__enabled=True)
@@ -102,15 +115,15 @@ def load_catalogue(version: str) -> Catalogue:
             kind=row.kind,
             context_window=row.context_window,
             max_output_tokens=row.max_output_tokens,
-            price_input=row.price_input,
-            price_output=row.price_output,
-            price_cached_input=row.price_cached_input,
+            price_input=prices.get(row.pk, (row.price_input,))[0],
+            price_output=prices.get(row.pk, (None, row.price_output))[1],
+            price_cached_input=prices.get(row.pk, (None, None, row.price_cached_input))[2],
             quality=row.quality,
             supports_tools=row.supports_tools,
             tiers=frozenset(t.name for t in row.tiers.all()),
             fallback=tuple(n for n in chain_ids.get(row.fallback_chain_id, ()) if n != row.name),
         )
-    return Catalogue(version=version, models=models, chains=chains)
+    return Catalogue(version=version, models=models, chains=chains, next_price_change=next_change)
 
 
 def _bump_version() -> None:
@@ -140,11 +153,13 @@ _holder = _Holder()
 async def current_catalogue() -> Catalogue:
     now = time.monotonic()
     snapshot = _holder.catalogue
-    if snapshot is not None and now - _holder.checked_at < settings.CATALOGUE_CHECK_INTERVAL_SECONDS:
+    price_due = snapshot is not None and snapshot.next_price_change is not None
+    price_due = price_due and time.time() >= snapshot.next_price_change
+    if snapshot is not None and not price_due and now - _holder.checked_at < settings.CATALOGUE_CHECK_INTERVAL_SECONDS:
         return snapshot
     version = await hot_store().get(VERSION_ENTRY) or "initial"
     _holder.checked_at = now
-    if snapshot is not None and snapshot.version == version:
+    if snapshot is not None and snapshot.version == version and not price_due:
         return snapshot
     _holder.catalogue = await sync_to_async(load_catalogue)(version)
     return _holder.catalogue

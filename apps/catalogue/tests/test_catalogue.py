@@ -50,3 +50,32 @@ def test_anthropic_providers_cannot_serve_embeddings(db):
 
     with pytest.raises(ValidationError, match="no embedding models"):
         model.full_clean()
+
+
+def test_scheduled_price_changes_apply_from_their_moment(db, settings, monkeypatch):
+    import datetime as dt
+    from decimal import Decimal
+
+    from apps.catalogue import snapshot
+    from apps.catalogue.models import ModelPrice
+
+    settings.CATALOGUE_CHECK_INTERVAL_SECONDS = 3600
+    now = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
+    provider = Provider.objects.create(name="p", kind=ProviderKind.OPENAI, base_url="https://x.example/v1")
+    model = LlmModel.objects.create(
+        name="m", provider=provider, upstream_name="m", price_input=Decimal(1), price_output=Decimal(2)
+    )
+    ModelPrice.objects.create(model=model, effective_from=now - dt.timedelta(days=1), price_input=3, price_output=4)
+    ModelPrice.objects.create(model=model, effective_from=now + dt.timedelta(hours=1), price_input=5, price_output=6)
+    monkeypatch.setattr(snapshot.timezone, "now", lambda: now)
+    monkeypatch.setattr(snapshot.time, "time", lambda: now.timestamp())
+
+    before = async_to_sync(current_catalogue)()
+    monkeypatch.setattr(snapshot.timezone, "now", lambda: now + dt.timedelta(hours=1))
+    monkeypatch.setattr(snapshot.time, "time", lambda: (now + dt.timedelta(hours=1)).timestamp())
+    after = async_to_sync(current_catalogue)()
+
+    assert (before.models["m"].price_input, before.models["m"].price_output) == (Decimal(3), Decimal(4))
+    assert before.next_price_change == (now + dt.timedelta(hours=1)).timestamp()
+    assert (after.models["m"].price_input, after.models["m"].price_output) == (Decimal(5), Decimal(6))
+    assert after.models["m"].cost_usd(1_000_000, 1_000_000) == Decimal(11)
