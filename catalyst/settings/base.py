@@ -130,6 +130,7 @@ CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "reconcile-budget-reservations": {"task": "metering.reconcile_reservations", "schedule": 300.0},
+    "flag-cost-anomalies": {"task": "metering.flag_cost_anomalies", "schedule": 3600.0},
 }
 
 # --- Authentication ---------------------------------------------------------------------------
