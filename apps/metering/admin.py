@@ -4,10 +4,15 @@ from __future__ import annotations
 
 from django.contrib import admin, messages
 from django.core.paginator import Paginator
+from django.http import HttpResponseBadRequest, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from . import reports
 from .models import Alert, Budget, UsageRecord
+from .reports import ReportFilter
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -53,6 +58,8 @@ class BudgetAdmin(ReadOnlyAdmin):
 
 @admin.register(UsageRecord)
 class UsageRecordAdmin(ReadOnlyAdmin):
+    change_list_template = "admin/metering/usagerecord/change_list.html"
+
     list_display = (
         "created_at", "tenant", "model", "provider", "endpoint", "tokens_in", "tokens_out", "cost_usd",
         "latency_ms", "outcome", "stream",
@@ -63,6 +70,53 @@ class UsageRecordAdmin(ReadOnlyAdmin):
     date_hierarchy = "created_at"
     paginator = EstimatedCountPaginator
     show_full_result_count = False
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        return [
+            path("report/", view(self.report_view), name="metering_usage_report"),
+            path("report.csv", view(self.report_csv), name="metering_usage_report_csv"),
+            *super().get_urls(),
+        ]
+
+    def _filter(self, request) -> ReportFilter:
+        form = ReportFilter(request.GET)
+        form.is_valid()
+        return form
+
+    def report_view(self, request):
+        """Usage by tenant, day, model and key, with charts, over a date range."""
+        form = self._filter(request)
+        data = reports.report(**form.cleaned_data) if not form.errors else None
+        chart = None
+        if data:
+            chart = {
+                "days": [row["group"] for row in data["by_day"]],
+                "daily_spend": [float(row["spend"]) for row in data["by_day"]],
+                "models": [row["group"] for row in data["by_model"]],
+                "model_spend": [float(row["spend"]) for row in data["by_model"]],
+            }
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Usage report",
+            "opts": self.model._meta,
+            "form": form,
+            "report": data,
+            "chart": chart,
+            "csv_query": request.GET.urlencode(),
+        }
+        return TemplateResponse(request, "admin/metering/usage_report.html", context)
+
+    def report_csv(self, request):
+        form = self._filter(request)
+        if form.errors:
+            return HttpResponseBadRequest("; ".join(e for errors in form.errors.values() for e in errors))
+        start, end = form.cleaned_data["start"], form.cleaned_data["end"]
+        response = StreamingHttpResponse(
+            reports.csv_rows(reports.records_for(**form.cleaned_data)), content_type="text/csv"
+        )
+        response["Content-Disposition"] = f'attachment; filename="usage-{start}-{end}.csv"'
+        return response
 
 
 @admin.register(Alert)
