@@ -9,6 +9,20 @@ UVICORN_FLAGS := --loop uvloop --http httptools --no-access-log
 
 .PHONY: run test lint install install-test otp migrate clean
 
+# Polls a URL until it answers (the mock LLM must be up before the platform takes requests).
+define WAIT_FOR_MOCK
+import sys, time, urllib.request
+for _ in range(150):
+    try:
+        urllib.request.urlopen(sys.argv[1], timeout=1)
+        break
+    except OSError:
+        time.sleep(0.1)
+else:
+    sys.exit("the mock LLM server did not start")
+endef
+export WAIT_FOR_MOCK
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
@@ -32,6 +46,7 @@ run: install
 	@export DJANGO_SETTINGS_MODULE=catalyst.settings.local; \
 	$(BIN)/python manage.py runmock --host $(HOST) --port $(MOCK_PORT) & mock=$$!; \
 	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
+	$(BIN)/python -c "$$WAIT_FOR_MOCK" http://$(HOST):$(MOCK_PORT)/_mock/health; \
 	$(BIN)/uvicorn --host $(HOST) --port $(PORT) $(UVICORN_FLAGS) catalyst.asgi:application
 
 ## test: lint, migration check and the whole suite on PostgreSQL + pgvector and Redis

@@ -3,9 +3,10 @@
     .venv/bin/python bench/gateway.py [--server daphne|uvicorn] [--requests 2000] [--seconds 10]
 
 Starts the mock LLM server and one Catalyst server process (local settings, DEBUG off, Redis for
-the hot store, SQLite for the database, authentication, rate limiting and JSON request logging
-on), seeds a tenant whose limits are checked but never reached, then measures with an aiohttp
-client:
+the hot store, SQLite for the database or PostgreSQL with --postgres; authentication, rate
+limiting, metering and JSON request logging on), seeds a tenant whose limits are checked but
+never reached (and, with --budget-usd, a budget every request reserves against), then measures
+with an aiohttp client:
   - added latency p50/p95/p99 of non-streamed chat at concurrency 1, 10 and 50;
   - throughput of the one Catalyst process at concurrency 50;
   - time-to-first-token overhead of streamed chat at concurrency 1.
@@ -53,6 +54,7 @@ def environment(var_dir: str, mock_url: str) -> dict[str, str]:
 
 
 SEED = """
+from decimal import Decimal
 from apps.catalogue.services import catalogue_seed_demo
 from apps.tenancy import services
 catalogue_seed_demo(mock_url={mock_url!r})
@@ -60,18 +62,22 @@ onboarding = services.tenant_onboard(slug="bench", name="Benchmark", tier="unlim
 tenant = onboarding.tenant
 tenant.override_requests_per_minute = tenant.override_tokens_per_minute = 100_000_000
 tenant.override_concurrent_streams = 100_000
+tenant.monthly_budget_usd = {budget}
 tenant.save()
 print(onboarding.issued.plaintext)
 """
 
 
-def seed(env: dict[str, str], mock_url: str) -> str:
-    """A tenant whose limits are far above what one process can serve, so limits are checked, never hit."""
+def seed(env: dict[str, str], mock_url: str, budget: str | None) -> str:
+    """A tenant whose limits are far above what one process can serve, so limits are checked, never hit.
+
+    With a budget, every request also reserves and settles against the database ledger."""
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
+    code = SEED.format(mock_url=mock_url, budget=f"Decimal({budget!r})" if budget else None)
     seeded = subprocess.run(
-        [python, "manage.py", "shell", "-v", "0", "-c", SEED.format(mock_url=mock_url)], cwd=ROOT, env=env,
-        check=True, capture_output=True, text=True,
+        [python, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True,
+        text=True,
     )  # fmt: skip
     return seeded.stdout.strip().splitlines()[-1]
 
@@ -168,13 +174,22 @@ def main() -> None:
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="uvicorn")
     parser.add_argument("--requests", type=int, default=2000)
     parser.add_argument("--seconds", type=float, default=10.0)
+    parser.add_argument(
+        "--budget-usd", help="Give the tenant a monthly budget, so each request reserves in the ledger."
+    )
+    parser.add_argument("--postgres", action="store_true", help="Use PostgreSQL (pgserver) instead of SQLite.")
     args = parser.parse_args()
 
     mock_port, port = free_port(), free_port()
     mock_url, catalyst_url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as var_dir:
         env = environment(var_dir, mock_url)
-        key = seed(env, mock_url)
+        if args.postgres:
+            import pgserver
+
+            database = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode="stop")
+            env["DATABASE_URL"] = database.get_uri()
+        key = seed(env, mock_url, args.budget_usd)
         mock = subprocess.Popen(
             [sys.executable, "-m", "apps.mockllm.server", "--host", "127.0.0.1", "--port", str(mock_port)],
             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
@@ -195,6 +210,8 @@ def main() -> None:
             stop(mock)
             log.close()
     report["server"] = args.server
+    report["budget_usd"] = args.budget_usd
+    report["database"] = "postgresql" if args.postgres else "sqlite"
     print(json.dumps(report, indent=2))
     c1, ttft, rps = report["latency"]["c1"]["p50"]["added_ms"], report["ttft"]["p50"]["added_ms"], report["throughput"]
     print(

@@ -316,7 +316,8 @@ async def _record(generation: Generation) -> None:
         "outcome": generation.outcome,
         "stream": generation.stream,
     }
-    await sync_to_async(ledger.settle)(record=record, caps=budget_caps(principal))
+    # Its own worker thread and connection: settlement never queues the next request's reservation.
+    await sync_to_async(ledger.settle, thread_sensitive=False)(record=record, caps=budget_caps(principal))
 
 
 def _log(generation: Generation) -> None:

@@ -87,6 +87,7 @@ else:
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
             "NAME": VAR_DIR / "catalyst.sqlite3",
+            "CONN_MAX_AGE": 60,
             # WAL and immediate transactions let the server and background writers share the file.
             "OPTIONS": {
                 "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
