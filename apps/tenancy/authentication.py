@@ -93,10 +93,7 @@ async def _authenticate_key(credential: str) -> Principal:
         raise AuthenticationFailed(INVALID_KEY_MESSAGE, code=ErrorCode.INVALID_API_KEY)
     digest = keys.hash_key(credential)
     entry = credential_cache.key_entry(digest)
-    record = await credential_cache.read(entry)
-    if record is None:
-        record = await sync_to_async(_load_key_record)(keys.prefix_of(credential), digest)
-        await credential_cache.write(entry, record)
+    record = await credential_cache.read_through(entry, _load_key_record, keys.prefix_of(credential), digest)
     if not record or not hmac.compare_digest(record["hash"], digest):
         raise AuthenticationFailed(INVALID_KEY_MESSAGE, code=ErrorCode.INVALID_API_KEY)
     if record["revoked"]:
@@ -173,10 +170,7 @@ async def _authenticate_token(credential: str) -> Principal:
     claims = tokens.decode_token(credential)
     tenant_slug, user_id = claims["tenant"], int(claims["sub"])
     entry = credential_cache.member_entry(tenant_slug, user_id)
-    record = await credential_cache.read(entry)
-    if record is None:
-        record = await sync_to_async(_load_member_record)(tenant_slug, user_id)
-        await credential_cache.write(entry, record)
+    record = await credential_cache.read_through(entry, _load_member_record, tenant_slug, user_id)
     if not record:
         raise AuthenticationFailed("The token's subject is not a member of its tenant.", code=ErrorCode.INVALID_TOKEN)
     if not record["tenant_active"]:

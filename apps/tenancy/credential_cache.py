@@ -9,8 +9,9 @@ transaction commits, so no instance keeps serving a revoked key.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
+from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.db import transaction
 
@@ -39,6 +40,15 @@ async def read(entry: str) -> dict | None:
 
 async def write(entry: str, record: dict) -> None:
     await hot_store().set(entry, json.dumps(record), settings.CREDENTIAL_CACHE_SECONDS)
+
+
+async def read_through(entry: str, load: Callable[..., dict], *args) -> dict:
+    """The cached record, or the database's answer (ABSENT included), which is then cached."""
+    record = await read(entry)
+    if record is None:
+        record = await sync_to_async(load)(*args)
+        await write(entry, record)
+    return record
 
 
 def _forget(entries: list[str]) -> None:
