@@ -6,13 +6,42 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
+from django.test import Client
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.catalogue.models import ChainLink, FallbackChain, LlmModel, ModelKind, Provider, ProviderKind
 from apps.catalogue.snapshot import catalogue_changed
+from apps.core.management.commands.totp_code import current_code
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 from catalyst.testing.live import LiveServer, MockLLM, start_catalyst, start_mock, stop
+
+PASSWORD = "root-password-123"
+LOGIN_URL = "/admin/login/"
+
+
+def login(client: Client, device: TOTPDevice, token: str):
+    """Post the admin login form: username, password, device and TOTP code."""
+    data = {"username": device.user.username, "password": PASSWORD, "otp_device": device.persistent_id}
+    return client.post(LOGIN_URL, {**data, "otp_token": token, "next": "/admin/"})
+
+
+@pytest.fixture
+def staff_device(db) -> TOTPDevice:
+    user = get_user_model().objects.create_superuser("root", "root@catalyst.test", PASSWORD)
+    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+
+
+@pytest.fixture
+def staff_client(staff_device) -> Client:
+    """A superuser signed in through the real admin login form: password and TOTP code."""
+    client = Client()
+    response = login(client, staff_device, current_code(staff_device))
+    assert response.status_code == 302
+    assert response["Location"] == "/admin/"
+    return client
 
 
 @pytest.fixture(scope="session")
@@ -103,8 +132,6 @@ def live(django_db_blocker, catalyst_server: LiveServer, mock_llm: MockLLM) -> L
     yield LiveWorld(onboarding.tenant, onboarding.issued.plaintext, other.issued.plaintext, mock_llm, catalyst_server)
     with django_db_blocker.unblock():
         Tenant.objects.filter(slug__in=["live", "live-other"]).delete()
-        from django.contrib.auth import get_user_model
-
         get_user_model().objects.filter(username__in=["live-owner", "other-owner"]).delete()
         LlmModel.objects.all().delete()
         FallbackChain.objects.all().delete()

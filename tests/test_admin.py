@@ -22,10 +22,10 @@ from apps.core.management.commands.totp_code import current_code
 from apps.metering.models import Alert, Budget, UsageRecord
 from apps.tenancy import keys, services
 from apps.tenancy.models import ApiKey, Membership, Role, Team, Tenant, TenantStatus, Tier
+from tests.conftest import LOGIN_URL, PASSWORD
+from tests.conftest import login as _login
 
 User = get_user_model()
-PASSWORD = "root-password-123"
-LOGIN_URL = "/admin/login/"
 ISSUED_URL = "/admin/tenancy/apikey/issued/"
 KEYS_URL = "/admin/tenancy/apikey/"
 TENANTS_URL = "/admin/tenancy/tenant/"
@@ -56,11 +56,6 @@ def _issued_keys(client: Client) -> list[str]:
     return ISSUED_KEY.findall(response.content.decode())
 
 
-def _login(client: Client, device: TOTPDevice, token: str):
-    data = {"username": device.user.username, "password": PASSWORD, "otp_device": device.persistent_id}
-    return client.post(LOGIN_URL, {**data, "otp_token": token, "next": "/admin/"})
-
-
 def _wrong_token(device: TOTPDevice) -> str:
     """A code that no step inside the device's tolerance accepts."""
     valid = {
@@ -68,22 +63,6 @@ def _wrong_token(device: TOTPDevice) -> str:
         for d in range(-device.tolerance, device.tolerance + 1)
     }
     return next(code for code in (f"{n:06d}" for n in range(10**6)) if code not in valid)
-
-
-@pytest.fixture
-def staff_device(db) -> TOTPDevice:
-    user = User.objects.create_superuser("root", "root@catalyst.test", PASSWORD)
-    return TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-
-
-@pytest.fixture
-def staff_client(staff_device) -> Client:
-    """A superuser signed in through the real admin login form: password and TOTP code."""
-    client = Client()
-    response = _login(client, staff_device, current_code(staff_device))
-    assert response.status_code == 302
-    assert response["Location"] == "/admin/"
-    return client
 
 
 @pytest.fixture

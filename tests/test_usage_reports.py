@@ -11,7 +11,6 @@ from django.utils import timezone
 
 from apps.metering import ledger
 from apps.metering.models import Budget, UsageRecord
-from tests.test_admin import staff_client, staff_device  # noqa: F401 - fixtures
 
 
 @pytest.fixture
@@ -29,7 +28,7 @@ def usage(world):
     return world
 
 
-def test_the_report_totals_equal_the_ledger_per_tenant(usage, staff_client):  # noqa: F811
+def test_the_report_totals_equal_the_ledger_per_tenant(usage, staff_client):
     today = timezone.now().date()
 
     page = staff_client.get("/admin/metering/usagerecord/report/", {"tenant": "acme", "start": today, "end": today})
@@ -48,7 +47,7 @@ def test_the_report_totals_equal_the_ledger_per_tenant(usage, staff_client):  # 
     assert finders.find("vendor/chartjs/chart-4.6.1.umd.min.js")
 
 
-def test_the_csv_export_has_one_row_per_record_with_its_prices(usage, staff_client):  # noqa: F811
+def test_the_csv_export_has_one_row_per_record_with_its_prices(usage, staff_client):
     today = timezone.now().date()
 
     response = staff_client.get("/admin/metering/usagerecord/report.csv", {"start": today, "end": today})
@@ -60,7 +59,7 @@ def test_the_csv_export_has_one_row_per_record_with_its_prices(usage, staff_clie
     assert {row["tenant"] for row in rows} == {"acme", "globex"}
 
 
-def test_a_backwards_date_range_is_refused(usage, staff_client):  # noqa: F811
+def test_a_backwards_date_range_is_refused(usage, staff_client):
     today = timezone.now().date()
     response = staff_client.get(
         "/admin/metering/usagerecord/report.csv", {"start": today, "end": today - dt.timedelta(days=1)}
