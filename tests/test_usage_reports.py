@@ -16,15 +16,24 @@ from apps.metering.models import Budget, UsageRecord
 @pytest.fixture
 def usage(world):
     now = timezone.now()
-    caps = ledger.Caps(None, None)
-    for i, (tenant, model, cost) in enumerate(
-        [(world.acme, "gpt-4o", "0.30"), (world.acme, "gpt-4o-mini", "0.05"), (world.globex, "gpt-4o", "1.00")]
-    ):
-        record = {
-            "request_id": f"r{i}", "tenant_id": tenant.pk, "endpoint": "chat", "model": model, "provider": "p",
-            "tokens_in": 100, "tokens_out": 10 * (i + 1), "cost_usd": Decimal(cost), "outcome": "ok",
-        }  # fmt: skip
-        ledger.settle(record=record, caps=caps, now=now)
+    records = [
+        {
+            "request_id": f"r{i}",
+            "tenant_id": tenant.pk,
+            "endpoint": "chat",
+            "model": model,
+            "provider": "p",
+            "tokens_in": 100,
+            "tokens_out": 10 * (i + 1),
+            "cost_usd": Decimal(cost),
+            "outcome": "ok",
+            "created_at": now,
+        }
+        for i, (tenant, model, cost) in enumerate(
+            [(world.acme, "gpt-4o", "0.30"), (world.acme, "gpt-4o-mini", "0.05"), (world.globex, "gpt-4o", "1.00")]
+        )
+    ]
+    assert ledger.write_batch(records) == 3
     return world
 
 

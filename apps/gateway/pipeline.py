@@ -17,7 +17,6 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 
 from apps.catalogue.models import ModelKind
@@ -33,7 +32,7 @@ from apps.core.errors import (
     UpstreamTimeout,
     UpstreamUnavailable,
 )
-from apps.metering import ledger, limits, tokens
+from apps.metering import holds, ledger, limits, recorder, tokens
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCallDelta, Usage
 from apps.tenancy.authentication import authenticate, authorize
@@ -73,7 +72,7 @@ class Generation:
     streamed: list[str] = field(default_factory=list)
     prompt_tokens: int = 0
     admission: limits.Decision | None = None
-    reserved: bool = False
+    hold: holds.Hold | None = None
 
     @property
     def latency_ms(self) -> float:
@@ -132,16 +131,15 @@ async def _admit(generation: Generation, prompt_tokens: int, expected_output: in
     if not caps.limited:
         return
     estimate = max(model.cost_usd(prompt_tokens, expected_output) for model in generation.route)
-    reserved = await sync_to_async(ledger.reserve)(
+    generation.hold = await holds.reserve(
         tenant_id=principal.tenant_id, request_id=generation.request_id, amount_usd=estimate,
         tokens=prompt_tokens + expected_output, caps=caps,
     )  # fmt: skip
-    if not reserved:
+    if generation.hold is None:
         generation.outcome = "budget_exhausted"
         _release_rate_admission(generation)
         _log(generation)
         raise BudgetExhausted("The monthly budget is exhausted; raise it in the admin or wait for the next month.")
-    generation.reserved = True
 
 
 def _release_rate_admission(generation: Generation) -> None:
@@ -293,7 +291,7 @@ def _settle(generation: Generation, completion_text: str = "") -> None:
 
 
 async def _record(generation: Generation) -> None:
-    """Write the usage record and settle the reservation, after the response: never on its path."""
+    """Settle the hold and record the usage, after the response: never on its path."""
     principal, model, usage = generation.principal, generation.model, generation.usage
     record = {
         "request_id": generation.request_id,
@@ -316,8 +314,7 @@ async def _record(generation: Generation) -> None:
         "outcome": generation.outcome,
         "stream": generation.stream,
     }
-    # Its own worker thread and connection: settlement never queues the next request's reservation.
-    await sync_to_async(ledger.settle, thread_sensitive=False)(record=record, caps=budget_caps(principal))
+    await recorder.record(record, generation.hold, budget_caps(principal))
 
 
 def _log(generation: Generation) -> None:

@@ -50,7 +50,7 @@ class EstimatedCountPaginator(Paginator):
 
 @admin.register(Budget)
 class BudgetAdmin(ReadOnlyAdmin):
-    list_display = ("tenant", "period", "spent_usd", "spent_tokens", "reserved_usd", "reserved_tokens")
+    list_display = ("tenant", "period", "spent_usd", "spent_tokens")
     list_filter = ("period",)
     list_select_related = ("tenant",)
     search_fields = ("tenant__slug",)

@@ -1,7 +1,7 @@
 """Usage records, the monthly budget ledger, open reservations and alerts (SPEC C4).
 
-Money lives here, in the database (invariant 3): a request reserves its estimated cost before
-the call and settles the real cost after, in the same rows, so concurrency cannot overspend.
+Money lives here, in the database (invariant 3): every request's usage record, and each month's
+spend. In-flight reservations are holds in the hot store (holds.py), seeded from these rows.
 """
 
 from __future__ import annotations
@@ -18,14 +18,12 @@ PRICE = {"max_digits": 12, "decimal_places": 6}
 
 
 class Budget(models.Model):
-    """One tenant's counters for one calendar month. Limits come from the tenant, not this row."""
+    """One tenant's spend for one calendar month. Limits come from the tenant, not this row."""
 
     tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="budgets")
     period = models.DateField(help_text="First day of the month (UTC).")
     spent_usd = models.DecimalField(default=Decimal(0), **MONEY)
     spent_tokens = models.BigIntegerField(default=0)
-    reserved_usd = models.DecimalField(default=Decimal(0), **MONEY)
-    reserved_tokens = models.BigIntegerField(default=0)
 
     class Meta:
         ordering = ["-period", "tenant__slug"]
@@ -33,19 +31,6 @@ class Budget(models.Model):
 
     def __str__(self) -> str:
         return f"{self.tenant.slug} {self.period:%Y-%m}"
-
-
-class Reservation(models.Model):
-    """An estimate held against a budget until its request settles (or the reconciler does)."""
-
-    budget = models.ForeignKey(Budget, on_delete=models.CASCADE, related_name="reservations")
-    request_id = models.CharField(max_length=128, unique=True)
-    amount_usd = models.DecimalField(**MONEY)
-    tokens = models.BigIntegerField()
-    created_at = models.DateTimeField(default=timezone.now, db_index=True)
-
-    def __str__(self) -> str:
-        return self.request_id
 
 
 class UsageRecord(models.Model):

@@ -40,7 +40,6 @@ def usage_report(*, tenant_id: int, period: dt.date, caps_usd: Decimal | None, c
         "period": period.strftime("%Y-%m"),
         "spend_usd": str(spent),
         "tokens": tokens,
-        "reserved_usd": str(budget.reserved_usd if budget else Decimal(0)),
         "budget_usd": str(caps_usd) if caps_usd is not None else None,
         "remaining_usd": str(max(caps_usd - spent, Decimal(0))) if caps_usd is not None else None,
         "token_budget": caps_tokens,

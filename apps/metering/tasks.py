@@ -1,14 +1,15 @@
 """Periodic metering jobs (Celery beat; see CELERY_BEAT_SCHEDULE)."""
 
+from asgiref.sync import async_to_sync
 from celery import shared_task
 
-from . import ledger
+from . import recorder
 
 
-@shared_task(name="metering.reconcile_reservations")
-def reconcile_reservations() -> int:
-    """Settle reservations whose request never settled (a crashed process). Idempotent."""
-    return ledger.reconcile()
+@shared_task(name="metering.flush_usage")
+def flush_usage() -> int:
+    """Backstop for the in-process flushers: move queued usage records into the database."""
+    return async_to_sync(recorder.flush_all)()
 
 
 @shared_task(name="metering.flag_cost_anomalies")

@@ -130,7 +130,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
-    "reconcile-budget-reservations": {"task": "metering.reconcile_reservations", "schedule": 300.0},
+    "flush-usage-records": {"task": "metering.flush_usage", "schedule": 60.0},
     "flag-cost-anomalies": {"task": "metering.flag_cost_anomalies", "schedule": 3600.0},
 }
 
