@@ -169,6 +169,16 @@ async def measure(mock_url: str, catalyst_url: str, key: str, requests: int, sec
     return report
 
 
+def _forget_hot_store(env: dict[str, str]) -> None:
+    """Delete this run's Redis keys (its own prefix), so repeated runs leave nothing behind."""
+    import redis
+
+    client = redis.Redis.from_url(env["REDIS_URL"])
+    stale = list(client.scan_iter(match=env["HOTSTORE_PREFIX"] + "*", count=1000))
+    if stale:
+        client.delete(*stale)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="uvicorn")
@@ -209,6 +219,7 @@ def main() -> None:
             stop(server)
             stop(mock)
             log.close()
+            _forget_hot_store(env)
     report["server"] = args.server
     report["budget_usd"] = args.budget_usd
     report["database"] = "postgresql" if args.postgres else "sqlite"

@@ -25,7 +25,7 @@ from . import holds, ledger
 
 logger = logging.getLogger("catalyst.metering")
 BATCH = 500
-INTERVAL = 0.05
+INTERVAL = 0.25  # records reach the database within about this long; batches amortise the writes
 LOCK = "usage:flush-lock"
 _DECIMALS = ("price_input", "price_output", "price_cached_input", "cost_usd", "caps_usd")
 _flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
@@ -69,13 +69,12 @@ def _ensure_flusher() -> None:
 
 async def _flush_forever() -> None:
     while True:
+        await asyncio.sleep(INTERVAL)
         try:
-            moved = await flush_once()
+            while await flush_once() == BATCH:  # a full batch: more may be waiting
+                pass
         except Exception:  # keep flushing; the records stay queued until a flush succeeds
             logger.exception("usage flush failed")
-            moved = 0
-        if not moved:
-            await asyncio.sleep(INTERVAL)
 
 
 async def flush_once() -> int:
