@@ -4,7 +4,6 @@ import asyncio
 
 import pytest
 
-from apps.core import hotstore
 from apps.gateway import breaker
 
 
@@ -12,16 +11,10 @@ def run(coro):
     return asyncio.run(coro)
 
 
-@pytest.fixture(params=["redis", "memory"])
-def store(request, settings):
+@pytest.fixture(autouse=True)
+def breaker_settings(settings):
     settings.BREAKER_FAILURE_THRESHOLD = 3
     settings.BREAKER_COOLDOWN_SECONDS = 10
-    if request.param == "memory":
-        settings.REDIS_URL = None
-    hotstore.hot_store.cache_clear()
-    breaker.reset_memory_breakers()
-    yield request.param
-    hotstore.hot_store.cache_clear()
 
 
 def test_it_opens_after_exactly_threshold_consecutive_failures(store):

@@ -5,25 +5,13 @@ import asyncio
 import datetime as dt
 from decimal import Decimal
 
-import pytest
 from asgiref.sync import async_to_sync
 
-from apps.core import hotstore
 from apps.metering import holds, ledger, recorder
 from apps.metering.models import Alert, AlertKind, Budget, UsageRecord
 
 NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 CAPS = ledger.Caps(usd=Decimal("1.00"), tokens=10_000)
-
-
-@pytest.fixture(params=["redis", "memory"])
-def store(request, settings):
-    if request.param == "memory":
-        settings.REDIS_URL = None
-    hotstore.hot_store.cache_clear()
-    holds.reset_memory_holds()
-    yield request.param
-    hotstore.hot_store.cache_clear()
 
 
 def reserve(world, request_id: str, amount: str, tokens: int = 150, at: dt.datetime = NOW):

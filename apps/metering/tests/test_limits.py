@@ -4,23 +4,12 @@ import asyncio
 
 import pytest
 
-from apps.core import hotstore
 from apps.metering import limits
 from apps.tenancy.principal import Limits, Principal
 
 
 def run(coro):
     return asyncio.run(coro)
-
-
-@pytest.fixture(params=["redis", "memory"])
-def store(request, settings):
-    if request.param == "memory":
-        settings.REDIS_URL = None
-    hotstore.hot_store.cache_clear()
-    limits.reset_memory_limits()
-    yield request.param
-    hotstore.hot_store.cache_clear()
 
 
 def principal(key_id=1, tenant_id=7, **caps) -> Principal:
