@@ -100,6 +100,9 @@ def load_catalogue(version: str) -> Catalogue:
     queryset = LlmModel.objects.select_related("provider").prefetch_related("tiers")
     for row in queryset.filter(enabled=True, provider__enabled=True):
         provider = row.provider
+        price_input, price_output, price_cached = prices.get(
+            row.pk, (row.price_input, row.price_output, row.price_cached_input)
+        )
         models[row.name] = ModelInfo(
             id=row.pk,
             name=row.name,
@@ -115,9 +118,9 @@ def load_catalogue(version: str) -> Catalogue:
             kind=row.kind,
             context_window=row.context_window,
             max_output_tokens=row.max_output_tokens,
-            price_input=prices.get(row.pk, (row.price_input,))[0],
-            price_output=prices.get(row.pk, (None, row.price_output))[1],
-            price_cached_input=prices.get(row.pk, (None, None, row.price_cached_input))[2],
+            price_input=price_input,
+            price_output=price_output,
+            price_cached_input=price_cached,
             quality=row.quality,
             supports_tools=row.supports_tools,
             tiers=frozenset(t.name for t in row.tiers.all()),

@@ -137,21 +137,22 @@ async def _admit(generation: Generation, prompt_tokens: int, expected_output: in
     )  # fmt: skip
     if generation.hold is None:
         generation.outcome = "budget_exhausted"
-        _release_rate_admission(generation)
+        _settle_rate_admission(generation, actual_tokens=0)
         _log(generation)
         raise BudgetExhausted("The monthly budget is exhausted; raise it in the admin or wait for the next month.")
 
 
-def _release_rate_admission(generation: Generation) -> None:
-    if generation.admission is not None:
-        spawn(
-            limits.settle(
-                generation.principal, generation.admission, actual_tokens=0, request_id=generation.request_id,
-                stream=generation.stream,
-            ),
-            what="rate limit release",
-        )  # fmt: skip
-        generation.admission = None
+def _settle_rate_admission(generation: Generation, actual_tokens: int) -> None:
+    """Correct the token buckets by what was used and free the stream lease, after the response."""
+    if generation.admission is None:
+        return
+    spawn(
+        limits.settle(
+            generation.principal, generation.admission, actual_tokens=actual_tokens,
+            request_id=generation.request_id, stream=generation.stream,
+        ),
+        what="rate limit settlement",
+    )  # fmt: skip
 
 
 async def embed(
@@ -276,15 +277,9 @@ def _settle(generation: Generation, completion_text: str = "") -> None:
     if model is not None and generation.usage is not None:
         usage = generation.usage
         generation.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
-    if generation.admission is not None:
-        used = generation.usage.input_tokens + generation.usage.output_tokens if generation.usage else 0
-        spawn(
-            limits.settle(
-                generation.principal, generation.admission, actual_tokens=used,
-                request_id=generation.request_id, stream=generation.stream,
-            ),
-            what="rate limit settlement",
-        )  # fmt: skip
+    _settle_rate_admission(
+        generation, generation.usage.input_tokens + generation.usage.output_tokens if generation.usage else 0
+    )
     if generation.principal.limits is not None:
         spawn(_record(generation), what="usage settlement")
     _log(generation)
