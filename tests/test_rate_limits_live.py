@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import threading
 import time
+from decimal import Decimal
 
 import httpx
 import pytest
+
+from apps.metering.models import UsageRecord
 
 pytestmark = pytest.mark.django_db
 
@@ -41,6 +44,20 @@ def test_every_answer_carries_ratelimit_headers_and_the_eleventh_request_gets_42
     assert 1 <= int(refused.headers["retry-after"]) <= 6
     assert len(fresh.mock.requests()) == 10  # the refused request never reached a provider
     assert post(fresh, key=fresh.key).status_code == 200  # another tenant is unaffected
+    assert _record_of(refused.headers["x-request-id"]) == ("rate_limited", "gpt-mock", 0, 0, Decimal(0))
+
+
+def _record_of(request_id: str) -> tuple:
+    """The refusal's usage record: it reaches the database through the batched recorder."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        row = UsageRecord.objects.filter(request_id=request_id).values_list(
+            "outcome", "model", "tokens_in", "tokens_out", "cost_usd"
+        )
+        if row:
+            return row[0]
+        time.sleep(0.05)
+    return ()
 
 
 def test_a_second_concurrent_stream_on_the_free_tier_is_refused(fresh):

@@ -122,7 +122,7 @@ async def _admit(generation: Generation, prompt_tokens: int, expected_output: in
     )  # fmt: skip
     if not decision.allowed:
         generation.outcome = "rate_limited"
-        _log(generation)
+        _refuse(generation)
         code = ErrorCode.TOO_MANY_STREAMS if decision.denied == "concurrent streams" else ErrorCode.RATE_LIMITED
         message = f"Rate limit reached ({decision.denied}); retry after {decision.headers()['Retry-After']} s."
         raise RateLimited(message, code=code, headers=decision.headers())
@@ -138,8 +138,14 @@ async def _admit(generation: Generation, prompt_tokens: int, expected_output: in
     if generation.hold is None:
         generation.outcome = "budget_exhausted"
         _settle_rate_admission(generation, actual_tokens=0)
-        _log(generation)
+        _refuse(generation)
         raise BudgetExhausted("The monthly budget is exhausted; raise it in the admin or wait for the next month.")
+
+
+def _refuse(generation: Generation) -> None:
+    """A refused request is recorded too (no tokens, no cost), so reports show what was turned away."""
+    spawn(_record(generation), what="usage record of a refusal")
+    _log(generation)
 
 
 def _settle_rate_admission(generation: Generation, actual_tokens: int) -> None:
@@ -295,7 +301,7 @@ async def _record(generation: Generation) -> None:
         "key_id": principal.key_id,
         "user_id": principal.user_id,
         "endpoint": generation.endpoint,
-        "model": model.name if model else "",
+        "model": model.name if model else generation.requested_model[:100],
         "provider": model.provider.name if model else "",
         "tokens_in": usage.input_tokens if usage else 0,
         "tokens_out": usage.output_tokens if usage else 0,
