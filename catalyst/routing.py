@@ -1,3 +1,5 @@
-"""WebSocket routes (the chat consumer joins here with the chat issue)."""
+"""WebSocket routes."""
 
-websocket_urlpatterns: list = []
+from apps.chat.routing import websocket_urlpatterns
+
+__all__ = ["websocket_urlpatterns"]

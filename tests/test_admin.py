@@ -17,6 +17,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.catalogue.models import FallbackChain, LlmModel, Provider
+from apps.chat.models import Conversation, Message
 from apps.core.admin_site import CatalystAdminSite
 from apps.core.management.commands.totp_code import current_code
 from apps.metering.models import Alert, Budget, UsageRecord
@@ -133,7 +134,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert isinstance(admin.site, CatalystAdminSite)
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
-        Budget, UsageRecord, Alert,
+        Budget, UsageRecord, Alert, Conversation, Message,
     }  # fmt: skip
 
 
@@ -150,10 +151,16 @@ def _metering(tenant) -> None:
     Alert.objects.create(tenant=tenant, kind="budget_80", period=budget.period, message="80 % used")
 
 
+def _chat(tenant, user) -> None:
+    conversation = Conversation.objects.create(tenant=tenant, user=user, title="Hello")
+    Message.objects.create(conversation=conversation, tenant=tenant, user_id=user.pk, client_id="c1", role="user")
+
+
 def test_every_registered_model_has_a_working_changelist_change_and_add_page(world, staff_client):
     Group.objects.create(name="support")
     _catalogue()
     _metering(world.acme)
+    _chat(world.acme, world.owner)
     statuses, expected = {}, {}
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -167,9 +174,9 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 14
+    assert len(statuses) == 16
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
-        "metering.Budget", "metering.UsageRecord", "metering.Alert",
+        "metering.Budget", "metering.UsageRecord", "metering.Alert", "chat.Conversation", "chat.Message",
     ]  # fmt: skip
 
 

@@ -202,6 +202,12 @@ def _failed(generation: Generation, error: Exception) -> ApiError:
     return _api_error(error)
 
 
+def _cancelled(generation: Generation) -> None:
+    """The caller went away (or cancelled) before an answer: release the hold and the lease."""
+    generation.outcome = "cancelled"
+    _settle(generation)
+
+
 def _api_error(error: Exception) -> ApiError:
     if isinstance(error, resilience.AllProvidersFailed):
         last = error.last
@@ -222,6 +228,9 @@ async def complete(generation: Generation) -> Completion:
         generation.model, completion = await resilience.complete(generation.route, generation.chat, generation.trace)
     except (resilience.AllProvidersFailed, ProviderError) as error:
         raise _failed(generation, error) from None
+    except asyncio.CancelledError:
+        _cancelled(generation)
+        raise
     generation.ttft_ms = generation.latency_ms
     generation.usage = completion.usage
     generation.outcome = "ok"
@@ -238,6 +247,9 @@ async def stream(generation: Generation) -> AsyncIterator[Event | StreamFailure]
         opened = await resilience.open_stream(generation.route, generation.chat, generation.trace)
     except (resilience.AllProvidersFailed, ProviderError) as error:
         raise _failed(generation, error) from None
+    except asyncio.CancelledError:
+        _cancelled(generation)
+        raise
     generation.model = opened.model
     generation.ttft_ms = generation.latency_ms
     return _relay(generation, opened)

@@ -168,7 +168,12 @@ def _load_member_record(tenant_slug: str, user_id: int) -> dict:
 
 async def _authenticate_token(credential: str) -> Principal:
     claims = tokens.decode_token(credential)
-    tenant_slug, user_id = claims["tenant"], int(claims["sub"])
+    return await member_principal(claims["tenant"], int(claims["sub"]))
+
+
+async def member_principal(tenant_slug: str, user_id: int) -> Principal:
+    """The principal of a tenant member, as of now (a long-lived chat connection asks per message,
+    so a suspension or a removed membership takes effect at once)."""
     entry = credential_cache.member_entry(tenant_slug, user_id)
     record = await credential_cache.read_through(entry, _load_member_record, tenant_slug, user_id)
     if not record:

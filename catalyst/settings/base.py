@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.providers",
     "apps.metering",
     "apps.gateway",
+    "apps.chat",
     "apps.mockllm",
 ]
 
@@ -141,7 +142,8 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
-LOGIN_URL = "admin:login"
+LOGIN_REDIRECT_URL = "/chat/"
+LOGIN_URL = "login"  # end users sign in here; staff use the admin's own OTP login
 OTP_TOTP_ISSUER = env_str("OTP_TOTP_ISSUER", "Catalyst")
 
 # JWTs for chat and service accounts: HS256 with JWT_SIGNING_KEY (SECRET_KEY when unset), or
@@ -203,3 +205,17 @@ LOG_PROMPTS = env_bool("LOG_PROMPTS", False)
 LIMITS_EXPECTED_OUTPUT_TOKENS = env_int("LIMITS_EXPECTED_OUTPUT_TOKENS", 512)
 CATALOGUE_CHECK_INTERVAL_SECONDS = float(env_str("CATALOGUE_CHECK_INTERVAL_SECONDS", "1"))
 MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
+
+# --- Chat (WebSocket /ws/chat/, conversations, the chat page) -------------------------------
+# History sent with a message: at most this many tokens (and never more than the model's context
+# leaves after its answer). Past CHAT_SUMMARY_THRESHOLD_TOKENS of unsummarised history, the
+# cheapest chat model (or CHAT_SUMMARY_MODEL) folds the oldest turns into a rolling summary.
+CHAT_CONTEXT_TOKENS = env_int("CHAT_CONTEXT_TOKENS", 8000)
+CHAT_SUMMARY_THRESHOLD_TOKENS = env_int("CHAT_SUMMARY_THRESHOLD_TOKENS", 4000)
+CHAT_SUMMARY_KEEP_MESSAGES = env_int("CHAT_SUMMARY_KEEP_MESSAGES", 4)
+CHAT_SUMMARY_MODEL = env_str("CHAT_SUMMARY_MODEL", "")
+CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 32_000)
+# The client pings every half of this; a connection silent for twice this long is closed.
+CHAT_HEARTBEAT_SECONDS = float(env_str("CHAT_HEARTBEAT_SECONDS", "30"))
+# Lifetime of the JWT the chat page obtains for itself (it fetches a new one on every connect).
+CHAT_PAGE_TOKEN_TTL_SECONDS = env_int("CHAT_PAGE_TOKEN_TTL_SECONDS", 300)

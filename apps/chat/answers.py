@@ -1,0 +1,218 @@
+"""An answer being written: it runs the pipeline's stream, sends each frame to whoever listens,
+and obeys `cancel` and `attach` from any process.
+
+An answer outlives the connection that asked for it: when the client drops, the answer goes on
+and is saved, so the client can reconnect (to any server process) and resume it. Each running
+answer listens on a channel of its own, in a group named after the tenant, user and message id;
+`cancel` and `attach` are group messages, so they reach the answer wherever it runs (with
+channels-redis across processes, in process otherwise).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+
+from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
+
+from apps.catalogue.snapshot import current_catalogue
+from apps.core.background import spawn
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import ApiError
+from apps.gateway import pipeline
+from apps.gateway.pipeline import StreamFailure
+from apps.providers.types import ChatRequest, TextDelta
+from apps.tenancy.principal import Principal
+
+from . import context, services, summary
+from .models import MessageStatus
+from .services import Turn
+
+logger = logging.getLogger("catalyst.chat")
+
+Frame = dict
+Send = Callable[[Frame], Awaitable[None]]
+
+_running: dict[tuple[int, int, str], Answer] = {}
+
+
+def group_name(tenant_id: int, user_id: int, client_id: str) -> str:
+    digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
+    return f"chat.answer.{tenant_id}.{user_id}.{digest}"
+
+
+def running(tenant_id: int, user_id: int, client_id: str) -> Answer | None:
+    return _running.get((tenant_id, user_id, client_id))
+
+
+class Listener:
+    """One destination for an answer's frames, delivered in order even across awaits."""
+
+    def __init__(self, send: Send) -> None:
+        self.send = send
+        self.lock = asyncio.Lock()
+
+    async def __call__(self, frame: Frame) -> bool:
+        async with self.lock:
+            try:
+                await self.send(frame)
+            except Exception:  # the connection is gone; the answer goes on without it
+                return False
+        return True
+
+
+def remote(channel: str) -> Send:
+    async def send(frame: Frame) -> None:
+        await get_channel_layer().send(channel, {"type": "chat.frame", "frame": frame})
+
+    return send
+
+
+class Answer:
+    def __init__(self, principal: Principal, client_id: str, turn: Turn, model: str, request_id: str) -> None:
+        self.principal = principal
+        self.client_id = client_id
+        self.turn = turn
+        self.model = model
+        self.request_id = request_id
+        self.parts: list[str] = []
+        self.length = 0
+        self.listeners: dict[str, Listener] = {}
+        self.task: asyncio.Task | None = None
+        self.ending = False  # the stream is over and the answer is being saved: too late to cancel
+        self.key = (principal.tenant_id, principal.user_id, client_id)
+
+    @property
+    def text(self) -> str:
+        return "".join(self.parts)
+
+    def start(self, origin: str, send: Send) -> None:
+        self.listeners[origin] = Listener(send)
+        _running[self.key] = self
+        self.task = spawn(self._run(), what="chat answer")
+
+    def detach(self, listener_id: str) -> None:
+        self.listeners.pop(listener_id, None)
+
+    async def attach(self, listener_id: str, send: Send, offset: int) -> None:
+        """Catch a (re)connected client up from `offset`, then keep it informed."""
+        listener = Listener(send)
+        catch_up = self._token(self.text[offset:], offset) if offset < self.length else None
+        self.listeners[listener_id] = listener
+        await listener({"type": "typing", "id": self.client_id, "active": True, **self._where()})
+        if catch_up is not None:
+            await listener(catch_up)
+
+    def cancel(self) -> None:
+        if self.task is not None and not self.ending:
+            self.task.cancel()
+
+    # --- the answer's own task -----------------------------------------------------------------
+
+    async def _run(self) -> None:
+        layer = get_channel_layer()
+        control = await layer.new_channel()
+        group = group_name(*self.key)
+        await layer.group_add(group, control)
+        listening = spawn(self._listen(control), what="chat answer control")
+        try:
+            await self._generate()
+        finally:
+            listening.cancel()
+            _running.pop(self.key, None)
+            await layer.group_discard(group, control)
+
+    async def _listen(self, control: str) -> None:
+        layer = get_channel_layer()
+        while True:
+            message = await layer.receive(control)
+            reply = message.get("reply")
+            if message["type"] == "answer.attach" and reply:
+                await self.attach(reply, remote(reply), int(message.get("offset") or 0))
+            elif message["type"] == "answer.cancel":
+                if reply:
+                    self.listeners[reply] = Listener(remote(reply))
+                self.cancel()
+
+    async def _generate(self) -> None:
+        generation = None
+        try:
+            catalogue = await current_catalogue()
+            sizing = context.sizing_model(catalogue, self.principal, self.model)
+            messages = context.build(
+                self.turn.history, self.turn.summary, context.token_budget(sizing), context.counter(sizing)
+            )
+            generation = await pipeline.prepare(
+                self.principal, request_id=self.request_id, endpoint="chat", model=self.model,
+                chat=ChatRequest(messages=messages), stream=True,
+            )  # fmt: skip
+            failure = None
+            async for event in await pipeline.stream(generation):
+                if isinstance(event, TextDelta) and event.text:
+                    await self._emit(self._token(event.text, self.length))
+                elif isinstance(event, StreamFailure):
+                    failure = event
+        except ApiError as error:
+            await self._fail(str(error.code), error.message, error.headers.get("Retry-After"), generation)
+        except asyncio.CancelledError:
+            asyncio.current_task().uncancel()
+            await self._save(MessageStatus.CANCELLED, generation)
+            await self._emit({"type": "cancelled", "id": self.client_id})
+        except Exception:
+            logger.exception("chat answer failed", extra={"request_id": self.request_id})
+            await self._fail(ErrorCode.INTERNAL_ERROR, "The answer failed.", None, generation)
+        else:
+            if failure is not None:
+                await self._fail(failure.code, failure.message, None, generation)
+                return
+            await self._save(MessageStatus.COMPLETE, generation)
+            await self._emit(self._done(generation))
+            summary.maybe_summarise(self.principal, self.turn.conversation_id, self.request_id)
+
+    def _token(self, text: str, offset: int) -> Frame:
+        return {"type": "token", "id": self.client_id, "content": text, "offset": offset}
+
+    def _where(self) -> dict:
+        return {"conversation_id": self.turn.conversation_id, "title": self.turn.title}
+
+    def _done(self, generation) -> Frame:
+        usage = generation.usage
+        tokens_in, tokens_out = (usage.input_tokens, usage.output_tokens) if usage else (0, 0)
+        return {
+            "type": "done",
+            "id": self.client_id,
+            "conversation_id": self.turn.conversation_id,
+            "model": generation.model.name if generation.model else self.model,
+            "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out},
+            "cost_usd": str(generation.cost_usd),
+            "cached": False,
+        }
+
+    async def _emit(self, frame: Frame) -> None:
+        if frame["type"] == "token":
+            self.parts.append(frame["content"])
+            self.length += len(frame["content"])
+        for listener_id, listener in list(self.listeners.items()):
+            if not await listener(frame):
+                self.listeners.pop(listener_id, None)
+
+    async def _fail(self, code: str, message: str, retry_after: str | None, generation) -> None:
+        await self._save(MessageStatus.FAILED, generation, error_code=code)
+        frame = {"type": "error", "id": self.client_id, "code": code, "message": message}
+        frame["retry_after"] = int(retry_after) if retry_after else None
+        await self._emit(frame)
+
+    async def _save(self, status: str, generation, error_code: str = "") -> None:
+        self.ending = True
+        usage = generation.usage if generation else None
+        await database_sync_to_async(services.finish_answer)(
+            self.turn.answer_id, content=self.text, status=status,
+            model=generation.model.name if generation and generation.model else self.model,
+            request_id=self.request_id, tokens_in=usage.input_tokens if usage else 0,
+            tokens_out=usage.output_tokens if usage else 0,
+            cost_usd=generation.cost_usd if generation else Decimal(0), error_code=error_code,
+        )  # fmt: skip

@@ -1,0 +1,257 @@
+"""WebSocket transport for chat (`/ws/chat/`): it adapts frames, the pipeline does the rest.
+
+The JWT arrives as the subprotocol `bearer.<jwt>` beside `catalyst.v1` and is checked before
+anything else happens; a bad one gets close code 4401 (a forbidden one 4403) and no frame.
+Frames are JSON objects; see SPEC "WebSocket /ws/chat/" and docs/chat.md.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import uuid
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from apps.core.background import spawn
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import ApiError, AuthenticationFailed, PermissionDenied
+from apps.tenancy import tokens
+from apps.tenancy.authentication import authenticate, authorize, member_principal
+from apps.tenancy.principal import Principal
+
+from . import answers, services
+from .models import Message, MessageStatus
+
+SUBPROTOCOL = "catalyst.v1"
+BEARER = "bearer."
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+CLOSE_IDLE = 4408
+CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+ATTACH_WAIT_SECONDS = 2.0
+
+
+class FrameError(Exception):
+    def __init__(self, message: str, client_id: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.client_id = client_id
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    principal: Principal
+
+    async def connect(self) -> None:
+        offered = self.scope.get("subprotocols") or []
+        chosen = SUBPROTOCOL if SUBPROTOCOL in offered else None
+        try:
+            self.principal = await self._authenticate(offered)
+        except PermissionDenied:
+            await self._refuse(chosen, CLOSE_FORBIDDEN)
+            return
+        except ApiError:
+            await self._refuse(chosen, CLOSE_UNAUTHENTICATED)
+            return
+        self.listening: set[str] = set()  # ids of answers this connection receives
+        self.heard: set[str] = set()
+        self.last_seen = asyncio.get_running_loop().time()
+        await self.accept(SUBPROTOCOL)
+        self.watchdog = asyncio.get_running_loop().create_task(self._watch())
+        await self.send_frame({"type": "ready", "heartbeat_seconds": settings.CHAT_HEARTBEAT_SECONDS})
+
+    async def _authenticate(self, offered: list[str]) -> Principal:
+        token = next((p[len(BEARER) :] for p in offered if p.startswith(BEARER)), "")
+        if SUBPROTOCOL not in offered or not tokens.looks_like_jwt(token):
+            raise AuthenticationFailed("Offer the subprotocols catalyst.v1 and bearer.<jwt>.")
+        principal = await authenticate(token)
+        authorize(principal, endpoint="chat")
+        if principal.user_id is None:
+            raise PermissionDenied("Chat needs a user.")
+        return principal
+
+    async def _refuse(self, subprotocol: str | None, code: int) -> None:
+        """The token was checked before accepting; accept only to say why with a close code."""
+        await self.accept(subprotocol)
+        await self.close(code=code)
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "watchdog"):
+            self.watchdog.cancel()
+        for client_id in getattr(self, "listening", ()):
+            answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
+            if answer is not None:
+                answer.detach(self.channel_name)  # the answer goes on, to be resumed
+
+    async def _watch(self) -> None:
+        """Close a connection that has sent nothing (not even a ping) for two heartbeats."""
+        loop = asyncio.get_running_loop()
+        limit = settings.CHAT_HEARTBEAT_SECONDS * 2
+        while True:
+            await asyncio.sleep(max(limit - (loop.time() - self.last_seen), 0.05))
+            if loop.time() - self.last_seen >= limit:
+                await self.close(code=CLOSE_IDLE)
+                return
+
+    # --- frames from the client ----------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        self.last_seen = asyncio.get_running_loop().time()
+        try:
+            frame = self._parse(text_data)
+            handler = {"message": self._message, "cancel": self._cancel, "resume": self._resume, "ping": self._ping}
+            await handler[frame["type"]](frame)
+        except FrameError as error:
+            await self._error(error.client_id, ErrorCode.INVALID_FRAME, error.message)
+        except ApiError as error:
+            await self._error(frame.get("id"), str(error.code), error.message, error.headers.get("Retry-After"))
+
+    def _parse(self, text: str | None) -> dict:
+        if text is None:
+            raise FrameError("Frames are JSON text, not binary.")
+        try:
+            frame = json.loads(text)
+        except ValueError:
+            raise FrameError("The frame is not valid JSON.") from None
+        if not isinstance(frame, dict) or frame.get("type") not in ("message", "cancel", "resume", "ping"):
+            raise FrameError("A frame is an object whose type is message, cancel, resume or ping.")
+        if frame["type"] != "ping":
+            client_id = frame.get("id")
+            if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
+                raise FrameError("'id' must be 1-64 letters, digits, '-' or '_'.")
+        return frame
+
+    async def _ping(self, frame: dict) -> None:
+        await self.send_frame({"type": "pong"})
+
+    async def _message(self, frame: dict) -> None:
+        client_id = frame["id"]
+        content, model = frame.get("content", ""), frame.get("model") or "auto"
+        conversation_id, regenerate = frame.get("conversation_id"), bool(frame.get("regenerate"))
+        if not isinstance(content, str) or not isinstance(model, str) or len(model) > 100:
+            raise FrameError("'content' and 'model' must be strings.", client_id)
+        if not regenerate and not content.strip():
+            raise FrameError("'content' is empty.", client_id)
+        if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
+            raise FrameError(f"'content' is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters.", client_id)
+        if conversation_id is not None and (not isinstance(conversation_id, int) or isinstance(conversation_id, bool)):
+            raise FrameError("'conversation_id' must be an integer.", client_id)
+        principal = await self._current_principal()
+        if answers.running(principal.tenant_id, principal.user_id, client_id):
+            await self._resume({"id": client_id, "offset": 0})
+            return
+        started = await database_sync_to_async(services.start_turn)(
+            tenant_id=principal.tenant_id, user_id=principal.user_id, client_id=client_id, content=content,
+            conversation_id=conversation_id, model=model, regenerate=regenerate,
+        )  # fmt: skip
+        if isinstance(started, Message):  # a re-sent message: the answer already exists
+            await self._resume({"id": client_id, "offset": 0})
+            return
+        answer = answers.Answer(principal, client_id, started, model, f"req_{uuid.uuid4().hex}")
+        self._listen_to(client_id)
+        await self.send_frame({"type": "typing", "id": client_id, "active": True, **answer._where()})
+        answer.start(self.channel_name, self.send_frame)
+
+    async def _current_principal(self) -> Principal:
+        """Re-read per message: a suspended tenant or removed member is refused at once."""
+        principal = await member_principal(self.principal.tenant_slug, self.principal.user_id)
+        authorize(principal, endpoint="chat")
+        self.principal = principal
+        return principal
+
+    async def _cancel(self, frame: dict) -> None:
+        client_id = frame["id"]
+        answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
+        if answer is not None:
+            answer.listeners.setdefault(self.channel_name, answers.Listener(self.send_frame))
+            answer.cancel()
+            return
+        stored = await database_sync_to_async(services.find_answer)(
+            self.principal.tenant_id, self.principal.user_id, client_id
+        )
+        if stored is None:
+            await self._error(client_id, ErrorCode.NOT_FOUND, "No answer has this id.")
+        elif stored.status == MessageStatus.STREAMING:  # running in another process
+            group = answers.group_name(self.principal.tenant_id, self.principal.user_id, client_id)
+            await self.channel_layer.group_send(group, {"type": "answer.cancel", "reply": self.channel_name})
+        else:
+            await self._replay(stored, len(stored.content))
+
+    async def _resume(self, frame: dict) -> None:
+        client_id, offset = frame["id"], frame.get("offset", 0)
+        if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
+            raise FrameError("'offset' must be a non-negative integer.", client_id)
+        answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
+        if answer is not None:
+            self._listen_to(client_id)
+            await answer.attach(self.channel_name, self.send_frame, offset)
+            return
+        stored = await database_sync_to_async(services.find_answer)(
+            self.principal.tenant_id, self.principal.user_id, client_id
+        )
+        if stored is None:
+            await self._error(client_id, ErrorCode.NOT_FOUND, "No answer has this id.")
+        elif stored.status == MessageStatus.STREAMING:
+            await self._attach_remote(stored, offset)
+        else:
+            await self._replay(stored, offset)
+
+    def _listen_to(self, client_id: str) -> None:
+        tenant_id, user_id = self.principal.tenant_id, self.principal.user_id
+        self.listening = {i for i in self.listening if answers.running(tenant_id, user_id, i)} | {client_id}
+
+    async def _attach_remote(self, stored: Message, offset: int) -> None:
+        """Ask the process writing the answer to stream it here; if none answers, it was lost."""
+        group = answers.group_name(self.principal.tenant_id, self.principal.user_id, stored.client_id)
+        self.heard.discard(stored.client_id)
+        await self.channel_layer.group_send(
+            group, {"type": "answer.attach", "reply": self.channel_name, "offset": offset}
+        )
+        spawn(self._unless_heard(stored), what="chat resume check")
+
+    async def _unless_heard(self, stored: Message) -> None:
+        await asyncio.sleep(ATTACH_WAIT_SECONDS)
+        if stored.client_id not in self.heard:
+            await database_sync_to_async(services.finish_answer)(
+                stored.pk, content=stored.content, status=MessageStatus.FAILED, model=stored.model,
+                request_id=stored.request_id, error_code=ErrorCode.ANSWER_INTERRUPTED,
+            )  # fmt: skip
+            await self._error(stored.client_id, ErrorCode.ANSWER_INTERRUPTED, "The answer was interrupted.")
+
+    async def _replay(self, stored: Message, offset: int) -> None:
+        """A finished answer, from the database: the text not yet seen, then how it ended."""
+        client_id = stored.client_id
+        if offset < len(stored.content):
+            await self.send_frame(
+                {"type": "token", "id": client_id, "content": stored.content[offset:], "offset": offset}
+            )
+        if stored.status == MessageStatus.COMPLETE:
+            await self.send_frame(
+                {
+                    "type": "done", "id": client_id, "conversation_id": stored.conversation_id, "model": stored.model,
+                    "usage": {"tokens_in": stored.tokens_in, "tokens_out": stored.tokens_out},
+                    "cost_usd": str(stored.cost_usd), "cached": False,
+                }
+            )  # fmt: skip
+        elif stored.status == MessageStatus.CANCELLED:
+            await self.send_frame({"type": "cancelled", "id": client_id})
+        else:
+            await self._error(client_id, stored.error_code or ErrorCode.UPSTREAM_FAILED, "The answer failed.")
+
+    # --- frames to the client ------------------------------------------------------------------
+
+    async def send_frame(self, frame: dict) -> None:
+        await self.send(text_data=json.dumps(frame, separators=(",", ":")))
+
+    async def chat_frame(self, message: dict) -> None:
+        """A frame from an answer running in another process (after a resume or a cancel)."""
+        self.heard.add(message["frame"].get("id"))
+        await self.send_frame(message["frame"])
+
+    async def _error(self, client_id: str | None, code: str, message: str, retry_after: str | None = None) -> None:
+        frame = {"type": "error", "id": client_id, "code": code, "message": message}
+        frame["retry_after"] = int(retry_after) if retry_after else None
+        await self.send_frame(frame)

@@ -1,0 +1,151 @@
+"""The WebSocket chat protocol against a live server: handshake, frames, cancel, resume, limits."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from decimal import Decimal
+
+import pytest
+import websockets
+from django.contrib.auth import get_user_model
+
+from apps.chat.models import Conversation, Message
+from apps.metering.models import UsageRecord
+from apps.tenancy import services
+from apps.tenancy.models import Tenant, TenantStatus
+from apps.tenancy.tokens import issue_token
+from catalyst.testing.chat import ChatClient, connect
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def people(live, django_db_blocker):
+    """JWTs for the live tenant's owner, the free tenant's owner, and a suspended tenant's owner."""
+    with django_db_blocker.unblock():
+        User = get_user_model()
+        owner = User.objects.get(username="live-owner")
+        other = User.objects.get(username="other-owner")
+        frozen = services.tenant_onboard(slug="frozen", name="Frozen", tier="free", owner_username="frozen-owner")
+        Tenant.objects.filter(pk=frozen.tenant.pk).update(status=TenantStatus.SUSPENDED)
+        services.tenant_saved(tenant=Tenant.objects.get(pk=frozen.tenant.pk))
+    yield {
+        "owner": issue_token(user_id=owner.pk, tenant_slug="live"),
+        "owner_id": owner.pk,
+        "other": issue_token(user_id=other.pk, tenant_slug="live-other"),
+        "frozen": issue_token(user_id=frozen.owner.user.pk, tenant_slug="frozen"),
+        "stranger": issue_token(user_id=other.pk, tenant_slug="live"),  # not a member of live
+    }
+    with django_db_blocker.unblock():
+        Tenant.objects.filter(slug="frozen").delete()
+        User.objects.filter(username="frozen-owner").delete()
+
+
+async def close_code(url: str, token: str | None, subprotocols=None) -> int:
+    connection = await connect(url, token) if subprotocols is None else await websockets.connect(
+        url.replace("http://", "ws://") + "/ws/chat/", subprotocols=subprotocols
+    )  # fmt: skip
+    with pytest.raises(websockets.ConnectionClosed) as closed:
+        await asyncio.wait_for(connection.recv(), 5)
+    return closed.value.rcvd.code
+
+
+def test_a_bad_token_is_refused_with_4401_and_a_suspended_tenant_with_4403(fresh, people):
+    url = fresh.server.url
+    expired = issue_token(user_id=people["owner_id"], tenant_slug="live", ttl_seconds=-60)
+
+    async def scenario():
+        return {
+            "no token": await close_code(url, None),
+            "garbage": await close_code(url, "not.a.jwt"),
+            "api key": await close_code(url, None, subprotocols=["catalyst.v1", "bearer." + fresh.key]),
+            "no catalyst.v1": await close_code(url, None, subprotocols=["bearer." + people["owner"]]),
+            "expired": await close_code(url, expired),
+            "forged": await close_code(url, people["owner"][:-4] + "AAAA"),
+            "not a member": await close_code(url, people["stranger"]),
+            "suspended": await close_code(url, people["frozen"]),
+        }
+
+    assert asyncio.run(scenario()) == {
+        "no token": 4401, "garbage": 4401, "api key": 4401, "no catalyst.v1": 4401, "expired": 4401,
+        "forged": 4401, "not a member": 4401, "suspended": 4403,
+    }  # fmt: skip
+    assert fresh.mock.requests() == []
+
+
+def test_a_message_streams_token_frames_then_done_with_usage_and_cost(fresh, people):
+    async def scenario():
+        client = await ChatClient.open(fresh.server.url, people["owner"])
+        client_id = await client.message("Say hello to the gateway", model="gpt-mock")
+        answer = await client.until(client_id)
+        await client.send({"type": "ping"})
+        pong = await client.receive()
+        await client.close()
+        return answer, pong
+
+    answer, pong = asyncio.run(scenario())
+
+    typing, done = answer.frames[0], answer.end
+    tokens = [f for f in answer.frames if f["type"] == "token"]
+    upstream = fresh.mock.requests()
+    assert pong == {"type": "pong"}
+    assert typing["type"] == "typing" and typing["active"] is True
+    assert typing["title"] == "Say hello to the gateway"
+    assert len(tokens) == 20
+    assert [t["offset"] for t in tokens] == [sum(len(t["content"]) for t in tokens[:i]) for i in range(20)]
+    assert done["type"] == "done"
+    assert done["model"] == "gpt-mock"
+    assert done["usage"] == {"tokens_in": upstream[0]["prompt_tokens"], "tokens_out": 20}
+    expected_cost = (Decimal(done["usage"]["tokens_in"]) * 1 + Decimal(20) * 2) / Decimal(1_000_000)
+    assert Decimal(done["cost_usd"]) == expected_cost
+    assert len(upstream) == 1 and upstream[0]["stream"] is True and upstream[0]["outcome"] == "completed"
+    conversation = Conversation.objects.get(pk=typing["conversation_id"])
+    assert conversation.tenant.slug == "live"
+    stored = list(conversation.messages.values_list("role", "content", "status", "tokens_out", "cost_usd"))
+    assert stored == [
+        ("user", "Say hello to the gateway", "complete", 0, Decimal(0)),
+        ("assistant", answer.text, "complete", 20, expected_cost),
+    ]
+    record = wait_for_record(conversation.messages.get(role="assistant").request_id)
+    assert (record.outcome, record.tokens_out, record.cost_usd, record.stream) == ("ok", 20, expected_cost, True)
+
+
+def wait_for_record(request_id: str) -> UsageRecord:
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        record = UsageRecord.objects.filter(request_id=request_id).first()
+        if record is not None:
+            return record
+        time.sleep(0.05)
+    raise AssertionError(f"no usage record for {request_id}")
+
+
+def test_cancel_stops_the_upstream_stream_and_its_billing_within_50_ms(fresh, people):
+    fresh.mock.script("gpt-mock", [{"tps": 50, "tokens": 400}])
+
+    async def scenario():
+        client = await ChatClient.open(fresh.server.url, people["owner"])
+        client_id = await client.message("Tell me a long story", model="gpt-mock")
+        await client.until(client_id, ("token",))
+        cancelled_at = time.time()
+        await client.send({"type": "cancel", "id": client_id})
+        answer = await client.until(client_id)
+        await client.close()
+        return answer, cancelled_at
+
+    answer, cancelled_at = asyncio.run(scenario())
+
+    time.sleep(0.3)
+    upstream = fresh.mock.requests()[0]
+    answer_row = Message.objects.get(client_id=answer.id, role="assistant")
+    assert answer.end == {"type": "cancelled", "id": answer.id}
+    assert upstream["outcome"] == "abandoned"
+    assert upstream["ended_at"] - cancelled_at < 0.05
+    assert upstream["tokens_sent"] < 50
+    assert answer_row.status == "cancelled"
+    assert answer_row.content.startswith(answer.text) and answer_row.content
+    record = wait_for_record(answer_row.request_id)
+    assert record.outcome == "cancelled"
+    assert record.tokens_out == answer_row.tokens_out == len(answer_row.content.split())
+    assert record.cost_usd == answer_row.cost_usd > 0
