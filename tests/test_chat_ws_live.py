@@ -149,3 +149,97 @@ def test_cancel_stops_the_upstream_stream_and_its_billing_within_50_ms(fresh, pe
     assert record.outcome == "cancelled"
     assert record.tokens_out == answer_row.tokens_out == len(answer_row.content.split())
     assert record.cost_usd == answer_row.cost_usd > 0
+
+
+def test_a_client_that_drops_mid_answer_resumes_it_from_its_offset(fresh, people):
+    fresh.mock.script("gpt-mock", [{"tps": 100, "tokens": 40}])
+
+    async def scenario():
+        first = await ChatClient.open(fresh.server.url, people["owner"])
+        client_id = await first.message("Count slowly", model="gpt-mock")
+        for _ in range(6):
+            await first.until(client_id, ("token",))
+            await first.receive()
+        seen = first.answers[client_id].text
+        await first.connection.close()  # the answer goes on without a listener
+        await asyncio.sleep(0.1)
+        second = await ChatClient.open(fresh.server.url, people["owner"])
+        await second.send({"type": "resume", "id": client_id, "offset": len(seen)})
+        rest = await second.until(client_id)
+        second.answers.clear()
+        resent = await second.message("ignored: this id is answered", id=client_id)  # a re-sent message
+        again = await second.until(resent, within=5)
+        await second.close()
+        return seen, rest, again
+
+    seen, rest, again = asyncio.run(scenario())
+
+    stored = Message.objects.get(client_id=rest.id, role="assistant")
+    first_token = rest.first("token")
+    assert first_token["offset"] == len(seen)
+    assert seen + rest.text == stored.content  # the second client holds only what it had not seen
+    assert rest.end["type"] == "done" and rest.end["usage"]["tokens_out"] == 40
+    assert stored.status == "complete" and len(stored.content.split()) == 40
+    assert again.text == stored.content  # replayed from the start, from wherever it is
+    assert len(fresh.mock.requests()) == 1  # resuming and re-sending never asked upstream again
+    assert Message.objects.filter(client_id=rest.id).count() == 2  # one question, one answer
+
+
+@pytest.fixture(scope="module")
+def broke(live, django_db_blocker):
+    """A member of a tenant whose monthly budget is one hundred-millionth of a dollar."""
+    with django_db_blocker.unblock():
+        onboarding = services.tenant_onboard(
+            slug="broke", name="Broke", tier="enterprise", owner_username="broke-owner",
+            monthly_budget_usd=Decimal("0.00000001"),
+        )  # fmt: skip
+    yield issue_token(user_id=onboarding.owner.user.pk, tenant_slug="broke")
+    with django_db_blocker.unblock():
+        Tenant.objects.filter(slug="broke").delete()
+        get_user_model().objects.filter(username="broke-owner").delete()
+
+
+def test_refusals_arrive_as_error_frames_with_codes_and_the_connection_stays_usable(fresh, people, broke):
+    fresh.mock.script("gpt-mock", [{"tps": 20, "tokens": 40}])
+    fresh.mock.script("claude-mock", [{"status": 500}] * 4)
+
+    async def scenario():
+        free = await ChatClient.open(fresh.server.url, people["other"])
+        slow = await free.message("A long answer please", model="gpt-mock")
+        await free.until(slow, ("token",))
+        second = await free.until(await free.message("And another", model="gpt-mock"))
+        await free.send({"type": "cancel", "id": slow})
+        await free.until(slow)
+        await free.close()
+        owner = await ChatClient.open(fresh.server.url, people["owner"])
+        unknown = await owner.until(await owner.message("Hi", model="no-such-model"))
+        failing = await owner.until(await owner.message("Hi", model="claude-mock"))
+        await owner.send({"type": "message", "id": "bad id!", "content": "x"})
+        bad_id = await owner.receive()
+        await owner.connection.send("{not json")
+        not_json = await owner.receive()
+        missing = await owner.until(await owner.message("Hi", conversation_id=987654321))
+        still_fine = await owner.until(await owner.message("Still there?", model="gpt-mini-mock"))
+        await owner.close()
+        poor = await ChatClient.open(fresh.server.url, broke)
+        no_money = await poor.until(await poor.message("Hi", model="gpt-mock"))
+        await poor.close()
+        return second, unknown, failing, bad_id, not_json, missing, still_fine, no_money
+
+    second, unknown, failing, bad_id, not_json, missing, still_fine, no_money = asyncio.run(scenario())
+
+    def code(answer):
+        return answer.end["type"], answer.end["code"]
+
+    assert code(second) == ("error", "too_many_concurrent_streams")
+    assert code(unknown) == ("error", "model_not_found")
+    assert code(failing) == ("error", "upstream_failed")
+    assert (bad_id["type"], bad_id["code"], bad_id["id"]) == ("error", "invalid_frame", None)
+    assert (not_json["type"], not_json["code"]) == ("error", "invalid_frame")
+    assert code(missing) == ("error", "not_found")
+    assert code(no_money) == ("error", "budget_exhausted")
+    assert still_fine.end["type"] == "done"
+    failed = Message.objects.get(client_id=failing.id, role="assistant")
+    assert (failed.status, failed.error_code, failed.content) == ("failed", "upstream_failed", "")
+    assert not Message.objects.filter(client_id=missing.id).exists()  # nothing stored for a refused frame
+    assert [r["model"] for r in fresh.mock.requests() if r["outcome"] == "completed"] == ["gpt-mini-mock"]

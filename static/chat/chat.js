@@ -1,0 +1,684 @@
+/*
+ * Catalyst chat page: conversations over REST, answers streamed over one WebSocket.
+ *
+ * Every `message` frame becomes a "turn" that stays in the outbox (state.turns) until its answer
+ * ends with `done`, `cancelled` or `error`, so a dropped connection can re-send or resume it.
+ */
+(function () {
+  'use strict';
+
+  const RENDER_INTERVAL_MS = 50;
+  const SEARCH_DEBOUNCE_MS = 250;
+  const DELETE_CONFIRM_MS = 3000;
+  const DELETE_ICON = '×';
+  const BACKOFF_SECONDS = [1, 2, 4, 8, 16, 30];
+  const DEFAULT_HEARTBEAT_SECONDS = 30;
+  const TOKEN_SAFETY_MARGIN_SECONDS = 30;
+  const CLOSE_TOKEN_REJECTED = 4401;
+  const CLOSE_FORBIDDEN = 4403;
+  const MODEL_STORAGE_KEY = 'catalyst.chat.model';
+  const HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+  const PURIFY_OPTIONS = {
+    FORBID_TAGS: ['img', 'style', 'iframe', 'form', 'input', 'svg', 'math'],
+    FORBID_ATTR: ['style'],
+    ALLOW_DATA_ATTR: false,
+    RETURN_DOM_FRAGMENT: true,
+  };
+
+  const config = document.getElementById('chat').dataset; // tokenUrl, wsPath, apiBase, tenant, csrfToken
+  const el = {
+    messages: document.getElementById('messages'),
+    composer: document.getElementById('composer'),
+    prompt: document.getElementById('prompt'),
+    send: document.getElementById('send'),
+    stop: document.getElementById('stop'),
+    regenerate: document.getElementById('regenerate'),
+    model: document.getElementById('model'),
+    status: document.getElementById('status'),
+    notice: document.getElementById('notice'),
+    conversations: document.getElementById('conversations'),
+    search: document.getElementById('search'),
+    newConversation: document.getElementById('new-conversation'),
+    tenant: document.getElementById('tenant'),
+  };
+  const state = {
+    token: null,
+    tokenRequest: null,
+    socket: null,
+    ready: false,
+    heartbeatTimer: null,
+    countdownTimer: null,
+    reconnectAttempt: 0,
+    tokenRetried: false,
+    conversations: [],
+    conversationId: null,
+    turns: new Map(),
+  };
+
+  const markdown = new marked.Marked({
+    renderer: {
+      // Model output is untrusted: raw HTML is shown as text and images never load.
+      html: ({ text, block }) => (block ? `<p>${escapeHtml(text)}</p>` : escapeHtml(text)),
+      image: ({ text }) => escapeHtml(text),
+    },
+  });
+
+  // --- Small helpers -----------------------------------------------------------------------------
+
+  function escapeHtml(text) {
+    return text.replace(/[&<>"']/g, (character) => HTML_ESCAPES[character]);
+  }
+
+  function sameId(a, b) {
+    return a !== null && b !== null && String(a) === String(b);
+  }
+
+  function debounce(action, waitMs) {
+    let timer = null;
+    return () => {
+      clearTimeout(timer);
+      timer = setTimeout(action, waitMs);
+    };
+  }
+
+  function showNotice(message) {
+    el.notice.textContent = message;
+    el.notice.hidden = false;
+  }
+
+  function report(error) {
+    showNotice(error.message);
+  }
+
+  function setStatus(kind, text = kind) {
+    el.status.className = `status ${kind}`;
+    el.status.textContent = text;
+  }
+
+  // --- Authentication and REST -------------------------------------------------------------------
+
+  function goToLogin() {
+    // Keep "/" readable in `next`, as Django's redirect_to_login does.
+    const next = encodeURIComponent(location.pathname + location.search).replace(/%2F/g, '/');
+    location.assign(`/accounts/login/?next=${next}`);
+    // The page is going away: a promise that never settles stops every caller where it stands.
+    return new Promise(() => {});
+  }
+
+  async function fetchToken() {
+    const response = await fetch(config.tokenUrl, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-CSRFToken': config.csrfToken },
+      body: JSON.stringify({ tenant: config.tenant }),
+    });
+    if (response.status === 401 || response.status === 403) return goToLogin();
+    if (!response.ok) throw new Error(`Could not get a chat token (HTTP ${response.status}).`);
+    const body = await response.json();
+    const lifetimeSeconds = body.expires_in - TOKEN_SAFETY_MARGIN_SECONDS;
+    state.token = { value: body.token, expiresAt: Date.now() + lifetimeSeconds * 1000 };
+    return body.token;
+  }
+
+  /** A token for REST (reused while valid) or for a (re)connect (always fresh). */
+  function getToken({ fresh }) {
+    if (!fresh && state.token && Date.now() < state.token.expiresAt) {
+      return Promise.resolve(state.token.value);
+    }
+    if (!state.tokenRequest) {
+      state.tokenRequest = fetchToken().finally(() => {
+        state.tokenRequest = null;
+      });
+    }
+    return state.tokenRequest;
+  }
+
+  function apiRequest(path, method, body, token) {
+    const headers = { Authorization: `Bearer ${token}` };
+    if (body) headers['Content-Type'] = 'application/json';
+    return fetch(config.apiBase + path, { method, headers, body: body && JSON.stringify(body) });
+  }
+
+  async function errorMessage(response) {
+    try {
+      return (await response.json()).error.message;
+    } catch {
+      return `Request failed (HTTP ${response.status}).`;
+    }
+  }
+
+  async function api(path, { method = 'GET', body } = {}) {
+    let response = await apiRequest(path, method, body, await getToken({ fresh: false }));
+    if (response.status === 401) {
+      response = await apiRequest(path, method, body, await getToken({ fresh: true }));
+    }
+    if (!response.ok) throw new Error(await errorMessage(response));
+    return response.status === 204 ? null : response.json();
+  }
+
+  // --- Models ------------------------------------------------------------------------------------
+
+  async function loadModels() {
+    const body = await api('/models');
+    const saved = localStorage.getItem(MODEL_STORAGE_KEY);
+    const options = body.data
+      .filter((model) => model.type === 'chat')
+      .map((model) => new Option(model.id, model.id, false, model.id === saved));
+    el.model.replaceChildren(...options);
+  }
+
+  function rememberModel() {
+    localStorage.setItem(MODEL_STORAGE_KEY, el.model.value);
+  }
+
+  // --- Conversation list -------------------------------------------------------------------------
+
+  async function loadConversations() {
+    const query = el.search.value.trim();
+    const body = await api(query ? `/conversations?q=${encodeURIComponent(query)}` : '/conversations');
+    if (query !== el.search.value.trim()) return; // a newer search is on its way
+    state.conversations = body.data;
+    renderConversationList();
+  }
+
+  function listButton(className, text, label) {
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = className;
+    button.textContent = text;
+    button.title = label;
+    return button;
+  }
+
+  function conversationItem(conversation) {
+    const item = document.createElement('li');
+    const selected = sameId(conversation.id, state.conversationId);
+    item.className = selected ? 'conversation selected' : 'conversation';
+    item.dataset.id = conversation.id;
+    const title = conversation.title || 'Untitled';
+    const open = listButton('open', title, title);
+    if (selected) open.setAttribute('aria-current', 'true');
+    item.append(open, listButton('rename', '✎', 'Rename'), listButton('delete', DELETE_ICON, 'Delete'));
+    return item;
+  }
+
+  function renderConversationList() {
+    el.conversations.replaceChildren(...state.conversations.map(conversationItem));
+  }
+
+  function rememberConversation(id, title) {
+    const known = state.conversations.find((conversation) => sameId(conversation.id, id));
+    if (known) {
+      known.title = title || known.title;
+    } else {
+      state.conversations.unshift({ id, title });
+    }
+    renderConversationList();
+  }
+
+  function onConversationClick(event) {
+    const button = event.target.closest('button');
+    if (!button) return;
+    const item = button.closest('li');
+    const conversation = state.conversations.find((candidate) => sameId(candidate.id, item.dataset.id));
+    if (button.classList.contains('open')) openConversation(conversation.id).catch(report);
+    if (button.classList.contains('rename')) startRename(item, conversation);
+    if (button.classList.contains('delete')) confirmThenDelete(button, conversation);
+  }
+
+  function startRename(item, conversation) {
+    const input = document.createElement('input');
+    input.className = 'rename-input';
+    input.value = conversation.title || '';
+    input.setAttribute('aria-label', 'Conversation title');
+    item.replaceChildren(input);
+    input.focus();
+    input.select();
+
+    let finished = false;
+    const finish = (save) => {
+      if (finished) return;
+      finished = true;
+      const title = input.value.trim();
+      if (save && title && title !== conversation.title) {
+        renameConversation(conversation, title).catch(report).finally(renderConversationList);
+      } else {
+        renderConversationList();
+      }
+    };
+    input.addEventListener('keydown', (event) => {
+      if (event.key === 'Enter') finish(true);
+      if (event.key === 'Escape') finish(false);
+    });
+    input.addEventListener('blur', () => finish(true));
+  }
+
+  async function renameConversation(conversation, title) {
+    const updated = await api(`/conversations/${conversation.id}`, { method: 'PATCH', body: { title } });
+    Object.assign(conversation, updated);
+  }
+
+  function confirmThenDelete(button, conversation) {
+    if (button.classList.contains('confirm')) {
+      deleteConversation(conversation).catch(report);
+      return;
+    }
+    button.classList.add('confirm');
+    button.textContent = 'Delete?';
+    setTimeout(() => {
+      button.classList.remove('confirm');
+      button.textContent = DELETE_ICON;
+    }, DELETE_CONFIRM_MS);
+  }
+
+  async function deleteConversation(conversation) {
+    await api(`/conversations/${conversation.id}`, { method: 'DELETE' });
+    state.conversations = state.conversations.filter((candidate) => candidate !== conversation);
+    if (sameId(conversation.id, state.conversationId)) startNewConversation();
+    renderConversationList();
+  }
+
+  // --- Message bubbles ---------------------------------------------------------------------------
+
+  function messageElement(role, id) {
+    const element = document.createElement('article');
+    element.className = `message ${role}`;
+    element.dataset.id = id;
+    const content = document.createElement('div');
+    content.className = 'content';
+    element.append(content);
+    return element;
+  }
+
+  function contentOf(bubble) {
+    return bubble.querySelector('.content');
+  }
+
+  function createUserBubble(id, text) {
+    const bubble = messageElement('user', id);
+    contentOf(bubble).textContent = text;
+    return bubble;
+  }
+
+  function hardenLink(link) {
+    link.rel = 'noopener noreferrer nofollow';
+    link.target = '_blank';
+  }
+
+  function renderMarkdown(target, text, { highlight }) {
+    const fragment = DOMPurify.sanitize(markdown.parse(text), PURIFY_OPTIONS);
+    fragment.querySelectorAll('a').forEach(hardenLink);
+    if (highlight) fragment.querySelectorAll('pre code').forEach((block) => hljs.highlightElement(block));
+    target.replaceChildren(fragment);
+  }
+
+  /** The usage line under a finished answer, e.g. "12 in · 20 out · $0.000052 · gpt-mock". */
+  function showMeta(bubble, { tokens_in, tokens_out, cost_usd, model, cached }) {
+    const meta = document.createElement('div');
+    meta.className = 'meta';
+    const parts = [`${tokens_in} in`, `${tokens_out} out`, `$${cost_usd}`, model];
+    if (cached) parts.push('cached');
+    meta.textContent = parts.join(' · ');
+    bubble.append(meta);
+  }
+
+  function historyBubble(message) {
+    const id = message.client_id || message.id;
+    const turn = state.turns.get(id);
+    const live = turn && (message.role === 'user' ? turn.userBubble : turn.answerBubble);
+    if (live) return live;
+    if (message.role === 'user') return createUserBubble(id, message.content);
+
+    const bubble = messageElement('assistant', id);
+    renderMarkdown(contentOf(bubble), message.content, { highlight: true });
+    if (message.status === 'complete') {
+      showMeta(bubble, message);
+    } else {
+      bubble.classList.add(message.status);
+    }
+    return bubble;
+  }
+
+  function isNearBottom() {
+    const view = el.messages;
+    return view.scrollHeight - view.scrollTop - view.clientHeight < 48;
+  }
+
+  function scrollToBottom() {
+    el.messages.scrollTop = el.messages.scrollHeight;
+  }
+
+  function keepingScroll(update) {
+    const stick = isNearBottom();
+    update();
+    if (stick) scrollToBottom();
+  }
+
+  // --- Turns: the outbox of answers still on their way -------------------------------------------
+
+  function createTurn(frame, userBubble) {
+    const turn = {
+      id: frame.id,
+      frame,
+      userBubble,
+      answerBubble: messageElement('assistant', frame.id),
+      conversationId: frame.conversation_id,
+      heard: false, // any frame about this answer received yet?
+      text: '',
+      cancelRequested: false,
+      finished: false,
+      renderQueued: false,
+      renderedAt: 0,
+    };
+    turn.answerBubble.classList.add('streaming');
+    state.turns.set(turn.id, turn);
+    return turn;
+  }
+
+  /** The turn whose answer is on screen, if any: there is at most one per conversation. */
+  function currentTurn() {
+    for (const turn of state.turns.values()) {
+      if (turn.answerBubble.isConnected) return turn;
+    }
+    return null;
+  }
+
+  function startTurn(frame, userBubble = null) {
+    const turn = createTurn(frame, userBubble);
+    if (userBubble) el.messages.append(userBubble);
+    el.messages.append(turn.answerBubble);
+    scrollToBottom();
+    sendFrame(frame);
+    updateControls();
+  }
+
+  function scheduleRender(turn) {
+    if (turn.renderQueued) return;
+    turn.renderQueued = true;
+    const waitMs = Math.max(0, turn.renderedAt + RENDER_INTERVAL_MS - performance.now());
+    setTimeout(() => requestAnimationFrame(() => renderStreamingAnswer(turn)), waitMs);
+  }
+
+  function renderStreamingAnswer(turn) {
+    turn.renderQueued = false;
+    if (turn.finished) return;
+    turn.renderedAt = performance.now();
+    keepingScroll(() => renderMarkdown(contentOf(turn.answerBubble), turn.text, { highlight: false }));
+  }
+
+  function finishTurn(turn, status) {
+    state.turns.delete(turn.id);
+    turn.finished = true;
+    const bubble = turn.answerBubble;
+    bubble.classList.remove('streaming');
+    if (status) bubble.classList.add(status);
+    keepingScroll(() => renderMarkdown(contentOf(bubble), turn.text, { highlight: true }));
+    updateControls();
+  }
+
+  // --- Conversations and the composer ------------------------------------------------------------
+
+  function liveBubblesNotShown(conversationId) {
+    const bubbles = [];
+    for (const turn of state.turns.values()) {
+      if (!sameId(turn.conversationId, conversationId)) continue;
+      if (turn.userBubble && !turn.userBubble.isConnected) bubbles.push(turn.userBubble);
+      if (!turn.answerBubble.isConnected) bubbles.push(turn.answerBubble);
+    }
+    return bubbles;
+  }
+
+  async function openConversation(id) {
+    state.conversationId = id;
+    renderConversationList();
+    el.messages.replaceChildren();
+    updateControls();
+    const body = await api(`/conversations/${id}/messages`);
+    if (!sameId(state.conversationId, id)) return; // another conversation was opened meanwhile
+    el.messages.replaceChildren(...body.data.map(historyBubble));
+    el.messages.append(...liveBubblesNotShown(id));
+    scrollToBottom();
+    updateControls();
+  }
+
+  function startNewConversation() {
+    state.conversationId = null;
+    el.messages.replaceChildren();
+    renderConversationList();
+    updateControls();
+    el.prompt.focus();
+  }
+
+  function messageFrame(content) {
+    return {
+      type: 'message',
+      id: crypto.randomUUID(),
+      content,
+      conversation_id: state.conversationId,
+      model: el.model.value,
+    };
+  }
+
+  function sendPrompt() {
+    const content = el.prompt.value.trim();
+    if (!content || currentTurn()) return;
+    const frame = messageFrame(content);
+    el.prompt.value = '';
+    startTurn(frame, createUserBubble(frame.id, content));
+  }
+
+  function lastAnswerBubble() {
+    const last = el.messages.lastElementChild;
+    return last && last.classList.contains('assistant') ? last : null;
+  }
+
+  function canRegenerate() {
+    return state.conversationId !== null && !currentTurn() && lastAnswerBubble() !== null;
+  }
+
+  function regenerate() {
+    if (!canRegenerate()) return;
+    lastAnswerBubble().remove(); // the server drops that answer too
+    startTurn({ ...messageFrame(''), regenerate: true });
+  }
+
+  function stop() {
+    const turn = currentTurn();
+    if (!turn) return;
+    turn.cancelRequested = true; // sent again after a reconnect until the server confirms
+    sendFrame({ type: 'cancel', id: turn.id });
+  }
+
+  function updateControls() {
+    const streaming = currentTurn() !== null;
+    el.stop.hidden = !streaming;
+    el.send.disabled = streaming;
+    el.regenerate.hidden = !canRegenerate();
+  }
+
+  function onPromptKeydown(event) {
+    if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
+    event.preventDefault();
+    sendPrompt();
+  }
+
+  // --- Frames from the server --------------------------------------------------------------------
+
+  function onReady(frame) {
+    state.ready = true;
+    state.reconnectAttempt = 0;
+    state.tokenRetried = false;
+    startHeartbeat(frame.heartbeat_seconds || DEFAULT_HEARTBEAT_SECONDS);
+    setStatus('connected');
+    flushOutbox();
+  }
+
+  function adoptConversation(turn, conversationId, title) {
+    if (!conversationId) return;
+    turn.conversationId = conversationId;
+    if (state.conversationId === null && turn.answerBubble.isConnected) {
+      state.conversationId = conversationId;
+    }
+    rememberConversation(conversationId, title);
+  }
+
+  function onTyping(turn, frame) {
+    adoptConversation(turn, frame.conversation_id, frame.title);
+  }
+
+  function onToken(turn, frame) {
+    // Offsets make replays idempotent: keep only the characters past what we already have. A gap
+    // (offset beyond our text) cannot occur in order on one socket; `resume` covers reconnects.
+    const have = turn.text.length;
+    if (frame.offset > have) return;
+    const unseen = frame.content.slice(have - frame.offset);
+    if (!unseen) return;
+    turn.text += unseen;
+    scheduleRender(turn);
+  }
+
+  function onDone(turn, frame) {
+    adoptConversation(turn, frame.conversation_id);
+    finishTurn(turn, null);
+    showMeta(turn.answerBubble, { ...frame.usage, cost_usd: frame.cost_usd, model: frame.model, cached: frame.cached });
+    loadConversations().catch(report);
+  }
+
+  function onError(frame) {
+    const turn = state.turns.get(frame.id);
+    if (!turn) {
+      showNotice(frame.message);
+      return;
+    }
+    finishTurn(turn, 'failed');
+    const error = document.createElement('p');
+    error.className = 'error';
+    error.textContent = frame.retry_after ? `${frame.message} Try again in ${frame.retry_after} s.` : frame.message;
+    contentOf(turn.answerBubble).append(error);
+  }
+
+  /** Wraps a handler for frames about one answer; frames about answers no longer pending are stale. */
+  function forTurn(handler) {
+    return (frame) => {
+      const turn = state.turns.get(frame.id);
+      if (!turn) return;
+      turn.heard = true;
+      handler(turn, frame);
+    };
+  }
+
+  const FRAME_HANDLERS = {
+    ready: onReady,
+    typing: forTurn(onTyping),
+    token: forTurn(onToken),
+    done: forTurn(onDone),
+    cancelled: forTurn((turn) => finishTurn(turn, 'cancelled')),
+    error: onError,
+    pong: () => {},
+  };
+
+  function onSocketMessage(event) {
+    const frame = JSON.parse(event.data);
+    const handler = FRAME_HANDLERS[frame.type];
+    if (handler) handler(frame);
+  }
+
+  // --- Connection --------------------------------------------------------------------------------
+
+  function sendFrame(frame) {
+    if (!state.ready) return; // still in the outbox: flushOutbox sends it after the next `ready`
+    state.socket.send(JSON.stringify(frame));
+  }
+
+  function flushOutbox() {
+    for (const turn of state.turns.values()) {
+      const resume = { type: 'resume', id: turn.id, offset: turn.text.length };
+      sendFrame(turn.heard ? resume : turn.frame); // the server deduplicates messages by id
+      if (turn.cancelRequested) sendFrame({ type: 'cancel', id: turn.id });
+    }
+  }
+
+  function startHeartbeat(heartbeatSeconds) {
+    clearInterval(state.heartbeatTimer);
+    state.heartbeatTimer = setInterval(() => sendFrame({ type: 'ping' }), (heartbeatSeconds * 1000) / 2);
+  }
+
+  async function connect() {
+    setStatus('connecting');
+    let token;
+    try {
+      token = await getToken({ fresh: true });
+    } catch {
+      scheduleReconnect();
+      return;
+    }
+    const scheme = location.protocol === 'https:' ? 'wss://' : 'ws://';
+    const socket = new WebSocket(scheme + location.host + config.wsPath, ['catalyst.v1', `bearer.${token}`]);
+    socket.addEventListener('message', onSocketMessage);
+    socket.addEventListener('close', onSocketClose);
+    state.socket = socket;
+  }
+
+  function onSocketClose(event) {
+    clearInterval(state.heartbeatTimer);
+    state.socket = null;
+    state.ready = false;
+    if (event.code === CLOSE_FORBIDDEN) {
+      setStatus('disconnected');
+      showNotice('You are not allowed to chat in this tenant.');
+    } else if (event.code === CLOSE_TOKEN_REJECTED && state.tokenRetried) {
+      goToLogin();
+    } else if (event.code === CLOSE_TOKEN_REJECTED) {
+      state.tokenRetried = true;
+      connect();
+    } else {
+      scheduleReconnect();
+    }
+  }
+
+  function scheduleReconnect() {
+    let remaining = BACKOFF_SECONDS[Math.min(state.reconnectAttempt, BACKOFF_SECONDS.length - 1)];
+    state.reconnectAttempt += 1;
+    const showCountdown = () => setStatus('reconnecting', `reconnecting in ${remaining} s`);
+    showCountdown();
+    clearInterval(state.countdownTimer);
+    state.countdownTimer = setInterval(() => {
+      remaining -= 1;
+      if (remaining > 0) {
+        showCountdown();
+        return;
+      }
+      clearInterval(state.countdownTimer);
+      connect();
+    }, 1000);
+  }
+
+  // --- Start -------------------------------------------------------------------------------------
+
+  function switchTenant() {
+    location.assign(`${location.pathname}?tenant=${encodeURIComponent(el.tenant.value)}`);
+  }
+
+  function bindEvents() {
+    el.composer.addEventListener('submit', (event) => {
+      event.preventDefault();
+      sendPrompt();
+    });
+    el.prompt.addEventListener('keydown', onPromptKeydown);
+    el.stop.addEventListener('click', stop);
+    el.regenerate.addEventListener('click', regenerate);
+    el.model.addEventListener('change', rememberModel);
+    el.newConversation.addEventListener('click', startNewConversation);
+    el.conversations.addEventListener('click', onConversationClick);
+    el.search.addEventListener('input', debounce(() => loadConversations().catch(report), SEARCH_DEBOUNCE_MS));
+    el.notice.addEventListener('click', () => {
+      el.notice.hidden = true;
+    });
+    if (el.tenant) el.tenant.addEventListener('change', switchTenant);
+  }
+
+  bindEvents();
+  connect();
+  loadModels().catch(report);
+  loadConversations().catch(report);
+  updateControls();
+})();
