@@ -1,0 +1,177 @@
+"""Two server processes sharing Redis (channel layer, hot store) and the database: a cancel, a
+resume or a stop from the admin reaches an answer whatever process writes it."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+
+import pytest
+import websockets
+from django.contrib.auth import get_user_model
+from django.urls import reverse
+
+from apps.chat.models import Message
+from apps.tenancy.tokens import issue_token
+from catalyst.testing.chat import ChatClient
+from catalyst.testing.live import start_catalyst, stop
+from tests.conftest import _database_url
+
+pytestmark = pytest.mark.django_db
+
+
+def _start(django_db_blocker, tmp_path_factory, name: str):
+    with django_db_blocker.unblock():
+        url = _database_url()
+    return start_catalyst(url, tmp_path_factory.mktemp(name) / "server.log", CHAT_HEARTBEAT_SECONDS="1")
+
+
+@pytest.fixture(scope="module")
+def pair(live, django_db_blocker, tmp_path_factory):
+    """Servers A and B, with a one-second chat heartbeat."""
+    servers = [_start(django_db_blocker, tmp_path_factory, name) for name in ("a", "b")]
+    yield servers
+    for server in servers:
+        stop(server.process)
+
+
+@pytest.fixture(scope="module")
+def token(live, django_db_blocker):
+    with django_db_blocker.unblock():
+        owner = get_user_model().objects.get(username="live-owner")
+    return issue_token(user_id=owner.pk, tenant_slug="live")
+
+
+def test_a_cancel_sent_to_one_process_stops_the_answer_written_by_the_other(fresh, pair, token):
+    a, b = pair
+    fresh.mock.script("gpt-mock", [{"tps": 50, "tokens": 400}])
+
+    async def scenario():
+        on_a = await ChatClient.open(a.url, token)
+        on_b = await ChatClient.open(b.url, token)
+        client_id = await on_a.message("A long story", model="gpt-mock")
+        await on_a.until(client_id, ("token",))
+        cancelled_at = time.time()
+        await on_b.send({"type": "cancel", "id": client_id})
+        heard_on_b = await on_b.until(client_id)
+        heard_on_a = await on_a.until(client_id)
+        await on_a.close()
+        await on_b.close()
+        return cancelled_at, heard_on_a.end, heard_on_b.end
+
+    cancelled_at, end_a, end_b = asyncio.run(scenario())
+
+    time.sleep(0.2)
+    upstream = fresh.mock.requests()[0]
+    assert end_a["type"] == end_b["type"] == "cancelled"
+    assert upstream["outcome"] == "abandoned"
+    assert upstream["ended_at"] - cancelled_at < 0.1
+    assert Message.objects.get(client_id=end_a["id"], role="assistant").status == "cancelled"
+
+
+def test_an_answer_resumes_on_the_other_process_after_the_client_drops(fresh, pair, token):
+    a, b = pair
+    fresh.mock.script("gpt-mock", [{"tps": 100, "tokens": 50}])
+
+    async def scenario():
+        on_a = await ChatClient.open(a.url, token)
+        client_id = await on_a.message("Count for me", model="gpt-mock")
+        for _ in range(5):
+            await on_a.until(client_id, ("token",))
+            await on_a.receive()
+        seen = on_a.answers[client_id].text
+        await on_a.connection.close()
+        on_b = await ChatClient.open(b.url, token)
+        await on_b.send({"type": "resume", "id": client_id, "offset": len(seen)})
+        rest = await on_b.until(client_id)
+        await on_b.close()
+        return seen, rest
+
+    seen, rest = asyncio.run(scenario())
+
+    stored = Message.objects.get(client_id=rest.id, role="assistant")
+    assert rest.frames[0]["type"] == "typing"
+    assert rest.first("token")["offset"] == len(seen)
+    assert seen + rest.text == stored.content
+    assert rest.end["type"] == "done" and rest.end["usage"]["tokens_out"] == 50
+    assert len(fresh.mock.requests()) == 1
+
+
+def test_a_silent_connection_is_closed_after_two_heartbeats_and_a_pinging_one_stays(fresh, pair, token):
+    a, _ = pair
+
+    async def scenario():
+        silent = await ChatClient.open(a.url, token)
+        talking = await ChatClient.open(a.url, token)
+        opened = time.monotonic()
+        for _ in range(6):
+            await talking.send({"type": "ping"})
+            assert await talking.receive() == {"type": "pong"}
+            await asyncio.sleep(0.5)
+        with pytest.raises(websockets.ConnectionClosed) as closed:
+            await silent.receive(within=1)
+        alive_after = time.monotonic() - opened
+        await talking.close()
+        return closed.value.rcvd.code, alive_after
+
+    code, alive_after = asyncio.run(scenario())
+
+    assert code == 4408
+    assert alive_after >= 3  # the pinging connection outlived the silent one's two-second limit
+
+
+def test_staff_stop_an_answer_from_the_admin(fresh, pair, token, staff_client):
+    a, _ = pair
+    fresh.mock.script("gpt-mock", [{"tps": 50, "tokens": 400}])
+    first_token, result = threading.Event(), {}
+
+    async def chat():
+        client = await ChatClient.open(a.url, token)
+        client_id = await client.message("Keep talking", model="gpt-mock")
+        await client.until(client_id, ("token",))
+        result["id"] = client_id
+        first_token.set()
+        result["answer"] = await client.until(client_id)
+        await client.close()
+
+    worker = threading.Thread(target=asyncio.run, args=(chat(),))
+    worker.start()
+    assert first_token.wait(10)
+    message = Message.objects.get(client_id=result["id"], role="assistant")
+    assert message.status == "streaming"
+
+    response = staff_client.post(
+        reverse("admin:chat_message_changelist"), {"action": "stop_answers", "_selected_action": [message.pk]}
+    )
+    worker.join(10)
+
+    assert response.status_code == 302
+    assert result["answer"].end == {"type": "cancelled", "id": result["id"]}
+    assert fresh.mock.requests()[0]["outcome"] == "abandoned"
+    message.refresh_from_db()
+    assert message.status == "cancelled"
+
+
+def test_an_answer_lost_with_its_process_is_reported_as_interrupted(
+    fresh, live, token, django_db_blocker, tmp_path_factory
+):
+    doomed = _start(django_db_blocker, tmp_path_factory, "doomed")
+    fresh.mock.script("gpt-mock", [{"tps": 20, "tokens": 400}])
+
+    async def scenario():
+        client = await ChatClient.open(doomed.url, token)
+        client_id = await client.message("Hello", model="gpt-mock")
+        await client.until(client_id, ("token",))
+        stop(doomed.process)
+        survivor = await ChatClient.open(live.server.url, token)
+        await survivor.send({"type": "resume", "id": client_id, "offset": 0})
+        answer = await survivor.until(client_id, within=5)
+        await survivor.close()
+        return answer
+
+    answer = asyncio.run(scenario())
+
+    assert (answer.end["type"], answer.end["code"]) == ("error", "answer_interrupted")
+    stored = Message.objects.get(client_id=answer.id, role="assistant")
+    assert (stored.status, stored.error_code) == ("failed", "answer_interrupted")
