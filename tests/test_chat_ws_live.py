@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 from decimal import Decimal
 
@@ -10,6 +11,7 @@ import pytest
 import websockets
 from django.contrib.auth import get_user_model
 
+from apps.chat.context import SUMMARY_PREFIX
 from apps.chat.models import Conversation, Message
 from apps.metering.models import UsageRecord
 from apps.tenancy import services
@@ -243,3 +245,37 @@ def test_refusals_arrive_as_error_frames_with_codes_and_the_connection_stays_usa
     assert (failed.status, failed.error_code, failed.content) == ("failed", "upstream_failed", "")
     assert not Message.objects.filter(client_id=missing.id).exists()  # nothing stored for a refused frame
     assert [r["model"] for r in fresh.mock.requests() if r["outcome"] == "completed"] == ["gpt-mini-mock"]
+
+
+def mock_tokens(text: str) -> int:
+    """How the mock counts prompt tokens (apps/mockllm README: Determinism)."""
+    return len(re.findall(r"\w+|[^\w\s]", text))
+
+
+def test_a_long_conversation_is_folded_into_a_rolling_summary_by_the_cheapest_model(fresh, people):
+    long_turns = [" ".join(["alpha", "beta", "gamma"][i % 3] + str(n % 7) for i in range(1500)) for n in range(3)]
+
+    async def talk(*texts: str, conversation_id: int | None = None):
+        client = await ChatClient.open(fresh.server.url, people["owner"])
+        for text in texts:
+            answer = await client.until(await client.message(text, model="gpt-mock", conversation_id=conversation_id))
+            conversation_id = answer.end["conversation_id"]
+        await client.close()
+        return answer
+
+    conversation_id = asyncio.run(talk(*long_turns)).end["conversation_id"]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and not Conversation.objects.get(pk=conversation_id).summary:
+        time.sleep(0.1)
+    last = asyncio.run(talk("What did I say?", conversation_id=conversation_id))
+
+    conversation = Conversation.objects.get(pk=conversation_id)
+    turns = list(conversation.messages.order_by("id"))
+    summary_call, final_call = fresh.mock.requests()[3], fresh.mock.requests()[4]
+    record = wait_for_record(turns[5].request_id + "-summary")
+    assert conversation.summary and conversation.summary_through == turns[1].pk  # the first question and answer
+    assert (summary_call["model"], record.model, record.outcome) == ("gpt-mini-mock", "gpt-mini-mock", "ok")
+    assert record.cost_usd > 0
+    sent = [SUMMARY_PREFIX + conversation.summary] + [t.content for t in turns[2:7]]  # not the answer being written
+    assert final_call["prompt_tokens"] == sum(mock_tokens(text) for text in sent)
+    assert last.end["type"] == "done"

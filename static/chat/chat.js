@@ -312,13 +312,20 @@
   }
 
   /** The usage line under a finished answer, e.g. "12 in · 20 out · $0.000052 · gpt-mock". */
-  function showMeta(bubble, { tokens_in, tokens_out, cost_usd, model, cached }) {
+  function metaLine({ tokens_in, tokens_out, cost_usd, model, cached }) {
     const meta = document.createElement('div');
     meta.className = 'meta';
     const parts = [`${tokens_in} in`, `${tokens_out} out`, `$${cost_usd}`, model];
     if (cached) parts.push('cached');
     meta.textContent = parts.join(' · ');
-    bubble.append(meta);
+    return meta;
+  }
+
+  function errorLine({ message, retry_after }) {
+    const error = document.createElement('p');
+    error.className = 'error';
+    error.textContent = retry_after ? `${message} Try again in ${retry_after} s.` : message;
+    return error;
   }
 
   function historyBubble(message) {
@@ -331,7 +338,7 @@
     const bubble = messageElement('assistant', id);
     renderMarkdown(contentOf(bubble), message.content, { highlight: true });
     if (message.status === 'complete') {
-      showMeta(bubble, message);
+      bubble.append(metaLine(message));
     } else {
       bubble.classList.add(message.status);
     }
@@ -405,13 +412,17 @@
     keepingScroll(() => renderMarkdown(contentOf(turn.answerBubble), turn.text, { highlight: false }));
   }
 
-  function finishTurn(turn, status) {
+  /** Final render of an answer, with its usage or error line underneath when there is one. */
+  function finishTurn(turn, status, footer = null) {
     state.turns.delete(turn.id);
     turn.finished = true;
     const bubble = turn.answerBubble;
     bubble.classList.remove('streaming');
     if (status) bubble.classList.add(status);
-    keepingScroll(() => renderMarkdown(contentOf(bubble), turn.text, { highlight: true }));
+    keepingScroll(() => {
+      renderMarkdown(contentOf(bubble), turn.text, { highlight: true });
+      if (footer) bubble.append(footer);
+    });
     updateControls();
   }
 
@@ -538,8 +549,8 @@
 
   function onDone(turn, frame) {
     adoptConversation(turn, frame.conversation_id);
-    finishTurn(turn, null);
-    showMeta(turn.answerBubble, { ...frame.usage, cost_usd: frame.cost_usd, model: frame.model, cached: frame.cached });
+    const usage = { ...frame.usage, cost_usd: frame.cost_usd, model: frame.model, cached: frame.cached };
+    finishTurn(turn, null, metaLine(usage));
     loadConversations().catch(report);
   }
 
@@ -549,11 +560,7 @@
       showNotice(frame.message);
       return;
     }
-    finishTurn(turn, 'failed');
-    const error = document.createElement('p');
-    error.className = 'error';
-    error.textContent = frame.retry_after ? `${frame.message} Try again in ${frame.retry_after} s.` : frame.message;
-    contentOf(turn.answerBubble).append(error);
+    finishTurn(turn, 'failed', errorLine(frame));
   }
 
   /** Wraps a handler for frames about one answer; frames about answers no longer pending are stale. */
