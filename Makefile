@@ -7,7 +7,10 @@ MOCK_PORT ?= 8100
 HOST ?= 127.0.0.1
 UVICORN_FLAGS := --loop uvloop --http httptools --no-access-log
 
-.PHONY: run test lint install install-test otp migrate clean
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: run test lint install install-test browser otp migrate clean
 
 # Polls a URL until it answers (the mock LLM must be up before the platform takes requests).
 define WAIT_FOR_MOCK
@@ -38,6 +41,11 @@ $(VENV)/.installed-test: $(VENV)/.installed-base requirements/test.txt
 install: $(VENV)/.installed-base
 install-test: $(VENV)/.installed-test
 
+## browser: Debian's Chromium for the chat page's browser tests (Playwright drives it; no download)
+browser:
+	@test -x $(CHROMIUM) || { $(SUDO) apt-get update -q && \
+		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
+
 ## run: migrate, seed the demo tenant, key and mock catalogue, serve on $(HOST):$(PORT) beside the mock LLM
 run: install
 	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py migrate --noinput -v 0
@@ -50,7 +58,7 @@ run: install
 	$(BIN)/uvicorn --host $(HOST) --port $(PORT) $(UVICORN_FLAGS) catalyst.asgi:application
 
 ## test: lint, migration check and the whole suite on PostgreSQL + pgvector and Redis
-test: install-test lint
+test: install-test browser lint
 	DJANGO_SETTINGS_MODULE=catalyst.settings.test $(BIN)/python -m pytest
 
 lint: install-test

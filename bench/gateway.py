@@ -18,68 +18,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import os
-import subprocess
-import sys
-import tempfile
 import time
-from pathlib import Path
 
 import aiohttp
-
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-from catalyst.testing.live import free_port, stop, wait_until_up  # noqa: E402
+from harness import percentile, stack
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello to the benchmark"}]}
-
-
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(int(len(ordered) * fraction), len(ordered) - 1)]
-
-
-def environment(var_dir: str, mock_url: str) -> dict[str, str]:
-    return {
-        **os.environ,
-        "DJANGO_SETTINGS_MODULE": "catalyst.settings.local",
-        "DEBUG": "0",
-        "CATALYST_VAR_DIR": var_dir,
-        "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/8"),
-        "HOTSTORE_PREFIX": f"bench-{os.getpid()}:",
-        "MOCK_LLM_URL": mock_url,
-        "LOG_LEVEL": "INFO",
-    }
-
-
-SEED = """
-from decimal import Decimal
-from apps.catalogue.services import catalogue_seed_demo
-from apps.tenancy import services
-catalogue_seed_demo(mock_url={mock_url!r})
-onboarding = services.tenant_onboard(slug="bench", name="Benchmark", tier="unlimited")
-tenant = onboarding.tenant
-tenant.override_requests_per_minute = tenant.override_tokens_per_minute = 100_000_000
-tenant.override_concurrent_streams = 100_000
-tenant.monthly_budget_usd = {budget}
-tenant.save()
-print(onboarding.issued.plaintext)
-"""
-
-
-def seed(env: dict[str, str], mock_url: str, budget: str | None) -> str:
-    """A tenant whose limits are far above what one process can serve, so limits are checked, never hit.
-
-    With a budget, every request also reserves and settles against the database ledger."""
-    python = sys.executable
-    subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    code = SEED.format(mock_url=mock_url, budget=f"Decimal({budget!r})" if budget else None)
-    seeded = subprocess.run(
-        [python, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True,
-        text=True,
-    )  # fmt: skip
-    return seeded.stdout.strip().splitlines()[-1]
 
 
 async def one(session: aiohttp.ClientSession, url: str, headers: dict, body: dict) -> float:
@@ -169,16 +113,6 @@ async def measure(mock_url: str, catalyst_url: str, key: str, requests: int, sec
     return report
 
 
-def _forget_hot_store(env: dict[str, str]) -> None:
-    """Delete this run's Redis keys (its own prefix), so repeated runs leave nothing behind."""
-    import redis
-
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    stale = list(client.scan_iter(match=env["HOTSTORE_PREFIX"] + "*", count=1000))
-    if stale:
-        client.delete(*stale)
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--server", choices=("daphne", "uvicorn"), default="uvicorn")
@@ -190,36 +124,8 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="Use PostgreSQL (pgserver) instead of SQLite.")
     args = parser.parse_args()
 
-    mock_port, port = free_port(), free_port()
-    mock_url, catalyst_url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{port}"
-    with tempfile.TemporaryDirectory() as var_dir:
-        env = environment(var_dir, mock_url)
-        if args.postgres:
-            import pgserver
-
-            database = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode="stop")
-            env["DATABASE_URL"] = database.get_uri()
-        key = seed(env, mock_url, args.budget_usd)
-        mock = subprocess.Popen(
-            [sys.executable, "-m", "apps.mockllm.server", "--host", "127.0.0.1", "--port", str(mock_port)],
-            cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        )  # fmt: skip
-        if args.server == "uvicorn":
-            command = [sys.executable, "-m", "uvicorn", "--host", "127.0.0.1", "--port", str(port)]
-            command += ["--no-access-log", "--loop", "uvloop", "--http", "httptools", "catalyst.asgi:application"]
-        else:
-            command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "catalyst.asgi:application"]
-        log = open(Path(var_dir) / "server.log", "w")  # noqa: SIM115 - closed below
-        server = subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
-        try:
-            wait_until_up(mock_url + "/_mock/health", mock)
-            wait_until_up(catalyst_url + "/health", server)
-            report = asyncio.run(measure(mock_url, catalyst_url, key, args.requests, args.seconds))
-        finally:
-            stop(server)
-            stop(mock)
-            log.close()
-            _forget_hot_store(env)
+    with stack(server=args.server, postgres=args.postgres, budget=args.budget_usd) as running:
+        report = asyncio.run(measure(running.mock_url, running.url, running.key, args.requests, args.seconds))
     report["server"] = args.server
     report["budget_usd"] = args.budget_usd
     report["database"] = "postgresql" if args.postgres else "sqlite"

@@ -279,3 +279,21 @@ def test_a_long_conversation_is_folded_into_a_rolling_summary_by_the_cheapest_mo
     sent = [SUMMARY_PREFIX + conversation.summary] + [t.content for t in turns[2:7]]  # not the answer being written
     assert final_call["prompt_tokens"] == sum(mock_tokens(text) for text in sent)
     assert last.end["type"] == "done"
+
+
+def test_an_idle_connection_survives_longer_than_the_redis_clients_default_read_timeout(fresh, people):
+    """redis-py 8 cuts reads after 5 s by default; the channel layer's blocking receive must not."""
+
+    async def scenario():
+        client = await ChatClient.open(fresh.server.url, people["owner"])
+        await asyncio.sleep(6.5)
+        await client.send({"type": "ping"})
+        pong = await client.receive()
+        answer = await client.until(await client.message("Still there?", model="gpt-mock"))
+        await client.close()
+        return pong, answer
+
+    pong, answer = asyncio.run(scenario())
+
+    assert pong == {"type": "pong"}
+    assert answer.end["type"] == "done"

@@ -114,7 +114,12 @@ if REDIS_URL:
     CHANNEL_LAYERS = {
         "default": {
             "BACKEND": "channels_redis.core.RedisChannelLayer",
-            "CONFIG": {"hosts": [REDIS_URL], "prefix": HOTSTORE_PREFIX + "asgi"},
+            # socket_timeout None: the layer's receive blocks in BZPOPMIN for seconds at a time, and
+            # redis-py 8 would otherwise cut every idle read after 5 s and drop the WebSocket.
+            "CONFIG": {
+                "hosts": [{"address": REDIS_URL, "socket_timeout": None}],
+                "prefix": HOTSTORE_PREFIX + "asgi",
+            },
         }
     }
 else:

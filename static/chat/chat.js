@@ -339,10 +339,21 @@
     renderMarkdown(contentOf(bubble), message.content, { highlight: true });
     if (message.status === 'complete') {
       bubble.append(metaLine(message));
+    } else if (message.status === 'streaming') {
+      followStreamingAnswer(id, message.content, bubble);
     } else {
       bubble.classList.add(message.status);
     }
     return bubble;
+  }
+
+  /** An answer still being written (say the page was reloaded meanwhile): stream the rest here. */
+  function followStreamingAnswer(id, text, bubble) {
+    const turn = createTurn({ id, conversationId: state.conversationId, answerBubble: bubble });
+    turn.heard = true; // the server has the message: only ever resume it
+    turn.text = text;
+    turn.chars = Array.from(text).length;
+    sendFrame({ type: 'resume', id, offset: turn.chars });
   }
 
   function isNearBottom() {
@@ -362,15 +373,16 @@
 
   // --- Turns: the outbox of answers still on their way -------------------------------------------
 
-  function createTurn(frame, userBubble) {
+  function createTurn({ id, conversationId, frame = null, userBubble = null, answerBubble = null }) {
     const turn = {
-      id: frame.id,
-      frame,
+      id,
+      frame, // the `message` frame to re-send until the server has said anything about it
       userBubble,
-      answerBubble: messageElement('assistant', frame.id),
-      conversationId: frame.conversation_id,
+      answerBubble: answerBubble || messageElement('assistant', id),
+      conversationId,
       heard: false, // any frame about this answer received yet?
       text: '',
+      chars: 0, // length of `text` in code points, the unit of the server's offsets
       cancelRequested: false,
       finished: false,
       renderQueued: false,
@@ -390,7 +402,7 @@
   }
 
   function startTurn(frame, userBubble = null) {
-    const turn = createTurn(frame, userBubble);
+    const turn = createTurn({ id: frame.id, conversationId: frame.conversation_id, frame, userBubble });
     if (userBubble) el.messages.append(userBubble);
     el.messages.append(turn.answerBubble);
     scrollToBottom();
@@ -539,11 +551,12 @@
   function onToken(turn, frame) {
     // Offsets make replays idempotent: keep only the characters past what we already have. A gap
     // (offset beyond our text) cannot occur in order on one socket; `resume` covers reconnects.
-    const have = turn.text.length;
-    if (frame.offset > have) return;
-    const unseen = frame.content.slice(have - frame.offset);
-    if (!unseen) return;
-    turn.text += unseen;
+    // Offsets count code points, as Python does, not UTF-16 units: Array.from splits by code point.
+    if (frame.offset > turn.chars) return;
+    const unseen = Array.from(frame.content).slice(turn.chars - frame.offset);
+    if (unseen.length === 0) return;
+    turn.text += unseen.join('');
+    turn.chars += unseen.length;
     scheduleRender(turn);
   }
 
@@ -598,7 +611,7 @@
 
   function flushOutbox() {
     for (const turn of state.turns.values()) {
-      const resume = { type: 'resume', id: turn.id, offset: turn.text.length };
+      const resume = { type: 'resume', id: turn.id, offset: turn.chars };
       sendFrame(turn.heard ? resume : turn.frame); // the server deduplicates messages by id
       if (turn.cancelRequested) sendFrame({ type: 'cancel', id: turn.id });
     }
