@@ -14,6 +14,7 @@ import uuid
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.layers import get_channel_layer
 from django.conf import settings
 
 from apps.core.background import spawn
@@ -23,14 +24,13 @@ from apps.tenancy import tokens
 from apps.tenancy.authentication import authenticate, authorize, member_principal
 from apps.tenancy.principal import Principal
 
-from . import answers, services
+from . import answers, heartbeat, services
 from .models import Message, MessageStatus
 
 SUBPROTOCOL = "catalyst.v1"
 BEARER = "bearer."
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-CLOSE_IDLE = 4408
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ATTACH_WAIT_SECONDS = 2.0
 
@@ -43,7 +43,14 @@ class FrameError(Exception):
 
 
 class ChatConsumer(AsyncWebsocketConsumer):
+    """One chat connection. It has no channel-layer channel of its own until a frame must reach it
+    from another process (a cross-process resume or cancel): most connections never need one,
+    and each costs memory and a Redis receive."""
+
     principal: Principal
+    channel_layer_alias = None
+    inbox: str | None = None
+    inbox_reader: asyncio.Task | None = None
 
     async def connect(self) -> None:
         offered = self.scope.get("subprotocols") or []
@@ -58,9 +65,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         self.listening: set[str] = set()  # ids of answers this connection receives
         self.heard: set[str] = set()
-        self.last_seen = asyncio.get_running_loop().time()
+        self.listener_id = uuid.uuid4().hex
         await self.accept(SUBPROTOCOL)
-        self.watchdog = asyncio.get_running_loop().create_task(self._watch())
+        heartbeat.watch(self)
         await self.send_frame({"type": "ready", "heartbeat_seconds": settings.CHAT_HEARTBEAT_SECONDS})
 
     async def _authenticate(self, offered: list[str]) -> Principal:
@@ -79,22 +86,25 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "watchdog"):
-            self.watchdog.cancel()
+        heartbeat.forget(self)
+        if self.inbox_reader is not None:
+            self.inbox_reader.cancel()
         for client_id in getattr(self, "listening", ()):
             answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
             if answer is not None:
-                answer.detach(self.channel_name)  # the answer goes on, to be resumed
+                answer.detach(self.listener_id)  # the answer goes on, to be resumed
 
-    async def _watch(self) -> None:
-        """Close a connection that has sent nothing (not even a ping) for two heartbeats."""
-        loop = asyncio.get_running_loop()
-        limit = settings.CHAT_HEARTBEAT_SECONDS * 2
+    async def _inbox(self) -> str:
+        """This connection's channel on the layer, opened on first need, with a task reading it."""
+        if self.inbox is None:
+            layer = get_channel_layer()
+            self.inbox = await layer.new_channel()
+            self.inbox_reader = spawn(self._read_inbox(layer, self.inbox), what="chat inbox")
+        return self.inbox
+
+    async def _read_inbox(self, layer, inbox: str) -> None:
         while True:
-            await asyncio.sleep(max(limit - (loop.time() - self.last_seen), 0.05))
-            if loop.time() - self.last_seen >= limit:
-                await self.close(code=CLOSE_IDLE)
-                return
+            await self.chat_frame(await layer.receive(inbox))
 
     # --- frames from the client ----------------------------------------------------------------
 
@@ -153,7 +163,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         answer = answers.Answer(principal, client_id, started, model, f"req_{uuid.uuid4().hex}")
         self._listen_to(client_id)
         await self.send_frame({"type": "typing", "id": client_id, "active": True, **answer._where()})
-        answer.start(self.channel_name, self.send_frame)
+        answer.start(self.listener_id, self.send_frame)
 
     async def _current_principal(self) -> Principal:
         """Re-read per message: a suspended tenant or removed member is refused at once."""
@@ -166,7 +176,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client_id = frame["id"]
         answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
         if answer is not None:
-            answer.listeners.setdefault(self.channel_name, answers.Listener(self.send_frame))
+            answer.listeners.setdefault(self.listener_id, answers.Listener(self.send_frame))
             answer.cancel()
             return
         stored = await database_sync_to_async(services.find_answer)(
@@ -176,7 +186,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error(client_id, ErrorCode.NOT_FOUND, "No answer has this id.")
         elif stored.status == MessageStatus.STREAMING:  # running in another process
             group = answers.group_name(self.principal.tenant_id, self.principal.user_id, client_id)
-            await self.channel_layer.group_send(group, {"type": "answer.cancel", "reply": self.channel_name})
+            await get_channel_layer().group_send(group, {"type": "answer.cancel", "reply": await self._inbox()})
         else:
             await self._replay(stored, len(stored.content))
 
@@ -187,7 +197,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
         if answer is not None:
             self._listen_to(client_id)
-            await answer.attach(self.channel_name, self.send_frame, offset)
+            await answer.attach(self.listener_id, self.send_frame, offset)
             return
         stored = await database_sync_to_async(services.find_answer)(
             self.principal.tenant_id, self.principal.user_id, client_id
@@ -207,8 +217,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         """Ask the process writing the answer to stream it here; if none answers, it was lost."""
         group = answers.group_name(self.principal.tenant_id, self.principal.user_id, stored.client_id)
         self.heard.discard(stored.client_id)
-        await self.channel_layer.group_send(
-            group, {"type": "answer.attach", "reply": self.channel_name, "offset": offset}
+        await get_channel_layer().group_send(
+            group, {"type": "answer.attach", "reply": await self._inbox(), "offset": offset}
         )
         spawn(self._unless_heard(stored), what="chat resume check")
 

@@ -145,10 +145,19 @@ class Reply:
 
 
 def text_reply(
-    seed: bytes, *, tokens: int, max_tokens: int | None, prompt_tokens: int, tool_result: str | None
+    seed: bytes,
+    *,
+    tokens: int,
+    max_tokens: int | None,
+    prompt_tokens: int,
+    tool_result: str | None,
+    text: str | None = None,
 ) -> Reply:
-    """A text answer of `tokens` words (or quoting `tool_result`), cut at `max_tokens` with finish "length"."""
-    if tool_result is not None:
+    """A text answer of `tokens` words (or quoting `tool_result`, or exactly `text`), cut at `max_tokens`
+    with finish "length"."""  # fmt: skip
+    if text is not None:
+        words = tuple(re.findall(r"\s*\S+", text))
+    elif tool_result is not None:
         words = tool_result_words(seed, tokens, tool_result)
     else:
         # Answers are prefix-stable, so drawing only what max_tokens lets through gives the same words.

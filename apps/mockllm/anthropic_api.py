@@ -81,7 +81,12 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
     else:
         reply = text_reply(
-            seed, tokens=behaviour.tokens, max_tokens=limit, prompt_tokens=prompt_tokens, tool_result=result
+            seed,
+            tokens=behaviour.tokens,
+            max_tokens=limit,
+            prompt_tokens=prompt_tokens,
+            tool_result=result,
+            text=behaviour.text,
         )
     return MessagesAnswer(model, reply)
 

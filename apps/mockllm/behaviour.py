@@ -79,6 +79,7 @@ CONVERTERS: dict[str, Callable[[object], object]] = {
     "retry_after": _number(0),
     "hang": _flag,
     "drop_after": _optional(_integer(0)),
+    "text": _optional(str),
 }
 
 
@@ -94,6 +95,7 @@ class Behaviour:
     retry_after: float = 1.0
     hang: bool = False
     drop_after: int | None = None
+    text: str | None = None  # answer exactly this (one token per word with its leading space)
 
     def merged(self, overrides: Mapping[str, object]) -> Behaviour:
         """This behaviour with the given fields replaced, each validated; raises BehaviourError."""

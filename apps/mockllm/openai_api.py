@@ -93,7 +93,12 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
     else:
         reply = text_reply(
-            seed, tokens=behaviour.tokens, max_tokens=limit, prompt_tokens=prompt_tokens, tool_result=None
+            seed,
+            tokens=behaviour.tokens,
+            max_tokens=limit,
+            prompt_tokens=prompt_tokens,
+            tool_result=None,
+            text=behaviour.text,
         )
     options = body.get("stream_options")
     if options is not None and body.get("stream") is not True:

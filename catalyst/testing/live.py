@@ -103,8 +103,11 @@ class LiveServer:
         return lines
 
 
-def start_catalyst(database_url: str, log_path: Path, server: str = "uvicorn", **env: str) -> LiveServer:
-    port = free_port()
+def start_catalyst(
+    database_url: str, log_path: Path, server: str = "uvicorn", port: int | None = None, **env: str
+) -> LiveServer:
+    """A server on a free port (or on `port`, to restart one where its clients expect it)."""
+    port = port or free_port()
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "catalyst.settings.test",
@@ -118,7 +121,7 @@ def start_catalyst(database_url: str, log_path: Path, server: str = "uvicorn", *
         command.append("catalyst.asgi:application")
     else:
         command = [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "catalyst.asgi:application"]
-    log = log_path.open("w")
+    log = log_path.open("a")
     process = subprocess.Popen(command, cwd=ROOT, env=environment, start_new_session=True, stdout=log, stderr=log)
     url = f"http://127.0.0.1:{port}"
     wait_until_up(url + "/health", process)

@@ -157,3 +157,22 @@ def test_the_api_key_never_appears_in_the_record(mock):
 
     assert KEY not in raw
     assert [record["authenticated"] for record in json.loads(raw)["requests"]] == [True, True, True]
+
+
+def test_a_scripted_text_is_answered_verbatim_streamed_or_not_by_both_dialects(mock):
+    text = 'Hello <img src=x onerror="alert(1)"> and **bold**,\n\n```py\nprint(1)\n```'
+    mock.script("gpt-text", [{"text": text}, {"text": text}])
+    mock.script("claude-text", [{"text": text}])
+    client = mock.openai()
+
+    whole = client.chat.completions.create(model="gpt-text", messages=[{"role": "user", "content": "hi"}])
+    chunks = client.chat.completions.create(
+        model="gpt-text", messages=[{"role": "user", "content": "hi"}], stream=True
+    )
+    streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    claude = mock.anthropic().messages.create(
+        model="claude-text", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    )
+
+    assert whole.choices[0].message.content == streamed == claude.content[0].text == text
+    assert whole.usage.completion_tokens == len(text.split()) == claude.usage.output_tokens
