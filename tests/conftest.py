@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from decimal import Decimal
 
@@ -81,6 +82,22 @@ def catalyst_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Liv
     )
     yield server
     stop(server.process)
+    with django_db_blocker.unblock():
+        _wait_for_other_sessions_to_end()
+
+
+def _wait_for_other_sessions_to_end(seconds: float = 10.0) -> None:
+    """A stopped server's database sessions end a moment after its process: dropping the test
+    database before then fails."""
+    deadline = time.monotonic() + seconds
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+            if cursor.fetchone()[0] == 0:
+                return
+            time.sleep(0.1)
 
 
 @dataclass
