@@ -36,4 +36,4 @@ USER catalyst
 
 EXPOSE 8000
 
-CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--proxy-headers", "catalyst.asgi:application"]
+CMD ["uvicorn", "--host", "0.0.0.0", "--port", "8000", "--loop", "uvloop", "--http", "httptools", "--no-access-log", "--ws", "wsproto", "--ws-per-message-deflate", "false", "--ws-max-size", "1048576", "--proxy-headers", "catalyst.asgi:application"]

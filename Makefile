@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MOCK_PORT ?= 8100
 HOST ?= 127.0.0.1
-UVICORN_FLAGS := --loop uvloop --http httptools --no-access-log
+UVICORN_FLAGS := --loop uvloop --http httptools --no-access-log --ws wsproto --ws-per-message-deflate false --ws-max-size 1048576
 
 CHROMIUM ?= /usr/bin/chromium
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)

@@ -149,13 +149,13 @@ async def measure(running, connections: int, parts: list[str]) -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--connections", type=int, default=5000)
-    parser.add_argument("--ws", choices=("websockets", "websockets-sansio", "wsproto"), default="websockets")
-    parser.add_argument("--no-deflate", action="store_true", help="Turn permessage-deflate off (as shipped).")
+    parser.add_argument("--ws", choices=("websockets", "websockets-sansio", "wsproto"), default="wsproto")
+    parser.add_argument("--deflate", action="store_true", help="Turn permessage-deflate on (shipped: off).")
     parser.add_argument("--parts", default="idle,relay,cancel", help="Which measurements to run (comma-separated).")
     args = parser.parse_args()
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 65_536)), hard))  # the server inherits it
-    server_args = ["--ws", args.ws, "--ws-per-message-deflate", "false" if args.no_deflate else "true"]
+    server_args = ["--ws", args.ws, "--ws-per-message-deflate", "true" if args.deflate else "false"]
     with stack(server_args=server_args) as running:
         report = asyncio.run(measure(running, args.connections, args.parts.split(",")))
     report["ws"] = args.ws

@@ -21,7 +21,7 @@ sys.path.insert(0, str(ROOT))
 
 from catalyst.testing.live import free_port, stop, wait_until_up  # noqa: E402
 
-UVICORN = ["--no-access-log", "--loop", "uvloop", "--http", "httptools"]
+UVICORN = ["--no-access-log", "--loop", "uvloop", "--http", "httptools"]  # + the --ws flags each bench sets
 
 SEED = """
 from decimal import Decimal

@@ -22,7 +22,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent.parent
 
 
-UVICORN_FLAGS = ("--loop", "uvloop", "--http", "httptools", "--no-access-log")
+UVICORN_FLAGS = (
+    "--loop", "uvloop", "--http", "httptools", "--no-access-log",
+    "--ws", "wsproto", "--ws-per-message-deflate", "false", "--ws-max-size", "1048576",
+)  # fmt: skip
 
 
 def free_port() -> int:

@@ -166,9 +166,7 @@ def test_a_scripted_text_is_answered_verbatim_streamed_or_not_by_both_dialects(m
     client = mock.openai()
 
     whole = client.chat.completions.create(model="gpt-text", messages=[{"role": "user", "content": "hi"}])
-    chunks = client.chat.completions.create(
-        model="gpt-text", messages=[{"role": "user", "content": "hi"}], stream=True
-    )
+    chunks = client.chat.completions.create(model="gpt-text", messages=[{"role": "user", "content": "hi"}], stream=True)
     streamed = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
     claude = mock.anthropic().messages.create(
         model="claude-text", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
