@@ -1,5 +1,6 @@
 """`make run` on the embedded default: no services, a demo tenant, printed URLs and a working key."""
 
+import asyncio
 import json
 import os
 import signal
@@ -11,7 +12,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
+import httpx
 import pytest
+
+from catalyst.testing.chat import ChatClient
 
 ROOT = Path(__file__).resolve().parent.parent
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "HOTSTORE_PREFIX", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
@@ -84,6 +88,30 @@ def test_make_run_serves_the_platform_with_a_demo_key_and_no_services(platform):
     assert (status, body["model"], body["usage"]["completion_tokens"]) == (200, "gpt-4o-mini", 20)
     assert body["choices"][0]["message"]["content"]
     assert (var_dir / "catalyst.sqlite3").exists()
+
+    chat_password = next(line for line in output if line.startswith("    login:    demo / ")).split(" / ")[1]
+    answer = asyncio.run(chat_through_the_page(base, "demo", chat_password))
+    assert (answer.end["type"], answer.end["usage"]["tokens_out"]) == ("done", 20)
+
+
+async def chat_through_the_page(base: str, username: str, password: str):
+    """Sign in as the chat page does, fetch its token, and chat over the WebSocket."""
+    async with httpx.AsyncClient(base_url=base, follow_redirects=False, timeout=10) as browser:
+        await browser.get("/accounts/login/")
+        csrf = browser.cookies["csrftoken"]
+        signed_in = await browser.post(
+            "/accounts/login/", data={"username": username, "password": password, "csrfmiddlewaretoken": csrf},
+            headers={"Referer": base + "/accounts/login/"},
+        )  # fmt: skip
+        assert (signed_in.status_code, signed_in.headers["location"]) == (302, "/chat/")
+        assert (await browser.get("/chat/")).status_code == 200
+        token = await browser.post(
+            "/chat/token", json={"tenant": "demo"}, headers={"X-CSRFToken": browser.cookies["csrftoken"]}
+        )
+    client = await ChatClient.open(base, token.json()["token"])
+    answer = await client.until(await client.message("Hello from the embedded default", model="gpt-4o-mini"))
+    await client.close()
+    return answer
 
 
 def test_the_embedded_default_uses_no_external_service(tmp_path):

@@ -1,7 +1,8 @@
-"""Seed the local demo (make run): a demo tenant and a fresh key, an admin with a TOTP device.
+"""Seed the local demo (make run): a demo tenant and a fresh key, an admin with a TOTP device,
+and a chat user.
 
 Idempotent: each run revokes the previous demo key, issues a new one and resets the local admin
-password, then prints what a newcomer needs. Refused outside DEBUG.
+and chat passwords, then prints what a newcomer needs. Refused outside DEBUG.
 """
 
 import secrets
@@ -50,6 +51,11 @@ class Command(BaseCommand):
         if device is None:
             device = TOTPDevice.objects.create(user=admin_user, name="local", confirmed=True)
 
+        chat_user = User.objects.get(username="demo")  # the demo tenant's owner
+        chat_password = secrets.token_urlsafe(12)
+        chat_user.set_password(chat_password)
+        chat_user.save(update_fields=["password"])
+
         base = options["base_url"].rstrip("/")
         lines = [
             "",
@@ -58,6 +64,8 @@ class Command(BaseCommand):
             f"    login:    admin / {password}",
             "    2FA code: run `make otp` (or scan the URI below in an authenticator app)",
             f"    TOTP URI: {device.config_url}",
+            f"  Chat page:  {base}/chat/",
+            f"    login:    demo / {chat_password}",
             f"  API:        {base}/v1/  (OpenAPI: {base}/api/schema/)",
             f"  Mock LLM:   {options['mock_url']}  (models gpt-4o-mini, gpt-4o, claude-sonnet, text-embedding-3-small)",
             f"  Health:     {base}/health",
