@@ -11,11 +11,13 @@ import pytest
 import websockets
 from django.contrib.auth import get_user_model
 
+from apps.catalogue.models import LlmModel, Provider
+from apps.catalogue.snapshot import catalogue_changed
 from apps.chat.context import SUMMARY_PREFIX
 from apps.chat.models import Conversation, Message
 from apps.metering.models import UsageRecord
 from apps.tenancy import services
-from apps.tenancy.models import Tenant, TenantStatus
+from apps.tenancy.models import Tenant, TenantStatus, Tier
 from apps.tenancy.tokens import issue_token
 from catalyst.testing.chat import ChatClient, connect
 
@@ -297,3 +299,44 @@ def test_an_idle_connection_survives_longer_than_the_redis_clients_default_read_
 
     assert pong == {"type": "pong"}
     assert answer.end["type"] == "done"
+
+
+@pytest.fixture(scope="module")
+def restricted(live, django_db_blocker):
+    """A model only the enterprise tier may use, and a member of a tenant allowed one request a minute."""
+    with django_db_blocker.unblock():
+        provider = Provider.objects.get(name="mock-openai")
+        model = LlmModel.objects.create(name="enterprise-mock", provider=provider, upstream_name="enterprise-mock")
+        model.tiers.set([Tier.objects.get(name="enterprise")])
+        catalogue_changed()
+        onboarding = services.tenant_onboard(
+            slug="trickle", name="Trickle", tier="enterprise", owner_username="trickle"
+        )
+        Tenant.objects.filter(slug="trickle").update(override_requests_per_minute=1)
+        services.tenant_saved(tenant=Tenant.objects.get(slug="trickle"))
+    yield issue_token(user_id=onboarding.owner.user.pk, tenant_slug="trickle")
+    with django_db_blocker.unblock():
+        LlmModel.objects.filter(name="enterprise-mock").delete()
+        catalogue_changed()
+        Tenant.objects.filter(slug="trickle").delete()
+        get_user_model().objects.filter(username="tk").delete()
+
+
+def test_a_model_outside_the_tier_and_a_spent_rate_limit_arrive_as_error_frames(fresh, people, restricted):
+    async def scenario():
+        free = await ChatClient.open(fresh.server.url, people["other"])
+        not_allowed = await free.until(await free.message("Hi", model="enterprise-mock"))
+        await free.close()
+        trickle = await ChatClient.open(fresh.server.url, restricted)
+        first = await trickle.until(await trickle.message("Hi", model="gpt-mock"))
+        second = await trickle.until(await trickle.message("Again", model="gpt-mock"))
+        await trickle.close()
+        return not_allowed, first, second
+
+    not_allowed, first, second = asyncio.run(scenario())
+
+    assert (not_allowed.end["type"], not_allowed.end["code"]) == ("error", "model_not_allowed")
+    assert first.end["type"] == "done"
+    assert (second.end["type"], second.end["code"]) == ("error", "rate_limited")
+    assert 1 <= second.end["retry_after"] <= 60
+    assert [r["model"] for r in fresh.mock.requests()] == ["gpt-mock"]  # refusals never reached upstream
