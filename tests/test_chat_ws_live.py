@@ -134,6 +134,7 @@ def test_cancel_stops_the_upstream_stream_and_its_billing_within_50_ms(fresh, pe
         await client.until(client_id, ("token",))
         cancelled_at = time.time()
         await client.send({"type": "cancel", "id": client_id})
+        await client.send({"type": "cancel", "id": client_id})  # asking twice must not skip settlement
         answer = await client.until(client_id)
         await client.close()
         return answer, cancelled_at
@@ -340,3 +341,31 @@ def test_a_model_outside_the_tier_and_a_spent_rate_limit_arrive_as_error_frames(
     assert (second.end["type"], second.end["code"]) == ("error", "rate_limited")
     assert 1 <= second.end["retry_after"] <= 60
     assert [r["model"] for r in fresh.mock.requests()] == ["gpt-mock"]  # refusals never reached upstream
+
+
+def test_regenerate_replaces_the_last_answer_and_odd_frames_never_cost_the_connection(fresh, people):
+    async def scenario():
+        client = await ChatClient.open(fresh.server.url, people["owner"])
+        first = await client.until(await client.message("Name three rivers", model="gpt-mock"))
+        conversation_id = first.end["conversation_id"]
+        again = await client.until(
+            await client.message("", model="gpt-mock", conversation_id=conversation_id, regenerate=True)
+        )
+        await client.connection.send("[" * 100_000)
+        deep = await client.receive()
+        client.answers.clear()
+        reused = await client.until(await client.message("Name three rivers", id=first.id, model="gpt-mock"))
+        await client.send({"type": "ping"})
+        pong = await client.receive()
+        await client.close()
+        return first, again, deep, reused, pong, conversation_id
+
+    first, again, deep, reused, pong, conversation_id = asyncio.run(scenario())
+
+    rows = list(Message.objects.filter(conversation_id=conversation_id).values_list("client_id", "role", "status"))
+    assert again.end["type"] == "done" and again.text == first.text  # same history, same mock answer
+    assert rows == [(first.id, "user", "complete"), (again.id, "assistant", "complete")]
+    assert (deep["type"], deep["code"]) == ("error", "invalid_frame")
+    assert (reused.end["code"], reused.end["id"]) == ("invalid_request", first.id)
+    assert pong == {"type": "pong"}
+    assert len(fresh.mock.requests()) == 2

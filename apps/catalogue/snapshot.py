@@ -160,12 +160,24 @@ async def current_catalogue() -> Catalogue:
     price_due = price_due and time.time() >= snapshot.next_price_change
     if snapshot is not None and not price_due and now - _holder.checked_at < settings.CATALOGUE_CHECK_INTERVAL_SECONDS:
         return snapshot
-    version = await hot_store().get(VERSION_ENTRY) or "initial"
+    version = await _shared_version()
     _holder.checked_at = now
     if snapshot is not None and snapshot.version == version and not price_due:
         return snapshot
     _holder.catalogue = await sync_to_async(load_catalogue)(version)
     return _holder.catalogue
+
+
+async def _shared_version() -> str:
+    """The catalogue version every process compares against. When the entry is gone (a flushed or
+    new Redis), the first process to notice sets a fresh one, so every process reloads once
+    instead of each keeping whatever it last loaded."""
+    store = hot_store()
+    version = await store.get(VERSION_ENTRY)
+    if version is None:
+        await store.add(VERSION_ENTRY, uuid.uuid4().hex, VERSION_TTL)
+        version = await store.get(VERSION_ENTRY) or "initial"
+    return version
 
 
 def forget_snapshot() -> None:

@@ -50,7 +50,10 @@ class MessageAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Stop the selected answers that are still being written")
+    def has_stop_permission(self, request) -> bool:
+        return request.user.has_perm("chat.change_message")
+
+    @admin.action(description="Stop the selected answers that are still being written", permissions=["stop"])
     def stop_answers(self, request, queryset) -> None:
         layer = get_channel_layer()
         streaming = queryset.filter(role="assistant", status=MessageStatus.STREAMING)

@@ -11,6 +11,7 @@ channels-redis across processes, in process otherwise).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections.abc import Awaitable, Callable
@@ -84,6 +85,8 @@ class Answer:
         self.listeners: dict[str, Listener] = {}
         self.task: asyncio.Task | None = None
         self.ending = False  # the stream is over and the answer is being saved: too late to cancel
+        self.cancel_requested = False
+        self.terminal: Frame | None = None  # the done, cancelled or error frame, once sent
         self.key = (principal.tenant_id, principal.user_id, client_id)
 
     @property
@@ -99,32 +102,48 @@ class Answer:
         self.listeners.pop(listener_id, None)
 
     async def attach(self, listener_id: str, send: Send, offset: int) -> None:
-        """Catch a (re)connected client up from `offset`, then keep it informed."""
+        """Catch a (re)connected client up from `offset`, then keep it informed.
+
+        The listener's lock is held while it is registered and caught up, so a live frame emitted
+        meanwhile queues behind the catch-up instead of overtaking it."""
         listener = Listener(send)
-        catch_up = self._token(self.text[offset:], offset) if offset < self.length else None
-        self.listeners[listener_id] = listener
-        await listener({"type": "typing", "id": self.client_id, "active": True, **self._where()})
-        if catch_up is not None:
-            await listener(catch_up)
+        async with listener.lock:
+            frames = [{"type": "typing", "id": self.client_id, "active": True, **self._where()}]
+            if offset < self.length:
+                frames.append(self._token(self.text[offset:], offset))
+            if self.terminal is not None:  # ended while this request travelled: say how
+                frames.append(self.terminal)
+            self.listeners[listener_id] = listener
+            try:
+                for frame in frames:
+                    await send(frame)
+            except Exception:
+                self.listeners.pop(listener_id, None)
 
     def cancel(self) -> None:
-        if self.task is not None and not self.ending:
+        """Stop the answer; asking twice, or once it is ending, changes nothing."""
+        if self.task is not None and not self.ending and not self.cancel_requested:
+            self.cancel_requested = True
             self.task.cancel()
 
     # --- the answer's own task -----------------------------------------------------------------
 
     async def _run(self) -> None:
-        layer = get_channel_layer()
-        control = await layer.new_channel()
-        group = group_name(*self.key)
-        await layer.group_add(group, control)
-        listening = spawn(self._listen(control), what="chat answer control")
+        layer, group, control, listening = get_channel_layer(), group_name(*self.key), None, None
         try:
+            control = await layer.new_channel()
+            await layer.group_add(group, control)
+            listening = spawn(self._listen(control), what="chat answer control")
             await self._generate()
+        except asyncio.CancelledError:  # cancelled before the answer began: nothing was billed
+            asyncio.current_task().uncancel()
+            await self._finish(MessageStatus.CANCELLED, None, {"type": "cancelled", "id": self.client_id})
         finally:
-            listening.cancel()
+            if listening is not None:
+                listening.cancel()
             _running.pop(self.key, None)
-            await layer.group_discard(group, control)
+            if control is not None:
+                await layer.group_discard(group, control)
 
     async def _listen(self, control: str) -> None:
         layer = get_channel_layer()
@@ -135,7 +154,7 @@ class Answer:
                 await self.attach(reply, remote(reply), int(message.get("offset") or 0))
             elif message["type"] == "answer.cancel":
                 if reply:
-                    self.listeners[reply] = Listener(remote(reply))
+                    self.listeners.setdefault(reply, Listener(remote(reply)))
                 self.cancel()
 
     async def _generate(self) -> None:
@@ -151,17 +170,19 @@ class Answer:
                 chat=ChatRequest(messages=messages), stream=True,
             )  # fmt: skip
             failure = None
-            async for event in await pipeline.stream(generation):
-                if isinstance(event, TextDelta) and event.text:
-                    await self._emit(self._token(event.text, self.length))
-                elif isinstance(event, StreamFailure):
-                    failure = event
+            # aclosing: a cancel that lands while a frame is being sent still closes the upstream
+            # stream and settles its usage before the answer is saved.
+            async with contextlib.aclosing(await pipeline.stream(generation)) as events:
+                async for event in events:
+                    if isinstance(event, TextDelta) and event.text:
+                        await self._emit(self._token(event.text, self.length))
+                    elif isinstance(event, StreamFailure):
+                        failure = event
         except ApiError as error:
             await self._fail(str(error.code), error.message, error.headers.get("Retry-After"), generation)
         except asyncio.CancelledError:
             asyncio.current_task().uncancel()
-            await self._save(MessageStatus.CANCELLED, generation)
-            await self._emit({"type": "cancelled", "id": self.client_id})
+            await self._finish(MessageStatus.CANCELLED, generation, {"type": "cancelled", "id": self.client_id})
         except Exception:
             logger.exception("chat answer failed", extra={"request_id": self.request_id})
             await self._fail(ErrorCode.INTERNAL_ERROR, "The answer failed.", None, generation)
@@ -169,8 +190,7 @@ class Answer:
             if failure is not None:
                 await self._fail(failure.code, failure.message, None, generation)
                 return
-            await self._save(MessageStatus.COMPLETE, generation)
-            await self._emit(self._done(generation))
+            await self._finish(MessageStatus.COMPLETE, generation, self._done(generation))
             summary.maybe_summarise(self.principal, self.turn.conversation_id, self.request_id)
 
     def _token(self, text: str, offset: int) -> Frame:
@@ -201,12 +221,13 @@ class Answer:
                 self.listeners.pop(listener_id, None)
 
     async def _fail(self, code: str, message: str, retry_after: str | None, generation) -> None:
-        await self._save(MessageStatus.FAILED, generation, error_code=code)
         frame = {"type": "error", "id": self.client_id, "code": code, "message": message}
         frame["retry_after"] = int(retry_after) if retry_after else None
-        await self._emit(frame)
+        await self._finish(MessageStatus.FAILED, generation, frame, error_code=code)
 
-    async def _save(self, status: str, generation, error_code: str = "") -> None:
+    async def _finish(self, status: str, generation, terminal: Frame, error_code: str = "") -> None:
+        """Save the answer as it ended, then tell every listener. Once saved, the answer leaves the
+        registry, so a late resume or cancel is answered from the database, which is final."""
         self.ending = True
         usage = generation.usage if generation else None
         await database_sync_to_async(services.finish_answer)(
@@ -216,3 +237,6 @@ class Answer:
             tokens_out=usage.output_tokens if usage else 0,
             cost_usd=generation.cost_usd if generation else Decimal(0), error_code=error_code,
         )  # fmt: skip
+        _running.pop(self.key, None)
+        self.terminal = terminal
+        await self._emit(terminal)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import re
 import uuid
 
@@ -29,6 +30,7 @@ from .models import Message, MessageStatus
 
 SUBPROTOCOL = "catalyst.v1"
 BEARER = "bearer."
+logger = logging.getLogger("catalyst.chat")
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -110,6 +112,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         self.last_seen = asyncio.get_running_loop().time()
+        frame: dict = {}
         try:
             frame = self._parse(text_data)
             handler = {"message": self._message, "cancel": self._cancel, "resume": self._resume, "ping": self._ping}
@@ -118,13 +121,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self._error(error.client_id, ErrorCode.INVALID_FRAME, error.message)
         except ApiError as error:
             await self._error(frame.get("id"), str(error.code), error.message, error.headers.get("Retry-After"))
+        except Exception:  # a bug must cost one frame, not the connection
+            logger.exception("chat frame failed", extra={"frame_type": frame.get("type")})
+            await self._error(frame.get("id"), ErrorCode.INTERNAL_ERROR, "The server failed to handle the frame.")
 
     def _parse(self, text: str | None) -> dict:
         if text is None:
             raise FrameError("Frames are JSON text, not binary.")
         try:
             frame = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise FrameError("The frame is not valid JSON.") from None
         if not isinstance(frame, dict) or frame.get("type") not in ("message", "cancel", "resume", "ping"):
             raise FrameError("A frame is an object whose type is message, cancel, resume or ping.")
@@ -174,6 +180,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _cancel(self, frame: dict) -> None:
         client_id = frame["id"]
+        await self._current_principal()
         answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
         if answer is not None:
             answer.listeners.setdefault(self.listener_id, answers.Listener(self.send_frame))
@@ -194,6 +201,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         client_id, offset = frame["id"], frame.get("offset", 0)
         if not isinstance(offset, int) or isinstance(offset, bool) or offset < 0:
             raise FrameError("'offset' must be a non-negative integer.", client_id)
+        await self._current_principal()
         answer = answers.running(self.principal.tenant_id, self.principal.user_id, client_id)
         if answer is not None:
             self._listen_to(client_id)
@@ -224,12 +232,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _unless_heard(self, stored: Message) -> None:
         await asyncio.sleep(ATTACH_WAIT_SECONDS)
-        if stored.client_id not in self.heard:
-            await database_sync_to_async(services.finish_answer)(
-                stored.pk, content=stored.content, status=MessageStatus.FAILED, model=stored.model,
-                request_id=stored.request_id, error_code=ErrorCode.ANSWER_INTERRUPTED,
-            )  # fmt: skip
+        if stored.client_id in self.heard:
+            return
+        if await database_sync_to_async(services.mark_interrupted)(stored.pk):
             await self._error(stored.client_id, ErrorCode.ANSWER_INTERRUPTED, "The answer was interrupted.")
+        else:  # it finished in the meantime: the database has it whole
+            stored = await database_sync_to_async(Message.objects.get)(pk=stored.pk)
+            await self._replay(stored, 0)
 
     async def _replay(self, stored: Message, offset: int) -> None:
         """A finished answer, from the database: the text not yet seen, then how it ended."""

@@ -69,10 +69,10 @@ def start_turn(
     try:
         with transaction.atomic():
             return _start_turn(tenant_id, user_id, client_id, content, conversation_id, model, regenerate)
-    except IntegrityError:  # the same id raced in on another connection
+    except IntegrityError:  # the same id raced in on another connection, or its answer was replaced
         answer = find_answer(tenant_id, user_id, client_id)
         if answer is None:
-            raise
+            raise InvalidRequest("This message id was already used; send a new id.", param="id") from None
         return answer
 
 
@@ -136,6 +136,15 @@ def finish_answer(
         content=content, status=status, model=model, request_id=request_id, tokens_in=tokens_in,
         tokens_out=tokens_out, cost_usd=cost_usd, error_code=error_code, updated_at=timezone.now(),
     )  # fmt: skip
+
+
+def mark_interrupted(answer_id: int) -> bool:
+    """Mark an answer whose writer is gone as failed; False if it has finished after all."""
+    return bool(
+        Message.objects.filter(pk=answer_id, status=MessageStatus.STREAMING).update(
+            status=MessageStatus.FAILED, error_code=ErrorCode.ANSWER_INTERRUPTED, updated_at=timezone.now()
+        )
+    )
 
 
 def expire_lost_answers(tenant_id: int, user_id: int) -> int:

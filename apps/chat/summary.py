@@ -55,19 +55,18 @@ def summary_model(catalogue, principal: Principal):
 
 
 async def _summarise(principal: Principal, conversation_id: int, request_id: str) -> None:
-    previous, turns = await database_sync_to_async(_pending)(conversation_id)
-    folded = turns[: -settings.CHAT_SUMMARY_KEEP_MESSAGES] if settings.CHAT_SUMMARY_KEEP_MESSAGES else turns
-    catalogue = await current_catalogue()
-    model = summary_model(catalogue, principal)
-    if not folded or model is None:
-        return
-    count = context.counter(model)
-    if sum(count(content) for _, _, content in turns) < settings.CHAT_SUMMARY_THRESHOLD_TOKENS:
-        return
     lock = f"chat:summarising:{conversation_id}"
     if not await hot_store().add(lock, "1", 120):
         return
     try:
+        previous, turns = await database_sync_to_async(_pending)(conversation_id)
+        folded = turns[: -settings.CHAT_SUMMARY_KEEP_MESSAGES] if settings.CHAT_SUMMARY_KEEP_MESSAGES else turns
+        model = summary_model(await current_catalogue(), principal)
+        if not folded or model is None:
+            return
+        count = context.counter(model)
+        if sum(count(content) for _, _, content in turns) < settings.CHAT_SUMMARY_THRESHOLD_TOKENS:
+            return
         transcript = "\n\n".join(f"{role}: {content}" for _, role, content in folded)
         chat = ChatRequest(
             messages=[

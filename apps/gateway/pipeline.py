@@ -131,10 +131,14 @@ async def _admit(generation: Generation, prompt_tokens: int, expected_output: in
     if not caps.limited:
         return
     estimate = max(model.cost_usd(prompt_tokens, expected_output) for model in generation.route)
-    generation.hold = await holds.reserve(
-        tenant_id=principal.tenant_id, request_id=generation.request_id, amount_usd=estimate,
-        tokens=prompt_tokens + expected_output, caps=caps,
-    )  # fmt: skip
+    try:
+        generation.hold = await holds.reserve(
+            tenant_id=principal.tenant_id, request_id=generation.request_id, amount_usd=estimate,
+            tokens=prompt_tokens + expected_output, caps=caps,
+        )  # fmt: skip
+    except asyncio.CancelledError:  # the caller left while the hold was being taken: free the lease
+        _cancelled(generation)
+        raise
     if generation.hold is None:
         generation.outcome = "budget_exhausted"
         _settle_rate_admission(generation, actual_tokens=0)
@@ -282,8 +286,10 @@ async def _relay(generation: Generation, opened: resilience.OpenedStream) -> Asy
         generation.outcome = "cancelled"
         raise
     finally:
-        await opened.rest.aclose()
-        _settle(generation)
+        try:
+            await opened.rest.aclose()
+        finally:  # even if a second cancel interrupts the close, the request is settled
+            _settle(generation)
 
 
 def _settle(generation: Generation, completion_text: str = "") -> None:

@@ -9,6 +9,7 @@ from django.core.management import call_command
 
 from apps.catalogue.models import LlmModel, ModelKind, Provider, ProviderKind
 from apps.catalogue.snapshot import catalogue_changed, current_catalogue
+from apps.core.hotstore import hot_store
 
 
 def test_default_providers_come_from_the_environment_without_storing_keys(db, monkeypatch):
@@ -42,6 +43,23 @@ def test_a_catalogue_change_reaches_the_snapshot(db, settings):
 
     assert set(first.models) == set(unchanged.models) == {"one"}
     assert set(second.models) == {"one", "two"}
+
+
+def test_every_process_reloads_once_when_the_shared_version_is_lost(db, settings):
+    """A flushed Redis loses the version: the next check sets a fresh one, and processes reload."""
+    settings.CATALOGUE_CHECK_INTERVAL_SECONDS = 0
+    provider = Provider.objects.create(name="p", kind=ProviderKind.OPENAI, base_url="https://x.example/v1")
+    LlmModel.objects.create(name="one", provider=provider, upstream_name="one")
+    first = async_to_sync(current_catalogue)()
+    LlmModel.objects.create(name="two", provider=provider, upstream_name="two")  # no catalogue_changed()
+
+    hot_store().clear_sync()
+    reloaded = async_to_sync(current_catalogue)()
+    settled = async_to_sync(current_catalogue)()
+
+    assert set(first.models) == {"one"}
+    assert set(reloaded.models) == {"one", "two"}
+    assert settled is reloaded  # the fresh version sticks: no reload on every check
 
 
 def test_anthropic_providers_cannot_serve_embeddings(db):
