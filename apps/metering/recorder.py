@@ -9,26 +9,17 @@ counted exactly once. Without Redis (the embedded default) records go straight t
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 import json
-import logging
-import uuid
-import weakref
 from decimal import Decimal
 
 from asgiref.sync import sync_to_async
 
-from apps.core.hotstore import RedisHotStore, hot_store
+from apps.core.durable_queue import DurableQueue
 
 from . import holds, ledger
 
-logger = logging.getLogger("catalyst.metering")
-BATCH = 500
-INTERVAL = 0.25  # records reach the database within about this long; batches amortise the writes
-LOCK = "usage:flush-lock"
 _DECIMALS = ("price_input", "price_output", "price_cached_input", "cost_usd", "caps_usd")
-_flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
 
 
 def _dumps(record: dict) -> str:
@@ -55,52 +46,17 @@ async def record(usage: dict, hold: holds.Hold | None, caps: ledger.Caps) -> Non
         queued=_dumps(usage),
     )  # fmt: skip
     if queued:
-        _ensure_flusher()
+        queue.ensure_flusher()
     else:
         await sync_to_async(ledger.write_batch)([usage])
 
 
-def _ensure_flusher() -> None:
-    loop = asyncio.get_running_loop()
-    task = _flushers.get(loop)
-    if task is None or task.done():
-        _flushers[loop] = loop.create_task(_flush_forever())
+def _write(raw: list[str]) -> None:
+    ledger.write_batch([_loads(item) for item in raw])
 
 
-async def _flush_forever() -> None:
-    while True:
-        await asyncio.sleep(INTERVAL)
-        try:
-            while await flush_once() == BATCH:  # a full batch: more may be waiting
-                pass
-        except Exception:  # keep flushing; the records stay queued until a flush succeeds
-            logger.exception("usage flush failed")
-
-
-async def flush_once() -> int:
-    """Move one batch from the queue into the database. Returns how many queued entries it moved."""
-    store = hot_store()
-    if not isinstance(store, RedisHotStore):
-        return 0
-    token = uuid.uuid4().hex
-    connection = store.connection
-    if await connection.execute("SET", store.prefix + LOCK, token, "NX", "EX", 30) != "OK":
-        return 0
-    try:
-        raw = await connection.execute("LRANGE", store.prefix + holds.PENDING, 0, BATCH - 1)
-        if not raw:
-            return 0
-        await sync_to_async(ledger.write_batch)([_loads(item) for item in raw])
-        await connection.execute("LTRIM", store.prefix + holds.PENDING, len(raw), -1)
-        return len(raw)
-    finally:
-        if await connection.execute("GET", store.prefix + LOCK) == token:
-            await connection.execute("DEL", store.prefix + LOCK)
+queue = DurableQueue(holds.PENDING.removesuffix(":pending"), _write)
 
 
 async def flush_all() -> int:
-    """Flush until the queue is empty (or another process holds the flush lock)."""
-    total = 0
-    while moved := await flush_once():
-        total += moved
-    return total
+    return await queue.flush_all()

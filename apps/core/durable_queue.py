@@ -1,0 +1,82 @@
+"""A durable queue in Redis drained into the database in batches, off the request path.
+
+Producers append JSON entries to a Redis list (durable as Redis is: AOF in production). A
+flusher task in every process, and a Celery beat task as a backstop, move batches into the
+database under a lock, then trim them from the list; a writer must skip entries it already
+stored (a flusher that died between writing and trimming), so each entry lands exactly once.
+Usage records and the audit trail both travel this way.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+import weakref
+from collections.abc import Callable
+
+from asgiref.sync import sync_to_async
+
+from .hotstore import RedisHotStore, hot_store
+
+logger = logging.getLogger("catalyst.queue")
+
+
+class DurableQueue:
+    def __init__(self, name: str, write: Callable[[list[str]], object], *, batch: int = 500, interval: float = 0.25):
+        self.key = f"{name}:pending"
+        self.lock = f"{name}:flush-lock"
+        self.write = write  # takes the raw JSON entries, oldest first; runs on a worker thread
+        self.batch = batch
+        self.interval = interval
+        self._flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
+            weakref.WeakKeyDictionary()
+        )
+
+    def ensure_flusher(self) -> None:
+        loop = asyncio.get_running_loop()
+        task = self._flushers.get(loop)
+        if task is None or task.done():
+            self._flushers[loop] = loop.create_task(self._flush_forever())
+
+    async def push(self, entry: str) -> None:
+        store = hot_store()
+        assert isinstance(store, RedisHotStore)
+        await store.connection.execute("RPUSH", store.prefix + self.key, entry)
+        self.ensure_flusher()
+
+    async def _flush_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.interval)
+            try:
+                while await self.flush_once() == self.batch:  # a full batch: more may be waiting
+                    pass
+            except Exception:  # keep flushing; the entries stay queued until a flush succeeds
+                logger.exception("flush failed", extra={"queue": self.key})
+
+    async def flush_once(self) -> int:
+        """Move one batch into the database. Returns how many queued entries it moved."""
+        store = hot_store()
+        if not isinstance(store, RedisHotStore):
+            return 0
+        token = uuid.uuid4().hex
+        connection = store.connection
+        if await connection.execute("SET", store.prefix + self.lock, token, "NX", "EX", 30) != "OK":
+            return 0
+        try:
+            raw = await connection.execute("LRANGE", store.prefix + self.key, 0, self.batch - 1)
+            if not raw:
+                return 0
+            await sync_to_async(self.write)(raw)
+            await connection.execute("LTRIM", store.prefix + self.key, len(raw), -1)
+            return len(raw)
+        finally:
+            if await connection.execute("GET", store.prefix + self.lock) == token:
+                await connection.execute("DEL", store.prefix + self.lock)
+
+    async def flush_all(self) -> int:
+        """Flush until the queue is empty (or another process holds the flush lock)."""
+        total = 0
+        while moved := await self.flush_once():
+            total += moved
+        return total
