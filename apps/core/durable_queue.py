@@ -29,9 +29,7 @@ class DurableQueue:
         self.write = write  # takes the raw JSON entries, oldest first; runs on a worker thread
         self.batch = batch
         self.interval = interval
-        self._flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = (
-            weakref.WeakKeyDictionary()
-        )
+        self._flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
 
     def ensure_flusher(self) -> None:
         loop = asyncio.get_running_loop()

@@ -19,6 +19,7 @@ from decimal import Decimal
 
 from django.conf import settings
 
+from apps.audit import trail
 from apps.catalogue.models import ModelKind
 from apps.catalogue.snapshot import ModelInfo, current_catalogue
 from apps.core.background import spawn
@@ -334,6 +335,23 @@ async def _record(generation: Generation) -> None:
         "stream": generation.stream,
     }
     await recorder.record(record, generation.hold, budget_caps(principal))
+    await trail.record(_audit_event(generation, record))
+
+
+def _audit_event(generation: Generation, record: dict) -> dict:
+    """The request's audit entry: who, what, which model and attempts, tokens, cost. No prompt."""
+    principal = generation.principal
+    by_key = principal.method == "api_key"
+    facts = ("endpoint", "model", "provider", "tokens_in", "tokens_out", "tokens_cached", "cost_usd", "latency_ms")
+    payload = {name: record[name] for name in facts} | {
+        "requested_model": generation.requested_model, "outcome": generation.outcome, "stream": generation.stream,
+        "attempts": [a.short() for a in generation.trace.attempts] if generation.trace else [],
+    }  # fmt: skip
+    return trail.event(
+        f"generation.{generation.endpoint}", actor_type="api_key" if by_key else "user",
+        actor=principal.key_prefix if by_key else f"user:{principal.user_id}", tenant_id=principal.tenant_id,
+        tenant_slug=principal.tenant_slug, request_id=generation.request_id, payload=payload,
+    )  # fmt: skip
 
 
 def _log(generation: Generation) -> None:

@@ -15,6 +15,8 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 from django.utils.text import slugify
 
+from apps.audit.trail import record_change
+
 from . import credential_cache, keys
 from .models import ApiKey, KeyStatus, Membership, Role, Team, Tenant, TenantStatus, Tier
 
@@ -83,18 +85,30 @@ def key_create(
                     expires_at=expires_at,
                     created_by=created_by,
                 )
+                record_change("key.create", tenant=tenant, obj=key, payload=_key_facts(key), by=created_by)
         except IntegrityError:
             continue
         return IssuedKey(key=key, plaintext=generated.plaintext)
     raise TenancyError("Could not allocate a unique key prefix; try again.")
 
 
-def key_revoke(*, key: ApiKey) -> ApiKey:
+@transaction.atomic
+def key_revoke(*, key: ApiKey, by: AbstractBaseUser | None = None) -> ApiKey:
     if key.revoked_at is None:
         key.revoked_at = timezone.now()
         key.save(update_fields=["revoked_at"])
+        record_change("key.revoke", tenant=key.tenant, obj=key, payload=_key_facts(key), by=by)
     credential_cache.forget_keys([key.key_hash])
     return key
+
+
+def _key_facts(key: ApiKey) -> dict:
+    """What the audit trail keeps of a key: never its secret or its hash."""
+    return {
+        "prefix": key.prefix, "name": key.name, "team_id": key.team_id, "user_id": key.user_id,
+        "allowed_models": key.allowed_models, "allowed_endpoints": key.allowed_endpoints,
+        "expires_at": key.expires_at.isoformat() if key.expires_at else None,
+    }  # fmt: skip
 
 
 @transaction.atomic
@@ -124,6 +138,8 @@ def key_rotate(*, key: ApiKey, grace: timedelta, created_by: AbstractBaseUser | 
     key.expires_at = min(key.expires_at, grace_end) if key.expires_at else grace_end
     key.rotated_to = issued.key
     key.save(update_fields=["expires_at", "rotated_to"])
+    payload = {**_key_facts(key), "successor": issued.key.prefix}
+    record_change("key.rotate", tenant=key.tenant, obj=key, payload=payload, by=created_by)
     credential_cache.forget_keys([key.key_hash])
     return issued
 
@@ -131,16 +147,27 @@ def key_rotate(*, key: ApiKey, grace: timedelta, created_by: AbstractBaseUser | 
 # --- tenants ------------------------------------------------------------------------------------
 
 
-def tenant_set_status(*, tenant: Tenant, status: TenantStatus) -> Tenant:
+@transaction.atomic
+def tenant_set_status(*, tenant: Tenant, status: TenantStatus, by: AbstractBaseUser | None = None) -> Tenant:
     tenant.status = status
     tenant.save(update_fields=["status"])
+    record_change("tenant.status", tenant=tenant, obj=tenant, payload={"status": status}, by=by)
     credential_cache.forget_tenant(tenant)
     return tenant
 
 
-def tenant_saved(*, tenant: Tenant) -> None:
+def tenant_saved(*, tenant: Tenant, by: AbstractBaseUser | None = None) -> None:
     """Call after any edit of a tenant (tier, status, budget): cached credentials carry them."""
+    record_change("tenant.change", tenant=tenant, obj=tenant, payload=_tenant_facts(tenant), by=by)
     credential_cache.forget_tenant(tenant)
+
+
+def _tenant_facts(tenant: Tenant) -> dict:
+    return {
+        "slug": tenant.slug, "tier": tenant.tier.name, "status": tenant.status,
+        "monthly_budget_usd": str(tenant.monthly_budget_usd) if tenant.monthly_budget_usd is not None else None,
+        "limits": tenant.effective_limits(),
+    }  # fmt: skip
 
 
 def membership_add(
@@ -149,6 +176,8 @@ def membership_add(
     if team is not None and team.tenant_id != tenant.pk:
         raise TenancyError(f"Team {team} does not belong to tenant {tenant.slug}.")
     membership, _ = Membership.objects.update_or_create(tenant=tenant, user=user, defaults={"role": role, "team": team})
+    payload = {"user_id": user.pk, "role": role, "team_id": team.pk if team else None}
+    record_change("membership.set", tenant=tenant, obj=membership, payload=payload)
     credential_cache.forget_user(user)
     return membership
 
@@ -157,11 +186,13 @@ def user_set_active(*, user: AbstractBaseUser, active: bool) -> None:
     """Deactivating a user ends their tokens at once, in every tenant."""
     user.is_active = active
     user.save(update_fields=["is_active"])
+    record_change("user.active" if active else "user.inactive", tenant=None, obj=user, payload={"user_id": user.pk})
     credential_cache.forget_user(user)
 
 
 def membership_remove(*, membership: Membership) -> None:
     user = membership.user
+    record_change("membership.remove", tenant=membership.tenant, obj=membership, payload={"user_id": user.pk})
     membership.delete()
     credential_cache.forget_user(user)
     # Keys bound to the departed user stop working with the membership.
@@ -195,6 +226,7 @@ def tenant_onboard(
     if Tenant.objects.filter(slug=slug).exists():
         raise TenancyError(f"A tenant with slug '{slug}' already exists.")
     tenant = Tenant.objects.create(slug=slug, name=name, tier=tier, monthly_budget_usd=monthly_budget_usd)
+    record_change("tenant.create", tenant=tenant, obj=tenant, payload=_tenant_facts(tenant), by=created_by)
     team = Team.objects.create(tenant=tenant, slug=slugify(team_name) or "default", name=team_name)
     owner = None
     if owner_username:

@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.metering",
     "apps.gateway",
     "apps.chat",
+    "apps.audit",
     "apps.mockllm",
 ]
 

@@ -1,0 +1,118 @@
+"""The audit trail: chained, append-only on PostgreSQL, and tampering is found and named."""
+
+from __future__ import annotations
+
+import io
+import itertools
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.db import connection, transaction
+from django.db.utils import DatabaseError
+from django.urls import reverse
+
+from apps.audit.chain import verify_all
+from apps.audit.models import GENESIS, AuditEntry
+from apps.tenancy import services
+from apps.tenancy.models import ApiKey
+
+
+def test_key_and_tenant_changes_are_chained_and_never_carry_a_secret(world):
+    issued = services.key_create(tenant=world.acme, name="ci", user=world.owner)
+    services.key_revoke(key=issued.key, by=world.owner)
+
+    entries = list(AuditEntry.objects.order_by("id"))
+    actions = [e.action for e in entries]
+    text = str([(e.payload, e.actor, e.object_id) for e in entries])
+    checked, broken = verify_all()
+
+    assert actions[:3] == ["tenant.create", "membership.set", "key.create"]  # acme's onboarding
+    assert actions[-2:] == ["key.create", "key.revoke"]
+    assert entries[0].prev_hash == GENESIS
+    assert all(later.prev_hash == earlier.hash for earlier, later in itertools.pairwise(entries))
+    assert (entries[-1].actor_type, entries[-1].actor, entries[-1].payload["prefix"]) == (
+        "staff", world.owner.username, issued.key.prefix,
+    )  # fmt: skip
+    assert (checked, broken) == (len(entries), None)
+    for key in ApiKey.objects.all():
+        assert key.key_hash not in text
+    assert issued.plaintext not in text and world.acme_key not in text
+
+
+def _sql(statement: str, params=()) -> None:
+    with connection.cursor() as cursor:
+        cursor.execute(statement, params)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "UPDATE audit_auditentry SET actor = 'mallory' WHERE id = %s",
+        "UPDATE audit_auditentry SET payload = '{}'::jsonb WHERE id = %s",
+        "DELETE FROM audit_auditentry WHERE id = %s",
+    ],
+)
+def test_postgresql_refuses_to_alter_or_delete_an_entry(world, statement):
+    entry = AuditEntry.objects.order_by("id").first()
+
+    with pytest.raises(DatabaseError, match="append-only"), transaction.atomic():
+        _sql(statement, [entry.pk])
+
+    assert AuditEntry.objects.get(pk=entry.pk).actor == entry.actor
+
+
+def test_a_payload_can_be_erased_and_the_chain_still_verifies(world):
+    entry = AuditEntry.objects.order_by("id")[1]
+
+    AuditEntry.objects.filter(pk=entry.pk).update(payload=None)
+
+    assert AuditEntry.objects.get(pk=entry.pk).payload is None
+    assert verify_all()[1] is None
+
+
+def test_an_altered_entry_is_named(world):
+    entries = list(AuditEntry.objects.order_by("id"))
+    _sql("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")  # as a DBA could
+    _sql("UPDATE audit_auditentry SET actor = 'mallory' WHERE id = %s", [entries[2].pk])
+
+    checked, broken = verify_all()
+
+    assert checked == 2
+    assert (broken.entry_id, "altered" in broken.reason) == (entries[2].pk, True)
+    with pytest.raises(CommandError, match=f"broken at entry #{entries[2].pk}: its fields do not match"):
+        call_command("verify_audit")
+
+
+def test_a_deleted_entry_is_found_at_the_next_one(world):
+    entries = list(AuditEntry.objects.order_by("id"))
+    _sql("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
+    _sql("DELETE FROM audit_auditentry WHERE id = %s", [entries[1].pk])
+
+    checked, broken = verify_all()
+
+    assert (checked, broken.entry_id) == (1, entries[2].pk)
+    assert "deleted or reordered" in broken.reason
+
+
+def test_a_tampered_payload_is_named(world):
+    entries = list(AuditEntry.objects.order_by("id"))
+    _sql("ALTER TABLE audit_auditentry DISABLE TRIGGER audit_entry_append_only")
+    _sql("""UPDATE audit_auditentry SET payload = '{"slug": "evil"}'::jsonb WHERE id = %s""", [entries[0].pk])
+
+    assert verify_all()[1].reason == "its payload does not match its digest (it was altered)"
+
+
+def test_admin_actions_are_recorded_and_the_command_and_the_admin_report_an_intact_chain(world, staff_client):
+    staff_client.post(reverse("admin:auth_group_add"), {"name": "auditors"})
+    out = io.StringIO()
+
+    call_command("verify_audit", stdout=out)
+    response = staff_client.get(reverse("admin:audit_auditentry_verify"), follow=True)
+
+    added = AuditEntry.objects.get(action="admin.add")
+    count = AuditEntry.objects.count()
+    assert (added.actor_type, added.actor, added.object_type, added.payload["object"]) == (
+        "staff", "root", "auth.Group", "auditors",
+    )  # fmt: skip
+    assert out.getvalue().strip() == f"The audit trail is intact: {count} entries verified."
+    assert f"The audit trail is intact: {count} entries verified." in response.content.decode()
