@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import io
 import itertools
+import time
 
+import httpx
 import pytest
 from django.core.management import CommandError, call_command
 from django.db import connection, transaction
@@ -116,3 +118,31 @@ def test_admin_actions_are_recorded_and_the_command_and_the_admin_report_an_inta
     )  # fmt: skip
     assert out.getvalue().strip() == f"The audit trail is intact: {count} entries verified."
     assert f"The audit trail is intact: {count} entries verified." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_every_generation_is_audited_off_the_request_path_without_its_key_or_prompt(fresh):
+    prompt = "canary-prompt-7f3a must never be stored"
+    body = {"model": "gpt-mock", "messages": [{"role": "user", "content": prompt}]}
+    answers = [
+        httpx.post(fresh.base_url + "/chat/completions", json=body, headers={"Authorization": f"Bearer {fresh.key}"})
+        for _ in range(3)
+    ]
+    ids = [a.headers["x-request-id"] for a in answers]
+
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline and AuditEntry.objects.filter(request_id__in=ids).count() < 3:
+        time.sleep(0.05)
+    entries = list(AuditEntry.objects.filter(request_id__in=ids).order_by("id"))
+
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [e.request_id for e in entries] == ids
+    first = entries[0]
+    assert (first.action, first.actor_type, first.actor, first.tenant_slug) == (
+        "generation.chat", "api_key", fresh.key[:12], "live",
+    )  # fmt: skip
+    assert (first.payload["model"], first.payload["tokens_out"], first.payload["outcome"]) == ("gpt-mock", 20, "ok")
+    assert first.payload["attempts"] == ["gpt-mock:ok"]
+    stored = str([(e.payload, e.actor, e.object_id) for e in entries])
+    assert prompt not in stored and fresh.key not in stored
+    assert verify_all()[1] is None
