@@ -4,6 +4,7 @@ from django.urls import include, path
 
 from apps.chat import views as chat_views
 from apps.core import views as core_views
+from apps.observability import views as observability_views
 
 urlpatterns = [
     path("admin/", admin.site.urls),
@@ -14,6 +15,8 @@ urlpatterns = [
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(next_page="login"), name="logout"),
     path("health", core_views.health, name="health"),
+    path("ready", observability_views.ready, name="ready"),
+    path("metrics", observability_views.metrics_view, name="metrics"),
     path("api/schema/", core_views.openapi_schema, name="openapi-schema"),
 ]
 

@@ -20,6 +20,7 @@ from apps.tenancy.models import Tenant
 from catalyst.testing.live import LiveServer, MockLLM, start_catalyst, start_mock, stop
 
 PASSWORD = "root-password-123"
+METRICS_TOKEN = "test-metrics-token-5d1e"
 LOGIN_URL = "/admin/login/"
 
 
@@ -79,6 +80,7 @@ def catalyst_server(django_db_setup, django_db_blocker, tmp_path_factory) -> Liv
         GATEWAY_BACKOFF_MAX_SECONDS="0.05",
         BREAKER_FAILURE_THRESHOLD="3",
         BREAKER_COOLDOWN_SECONDS="1",
+        METRICS_TOKEN=METRICS_TOKEN,
     )
     yield server
     stop(server.process)

@@ -21,6 +21,7 @@ from django.conf import settings
 from apps.core.background import spawn
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, AuthenticationFailed, PermissionDenied
+from apps.observability import metrics
 from apps.tenancy import tokens
 from apps.tenancy.authentication import authenticate, authorize, member_principal
 from apps.tenancy.principal import Principal
@@ -70,6 +71,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.listener_id = uuid.uuid4().hex
         await self.accept(SUBPROTOCOL)
         heartbeat.watch(self)
+        metrics.WEBSOCKETS.inc()
         await self.send_frame({"type": "ready", "heartbeat_seconds": settings.CHAT_HEARTBEAT_SECONDS})
 
     async def _authenticate(self, offered: list[str]) -> Principal:
@@ -88,6 +90,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "listener_id"):  # it was accepted (refused handshakes never were counted)
+            metrics.WEBSOCKETS.dec()
         heartbeat.forget(self)
         if self.inbox_reader is not None:
             self.inbox_reader.cancel()

@@ -132,5 +132,15 @@ async def record_success(model_name: str, decision: Decision) -> None:
         _memory.success(store.prefix + _entry(model_name))
 
 
+async def state_of(model_name: str) -> str:
+    """closed, open or half_open, as every instance sees it (for metrics)."""
+    store = hot_store()
+    if isinstance(store, RedisHotStore):
+        state = await store.connection.execute("HGET", store.prefix + _entry(model_name), "state")
+    else:
+        state = (_memory._states.get(store.prefix + _entry(model_name)) or {}).get("state")
+    return state or CLOSED
+
+
 def reset_memory_breakers() -> None:
     _memory._states.clear()

@@ -34,6 +34,7 @@ from apps.core.errors import (
     UpstreamUnavailable,
 )
 from apps.metering import holds, ledger, limits, recorder, tokens
+from apps.observability import metrics
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCallDelta, Usage
 from apps.tenancy.authentication import authenticate, authorize
@@ -377,3 +378,4 @@ def _log(generation: Generation) -> None:
     if settings.LOG_PROMPTS:
         fields["prompt"] = generation.chat.messages
     logger.info("generation", extra=fields)
+    metrics.observe(generation)

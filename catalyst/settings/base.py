@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.gateway",
     "apps.chat",
     "apps.audit",
+    "apps.observability",
     "apps.mockllm",
 ]
 
@@ -55,7 +56,7 @@ MIDDLEWARE = [
 ]
 
 # The API paths run through a lean handler with only natively async middleware (ADR 0005).
-API_PATH_PREFIXES = ("/v1/", "/health", "/ready")
+API_PATH_PREFIXES = ("/v1/", "/health", "/ready", "/metrics")
 API_MIDDLEWARE = [
     "apps.core.middleware.RequestIdMiddleware",
     "apps.core.middleware.ApiSecurityHeadersMiddleware",
@@ -211,6 +212,10 @@ LOG_PROMPTS = env_bool("LOG_PROMPTS", False)
 LIMITS_EXPECTED_OUTPUT_TOKENS = env_int("LIMITS_EXPECTED_OUTPUT_TOKENS", 512)
 CATALOGUE_CHECK_INTERVAL_SECONDS = float(env_str("CATALOGUE_CHECK_INTERVAL_SECONDS", "1"))
 MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
+
+# --- Observability --------------------------------------------------------------------------
+# /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers no one.
+METRICS_TOKEN = env_str("METRICS_TOKEN", "")
 
 # --- Chat (WebSocket /ws/chat/, conversations, the chat page) -------------------------------
 # History sent with a message: at most this many tokens (and never more than the model's context
