@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import time
 
 import httpx
 import pytest
@@ -15,7 +16,8 @@ from django.test import AsyncClient
 from apps.core.hotstore import RedisHotStore
 from apps.tenancy.tokens import issue_token
 from catalyst.testing.chat import ChatClient
-from tests.conftest import METRICS_TOKEN
+from catalyst.testing.live import start_catalyst, stop
+from tests.conftest import METRICS_TOKEN, _database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -105,3 +107,50 @@ def test_ready_says_which_dependency_is_down(monkeypatch, settings):
     assert response.json()["status"] == "not ready"
     assert response.json()["checks"]["database"] == "ok"
     assert response.json()["checks"]["redis"].startswith("unavailable: ")
+
+
+@pytest.fixture(scope="module")
+def traced(live, django_db_blocker, tmp_path_factory):
+    """A server that writes its spans to its log (console exporter)."""
+    with django_db_blocker.unblock():
+        url = _database_url()
+    server = start_catalyst(url, tmp_path_factory.mktemp("traced") / "server.log", OTEL_TRACES_EXPORTER="console")
+    yield server
+    stop(server.process)
+
+
+def test_every_pipeline_stage_is_a_span_of_the_request_and_the_log_line_names_its_trace(fresh, traced):
+    prompt = "canary-prompt-for-traces"
+    body = {"model": "primary", "messages": [{"role": "user", "content": prompt}]}
+    fresh.mock.script("primary", [{"status": 503}, {"status": 503}])  # both tries fail; the chain falls back
+    response = httpx.post(
+        traced.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {fresh.key}"}, timeout=20
+    )
+    request_id = response.headers["x-request-id"]
+
+    deadline = time.monotonic() + 5
+    spans: list[dict] = []
+    while time.monotonic() < deadline and not any(s["name"] == "catalyst.chat" for s in spans):
+        time.sleep(0.1)
+        spans = [line["span"] for line in traced.log_lines() if "span" in line]
+    root = next(s for s in spans if s["attributes"].get("catalyst.request_id") == request_id)
+    trace_id = root["context"]["trace_id"]
+    children = [s for s in spans if s["context"]["trace_id"] == trace_id and s is not root]
+    log = next(line for line in traced.log_lines() if line.get("request_id") == request_id)
+
+    assert response.status_code == 200
+    assert (root["name"], root["parent_id"]) == ("catalyst.chat", None)
+    assert {k: root["attributes"][k] for k in ("catalyst.tenant", "catalyst.model", "catalyst.cache")} == {
+        "catalyst.tenant": "live", "catalyst.model": "backup", "catalyst.cache": "MISS",
+    }  # fmt: skip
+    assert root["attributes"]["catalyst.tokens_out"] == 20
+    assert sorted(s["name"] for s in children) == [
+        "authenticate", "limits", "provider.attempt", "provider.attempt", "provider.attempt", "route", "settle",
+    ]  # fmt: skip
+    assert {s["parent_id"] for s in children} == {root["context"]["span_id"]}
+    attempts = [(s["attributes"]["catalyst.model"], s["attributes"]["catalyst.outcome"]) for s in children
+                if s["name"] == "provider.attempt"]  # fmt: skip
+    assert attempts == [("primary", "server_error"), ("primary", "server_error"), ("backup", "ok")]
+    assert log["trace_id"] == trace_id.removeprefix("0x")
+    text = traced.log_path.read_text()
+    assert prompt not in text and fresh.key not in text

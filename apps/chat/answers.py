@@ -26,6 +26,7 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError
 from apps.gateway import pipeline
 from apps.gateway.pipeline import StreamFailure
+from apps.observability import tracing
 from apps.providers.types import ChatRequest, TextDelta
 from apps.tenancy.principal import Principal
 
@@ -238,5 +239,6 @@ class Answer:
             cost_usd=generation.cost_usd if generation else Decimal(0), error_code=error_code,
         )  # fmt: skip
         _running.pop(self.key, None)
+        tracing.finish()  # ended already with the request's log line, unless it never reached one
         self.terminal = terminal
         await self._emit(terminal)

@@ -21,7 +21,7 @@ from django.conf import settings
 from apps.core.background import spawn
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError, AuthenticationFailed, PermissionDenied
-from apps.observability import metrics
+from apps.observability import metrics, tracing
 from apps.tenancy import tokens
 from apps.tenancy.authentication import authenticate, authorize, member_principal
 from apps.tenancy.principal import Principal
@@ -170,7 +170,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if isinstance(started, Message):  # a re-sent message: the answer already exists
             await self._resume({"id": client_id, "offset": 0})
             return
-        answer = answers.Answer(principal, client_id, started, model, f"req_{uuid.uuid4().hex}")
+        request_id = f"req_{uuid.uuid4().hex}"
+        tracing.begin("catalyst.chat.message", request_id)  # the answer's task inherits it
+        answer = answers.Answer(principal, client_id, started, model, request_id)
         self._listen_to(client_id)
         await self.send_frame({"type": "typing", "id": client_id, "active": True, **answer._where()})
         answer.start(self.listener_id, self.send_frame)

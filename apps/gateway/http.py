@@ -10,6 +10,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.core.errors import ApiError, InternalError, MethodNotAllowed, error_response
+from apps.observability import tracing
 from apps.tenancy.authentication import credential_from_headers
 from apps.tenancy.principal import Principal
 
@@ -30,20 +31,28 @@ def api_endpoint(name: str, methods: tuple[str, ...], *, anthropic: bool = False
         @csrf_exempt
         @functools.wraps(view)
         async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            root = tracing.begin(f"catalyst.{name}", request.request_id)
+            response = None
             try:
                 if request.method not in methods:
                     raise MethodNotAllowed(f"{request.method} is not allowed here; use {', '.join(methods)}.")
                 credential = credential_from_headers(
                     request.headers.get("Authorization"), request.headers.get("X-Api-Key")
                 )
-                principal: Principal = await authenticate_credential(credential, name)
-                return await view(request, principal, *args, **kwargs)
+                with tracing.stage("authenticate"):
+                    principal: Principal = await authenticate_credential(credential, name)
+                root.set_attribute("catalyst.tenant", principal.tenant_slug)
+                response = await view(request, principal, *args, **kwargs)
+                return response
             except ApiError as error:
                 return error_response(error, request.request_id, anthropic=anthropic)
             except Exception:
                 logger.exception("unhandled error", extra={"request_id": request.request_id, "endpoint": name})
                 failure = InternalError("The server failed to process the request.")
                 return error_response(failure, request.request_id, anthropic=anthropic)
+            finally:
+                if not isinstance(response, StreamingHttpResponse):  # a stream's span ends with its last byte
+                    tracing.finish(root)
 
         return wrapper
 

@@ -34,7 +34,7 @@ from apps.core.errors import (
     UpstreamUnavailable,
 )
 from apps.metering import holds, ledger, limits, recorder, tokens
-from apps.observability import metrics
+from apps.observability import metrics, tracing
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCallDelta, Usage
 from apps.tenancy.authentication import authenticate, authorize
@@ -92,14 +92,15 @@ async def prepare(
 ) -> Generation:
     """Validate against the catalogue and build the route; nothing is sent upstream yet."""
     generation = Generation(principal, request_id, endpoint, model, chat, stream)
-    catalogue = await current_catalogue()
-    if model == routing.AUTO:
-        generation.route = routing.choose_auto(catalogue, principal, chat)
-    else:
-        generation.route = routing.resolve_route(catalogue, principal, model, kind=ModelKind.CHAT)
-    first = generation.route[0]
-    generation.prompt_tokens = tokens.prompt_tokens(first, chat.messages, chat.tools)
-    _validate_against(first, chat, generation.prompt_tokens)
+    with tracing.stage("route", **{"catalyst.requested_model": model}):
+        catalogue = await current_catalogue()
+        if model == routing.AUTO:
+            generation.route = routing.choose_auto(catalogue, principal, chat)
+        else:
+            generation.route = routing.resolve_route(catalogue, principal, model, kind=ModelKind.CHAT)
+        first = generation.route[0]
+        generation.prompt_tokens = tokens.prompt_tokens(first, chat.messages, chat.tools)
+        _validate_against(first, chat, generation.prompt_tokens)
     expected_output = chat.max_tokens or min(first.max_output_tokens, settings.LIMITS_EXPECTED_OUTPUT_TOKENS)
     await _admit(generation, generation.prompt_tokens, expected_output)
     generation.trace = resilience.Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
@@ -118,6 +119,12 @@ async def _admit(generation: Generation, prompt_tokens: int, expected_output: in
     principal = generation.principal
     if principal.limits is None:
         return
+    with tracing.stage("limits"):
+        await _admit_within_limits(generation, prompt_tokens, expected_output)
+
+
+async def _admit_within_limits(generation: Generation, prompt_tokens: int, expected_output: int) -> None:
+    principal = generation.principal
     decision = await limits.admit(
         principal, token_cost=prompt_tokens + expected_output, request_id=generation.request_id,
         stream=generation.stream,
@@ -296,18 +303,19 @@ async def _relay(generation: Generation, opened: resilience.OpenedStream) -> Asy
 
 def _settle(generation: Generation, completion_text: str = "") -> None:
     """Price what was used (provider-reported, or estimated for a cut stream) and log the request."""
-    model = generation.model
-    if generation.usage is None and model is not None:
-        output = tokens.count_text(model, "".join(generation.streamed) + completion_text)
-        generation.usage = Usage(generation.prompt_tokens, output)
-    if model is not None and generation.usage is not None:
-        usage = generation.usage
-        generation.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
-    _settle_rate_admission(
-        generation, generation.usage.input_tokens + generation.usage.output_tokens if generation.usage else 0
-    )
-    if generation.principal.limits is not None:
-        spawn(_record(generation), what="usage settlement")
+    with tracing.stage("settle"):
+        model = generation.model
+        if generation.usage is None and model is not None:
+            output = tokens.count_text(model, "".join(generation.streamed) + completion_text)
+            generation.usage = Usage(generation.prompt_tokens, output)
+        if model is not None and generation.usage is not None:
+            usage = generation.usage
+            generation.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+        _settle_rate_admission(
+            generation, generation.usage.input_tokens + generation.usage.output_tokens if generation.usage else 0
+        )
+        if generation.principal.limits is not None:
+            spawn(_record(generation), what="usage settlement")
     _log(generation)
 
 
@@ -375,7 +383,16 @@ def _log(generation: Generation) -> None:
         "stream": generation.stream,
         "outcome": generation.outcome,
     }
+    fields["trace_id"] = tracing.trace_id()
     if settings.LOG_PROMPTS:
         fields["prompt"] = generation.chat.messages
     logger.info("generation", extra=fields)
     metrics.observe(generation)
+    tracing.finish(
+        **{
+            "catalyst.tenant": principal.tenant_slug, "catalyst.tier": principal.tier,
+            "catalyst.model": fields["model_used"] or generation.requested_model, "catalyst.cache": "MISS",
+            "catalyst.tokens_in": fields["tokens_in"], "catalyst.tokens_out": fields["tokens_out"],
+            "catalyst.cost_usd": float(generation.cost_usd), "catalyst.outcome": generation.outcome,
+        }
+    )  # fmt: skip

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from django.conf import settings
 
 from apps.catalogue.snapshot import ModelInfo
+from apps.observability import tracing
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.registry import adapter_for
 from apps.providers.types import ChatRequest, Completion, Embeddings, Event
@@ -87,7 +88,7 @@ async def _call_route(route: list[ModelInfo], trace: Trace, call: Call) -> tuple
             if not decision.allowed:
                 trace.attempts.append(Attempt(model.name, model.provider.name, "breaker_open", 0.0))
                 break
-            started = time.perf_counter()
+            started, started_ns = time.perf_counter(), time.time_ns()
             try:
                 timeout = min(model.provider.timeout_seconds, remaining)
                 async with asyncio.timeout(timeout):
@@ -96,6 +97,7 @@ async def _call_route(route: list[ModelInfo], trace: Trace, call: Call) -> tuple
                 error = raw if isinstance(raw, ProviderError) else ProviderError("timed out", kind=FailureKind.TIMEOUT)
                 elapsed = (time.perf_counter() - started) * 1000
                 trace.attempts.append(Attempt(model.name, model.provider.name, error.kind, elapsed, error.status))
+                tracing.attempt(model.name, model.provider.name, str(error.kind), started_ns, time.time_ns())
                 last = error
                 if not error.falls_back:
                     raise
@@ -110,6 +112,7 @@ async def _call_route(route: list[ModelInfo], trace: Trace, call: Call) -> tuple
             trace.attempts.append(
                 Attempt(model.name, model.provider.name, "ok", (time.perf_counter() - started) * 1000)
             )
+            tracing.attempt(model.name, model.provider.name, "ok", started_ns, time.time_ns())
             await breaker.record_success(key, decision)
             return model, result
     raise AllProvidersFailed(trace.attempts, last)

@@ -216,6 +216,9 @@ MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
 # --- Observability --------------------------------------------------------------------------
 # /metrics answers only `Authorization: Bearer <METRICS_TOKEN>`; unset, it answers no one.
 METRICS_TOKEN = env_str("METRICS_TOKEN", "")
+# Spans: otlp (OTEL_EXPORTER_OTLP_ENDPOINT, batched), console (JSON lines on stdout) or none.
+OTEL_TRACES_EXPORTER = env_str("OTEL_TRACES_EXPORTER", "none")
+OTEL_SERVICE_NAME = env_str("OTEL_SERVICE_NAME", "catalyst")
 
 # --- Chat (WebSocket /ws/chat/, conversations, the chat page) -------------------------------
 # History sent with a message: at most this many tokens (and never more than the model's context
