@@ -75,6 +75,7 @@ class Generation:
     prompt_tokens: int = 0
     admission: limits.Decision | None = None
     hold: holds.Hold | None = None
+    answer_text: str = ""
 
     @property
     def latency_ms(self) -> float:
@@ -305,8 +306,9 @@ def _settle(generation: Generation, completion_text: str = "") -> None:
     """Price what was used (provider-reported, or estimated for a cut stream) and log the request."""
     with tracing.stage("settle"):
         model = generation.model
+        generation.answer_text = "".join(generation.streamed) + completion_text
         if generation.usage is None and model is not None:
-            output = tokens.count_text(model, "".join(generation.streamed) + completion_text)
+            output = tokens.count_text(model, generation.answer_text)
             generation.usage = Usage(generation.prompt_tokens, output)
         if model is not None and generation.usage is not None:
             usage = generation.usage
@@ -355,7 +357,10 @@ def _audit_event(generation: Generation, record: dict) -> dict:
     payload = {name: record[name] for name in facts} | {
         "requested_model": generation.requested_model, "outcome": generation.outcome, "stream": generation.stream,
         "attempts": [a.short() for a in generation.trace.attempts] if generation.trace else [],
+        "user_id": principal.user_id,
     }  # fmt: skip
+    if principal.keep_prompts:  # the tenant's policy; purged after its retention period
+        payload |= {"prompt": generation.chat.messages, "answer": generation.answer_text}
     return trail.event(
         f"generation.{generation.endpoint}", actor_type="api_key" if by_key else "user",
         actor=principal.key_prefix if by_key else f"user:{principal.user_id}", tenant_id=principal.tenant_id,

@@ -80,6 +80,7 @@ def _load_key_record(prefix: str, digest: str) -> dict:
         "allowed_endpoints": list(key.allowed_endpoints),
         "expires_at": key.expires_at.timestamp() if key.expires_at else None,
         "revoked": key.revoked_at is not None,
+        "keep_prompts": tenant.keep_prompts,
         "limits": {
             **tenant.effective_limits(),
             "own_requests_per_minute": key.requests_per_minute,
@@ -115,6 +116,7 @@ async def _authenticate_key(credential: str) -> Principal:
         allowed_models=tuple(record["allowed_models"]),
         allowed_endpoints=tuple(record["allowed_endpoints"]),
         limits=Limits(**record["limits"]),
+        keep_prompts=record.get("keep_prompts", False),
     )
 
 
@@ -162,6 +164,7 @@ def _load_member_record(tenant_slug: str, user_id: int) -> dict:
         "team_id": membership.team_id,
         "user_id": user_id,
         "role": membership.role,
+        "keep_prompts": tenant.keep_prompts,
         "limits": tenant.effective_limits(),
     }
 
@@ -189,4 +192,5 @@ async def member_principal(tenant_slug: str, user_id: int) -> Principal:
         user_id=record["user_id"],
         role=record["role"],
         limits=Limits(**record["limits"]),
+        keep_prompts=record.get("keep_prompts", False),
     )

@@ -54,6 +54,13 @@ class Tenant(models.Model):
     override_requests_per_hour = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
     override_tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
     override_concurrent_streams = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
+    keep_prompts = models.BooleanField(
+        default=False, help_text="Keep prompts and answers in the audit trail (for the retention period)."
+    )
+    retention_days = models.PositiveIntegerField(
+        null=True, blank=True, default=30,
+        help_text="Days to keep chat messages and the prompts stored in the audit trail. Empty: until erased.",
+    )  # fmt: skip
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:

@@ -34,6 +34,7 @@ class Principal:
     allowed_models: tuple[str, ...] = ()
     allowed_endpoints: tuple[str, ...] = ()
     limits: Limits | None = None
+    keep_prompts: bool = False  # the tenant's policy: prompts and answers go into the audit trail
 
     def may_call(self, endpoint: str) -> bool:
         return not self.allowed_endpoints or endpoint in self.allowed_endpoints

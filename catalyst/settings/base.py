@@ -140,6 +140,8 @@ CELERY_TIMEZONE = "UTC"
 CELERY_BEAT_SCHEDULE = {
     "flush-usage-records": {"task": "metering.flush_usage", "schedule": 60.0},
     "flag-cost-anomalies": {"task": "metering.flag_cost_anomalies", "schedule": 3600.0},
+    "flush-audit-entries": {"task": "audit.flush", "schedule": 60.0},
+    "purge-expired-prompts": {"task": "audit.purge_expired", "schedule": 3600.0},
 }
 
 # --- Authentication ---------------------------------------------------------------------------
