@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
 import time
 
 import httpx
@@ -146,3 +147,37 @@ def test_every_generation_is_audited_off_the_request_path_without_its_key_or_pro
     stored = str([(e.payload, e.actor, e.object_id) for e in entries])
     assert prompt not in stored and fresh.key not in stored
     assert verify_all()[1] is None
+
+
+def test_compliance_staff_read_one_requests_story_and_export_the_trail(world, staff_client):
+    from apps.audit import trail
+    from apps.metering.models import UsageRecord
+
+    trail.append([
+        trail.event(
+            "generation.chat", actor_type="api_key", actor=world.acme_key[:12], tenant_id=world.acme.pk,
+            tenant_slug="acme", request_id="req_story", payload={"model": "gpt-mock", "attempts": ["gpt-mock:ok"]},
+        )
+    ])  # fmt: skip
+    UsageRecord.objects.create(
+        request_id="req_story", tenant=world.acme, endpoint="chat", model="gpt-mock", provider="mock-openai",
+        tokens_in=12, tokens_out=20, cost_usd="0.00005200", outcome="ok",
+    )  # fmt: skip
+    changelist = reverse("admin:audit_auditentry_changelist")
+    every = list(AuditEntry.objects.values_list("pk", flat=True))
+
+    story = staff_client.get(reverse("admin:audit_request_story", args=["req_story"])).content.decode()
+    exported_csv = staff_client.post(changelist, {"action": "export_csv", "_selected_action": every})
+    exported_jsonl = staff_client.post(changelist, {"action": "export_jsonl", "_selected_action": every})
+    found = staff_client.get(changelist, {"q": "req_story"}).content.decode()
+
+    assert "generation.chat" in story and world.acme_key[:12] in story
+    assert "12 / 20 / 0" in story and "0.00005200" in story and "gpt-mock / mock-openai" in story
+    csv_rows = b"".join(exported_csv.streaming_content).decode().splitlines()
+    json_rows = [json.loads(line) for line in b"".join(exported_jsonl.streaming_content).decode().splitlines()]
+    assert csv_rows[0].startswith("id,created_at,tenant_slug,actor_type,actor,action")
+    assert len(csv_rows) == len(every) + 1
+    assert [row["id"] for row in json_rows] == sorted(every)
+    assert json_rows[-1]["request_id"] == "req_story"
+    assert exported_jsonl["Content-Disposition"] == 'attachment; filename="audit.jsonl"'
+    assert "req_story" in found
