@@ -13,6 +13,9 @@ from django.contrib.auth import get_user_model
 from django.db import connections
 from django.test import AsyncClient
 
+from apps.audit.models import AuditEntry
+from apps.catalogue.models import LlmModel, Provider
+from apps.catalogue.snapshot import catalogue_changed
 from apps.core.hotstore import RedisHotStore
 from apps.tenancy.tokens import issue_token
 from catalyst.testing.chat import ChatClient
@@ -20,6 +23,8 @@ from catalyst.testing.live import start_catalyst, stop
 from tests.conftest import METRICS_TOKEN, _database_url
 
 pytestmark = pytest.mark.django_db
+
+PROVIDER_CANARY = "sk-canary-provider-3b9d0c"
 
 
 def scrape(fresh) -> str:
@@ -114,7 +119,10 @@ def traced(live, django_db_blocker, tmp_path_factory):
     """A server that writes its spans to its log (console exporter)."""
     with django_db_blocker.unblock():
         url = _database_url()
-    server = start_catalyst(url, tmp_path_factory.mktemp("traced") / "server.log", OTEL_TRACES_EXPORTER="console")
+    server = start_catalyst(
+        url, tmp_path_factory.mktemp("traced") / "server.log", OTEL_TRACES_EXPORTER="console",
+        CANARY_PROVIDER_KEY=PROVIDER_CANARY, METRICS_TOKEN=METRICS_TOKEN,
+    )  # fmt: skip
     yield server
     stop(server.process)
 
@@ -154,3 +162,63 @@ def test_every_pipeline_stage_is_a_span_of_the_request_and_the_log_line_names_it
     assert log["trace_id"] == trace_id.removeprefix("0x")
     text = traced.log_path.read_text()
     assert prompt not in text and fresh.key not in text
+
+
+@pytest.fixture(scope="module")
+def canary_model(live, django_db_blocker):
+    """A model whose provider key is a canary (read from the server's environment)."""
+    with django_db_blocker.unblock():
+        provider = Provider.objects.create(
+            name="canary-openai", kind="openai", base_url=live.mock.url + "/v1", api_key_env="CANARY_PROVIDER_KEY"
+        )
+        LlmModel.objects.create(name="canary-mock", provider=provider, upstream_name="gpt-mock")
+        catalogue_changed()
+    yield "canary-mock"
+    with django_db_blocker.unblock():
+        LlmModel.objects.filter(name="canary-mock").delete()
+        Provider.objects.filter(name="canary-openai").delete()
+        catalogue_changed()
+
+
+def test_canaries_in_a_provider_key_an_api_key_and_a_jwt_never_leave_their_place(fresh, traced, canary_model):
+    """Traffic of every kind (served, streamed, failed upstream, refused, malformed) through the
+    traced server; then every surface an operator or auditor sees is searched for the secrets."""
+    owner = get_user_model().objects.get(username="live-owner")
+    jwt = issue_token(user_id=owner.pk, tenant_slug="live")
+    prompt = "canary-prompt-e41f"
+    chat = {"model": canary_model, "messages": [{"role": "user", "content": prompt}]}
+    responses = []
+    with httpx.Client(base_url=traced.url + "/v1", timeout=20) as client:
+        for credential in (fresh.key, jwt):
+            headers = {"Authorization": f"Bearer {credential}"}
+            responses.append(client.post("/chat/completions", json=chat, headers=headers))
+            responses.append(client.post("/chat/completions", json={**chat, "stream": True}, headers=headers))
+            responses.append(client.post("/chat/completions", json={**chat, "model": "nope"}, headers=headers))
+            responses.append(client.post("/chat/completions", content=b"{not json", headers=headers))
+        fresh.mock.script("gpt-mock", [{"status": 401}])  # the provider refuses the (canary) key
+        responses.append(client.post("/chat/completions", json=chat, headers={"Authorization": f"Bearer {fresh.key}"}))
+        broken = fresh.key[:-4] + "zzzz"  # a near-miss of a real key
+        responses.append(client.post("/chat/completions", json=chat, headers={"Authorization": f"Bearer {broken}"}))
+    upstream_keys = {r["authenticated"] for r in fresh.mock.requests()}
+    deadline = time.monotonic() + 10
+    ids = [r.headers["x-request-id"] for r in responses]
+    while time.monotonic() < deadline and AuditEntry.objects.filter(request_id__in=ids).count() < 5:
+        time.sleep(0.05)
+    time.sleep(0.3)  # the last spans and log lines
+
+    surfaces = {
+        "responses": "\n".join(r.text + str(dict(r.headers)) for r in responses),
+        "logs and spans": traced.log_path.read_text(),
+        "metrics": httpx.get(traced.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text,
+        "audit": str(list(AuditEntry.objects.values_list("actor", "object_id", "payload"))),
+    }
+    statuses = [r.status_code for r in responses]
+
+    assert statuses == [200, 200, 400, 400, 200, 200, 400, 400, 502, 401]
+    assert upstream_keys == {True}  # the provider did receive a key: the canary went where it belongs
+    assert AuditEntry.objects.filter(request_id__in=ids).count() >= 5
+    assert '"span"' in surfaces["logs and spans"]
+    assert "catalyst_requests_total" in surfaces["metrics"]
+    for where, text in surfaces.items():
+        for secret in (PROVIDER_CANARY, fresh.key, jwt, broken, prompt):
+            assert secret not in text, f"a secret reached the {where}"

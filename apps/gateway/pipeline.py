@@ -345,8 +345,10 @@ async def _record(generation: Generation) -> None:
         "outcome": generation.outcome,
         "stream": generation.stream,
     }
-    await recorder.record(record, generation.hold, budget_caps(principal))
-    await trail.record(_audit_event(generation, record))
+    try:
+        await recorder.record(record, generation.hold, budget_caps(principal))
+    finally:  # the audit entry is written even if settlement failed
+        await trail.record(_audit_event(generation, record))
 
 
 def _audit_event(generation: Generation, record: dict) -> dict:

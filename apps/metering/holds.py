@@ -31,8 +31,8 @@ local now = tonumber(ARGV[1])
 local expired = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', now)
 for _, member in ipairs(expired) do
   local _, _, units, tokens = string.find(member, '|(%d+)|(%d+)$')
-  redis.call('HINCRBY', KEYS[1], 'reserved', -tonumber(units))
-  redis.call('HINCRBY', KEYS[1], 'reserved_tokens', -tonumber(tokens))
+  redis.call('HINCRBY', KEYS[1], 'reserved', 0 - tonumber(units))
+  redis.call('HINCRBY', KEYS[1], 'reserved_tokens', 0 - tonumber(tokens))
 end
 if #expired > 0 then redis.call('ZREMRANGEBYSCORE', KEYS[2], '-inf', now) end
 local state = redis.call('HMGET', KEYS[1], 'spent', 'spent_tokens', 'reserved', 'reserved_tokens')
@@ -60,8 +60,8 @@ return 1
 # Settle one request: release its hold, count what it spent, queue its usage record durably.
 _SETTLE = """
 if redis.call('ZREM', KEYS[2], ARGV[1]) == 1 then
-  redis.call('HINCRBY', KEYS[1], 'reserved', -tonumber(ARGV[2]))
-  redis.call('HINCRBY', KEYS[1], 'reserved_tokens', -tonumber(ARGV[3]))
+  redis.call('HINCRBY', KEYS[1], 'reserved', 0 - tonumber(ARGV[2]))
+  redis.call('HINCRBY', KEYS[1], 'reserved_tokens', 0 - tonumber(ARGV[3]))
 end
 if redis.call('EXISTS', KEYS[1]) == 1 then
   redis.call('HINCRBY', KEYS[1], 'spent', tonumber(ARGV[4]))

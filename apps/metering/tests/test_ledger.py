@@ -66,6 +66,17 @@ def test_settling_releases_the_hold_and_the_record_reaches_the_database_once(wor
     assert reserve(world, "c", "0.01") is None
 
 
+def test_a_free_request_under_a_token_cap_settles_too(world, store):
+    """A $0 hold (a free model, a token cap) once made Redis refuse HINCRBY by -0 and lost the record."""
+    hold = reserve(world, "free", "0")
+
+    settle_and_flush(world, hold, "free", "0")
+
+    assert UsageRecord.objects.get(request_id="free").cost_usd == 0
+    state = async_to_sync(holds.state)(world.acme.pk, dt.date(2026, 11, 1))
+    assert (state["spent_tokens"], state["holds"]) == (150, 0)
+
+
 def test_the_hot_store_is_seeded_from_the_database_ledger(world, store):
     Budget.objects.create(tenant=world.acme, period=dt.date(2026, 11, 1), spent_usd=Decimal("0.95"), spent_tokens=10)
 
