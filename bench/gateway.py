@@ -122,13 +122,16 @@ def main() -> None:
         "--budget-usd", help="Give the tenant a monthly budget, so each request reserves in the ledger."
     )
     parser.add_argument("--postgres", action="store_true", help="Use PostgreSQL (pgserver) instead of SQLite.")
+    parser.add_argument("--tracing", action="store_true", help="Export every span (console exporter, batched).")
     args = parser.parse_args()
 
-    with stack(server=args.server, postgres=args.postgres, budget=args.budget_usd) as running:
+    env = {"OTEL_TRACES_EXPORTER": "console"} if args.tracing else {}
+    with stack(server=args.server, postgres=args.postgres, budget=args.budget_usd, env=env) as running:
         report = asyncio.run(measure(running.mock_url, running.url, running.key, args.requests, args.seconds))
     report["server"] = args.server
     report["budget_usd"] = args.budget_usd
     report["database"] = "postgresql" if args.postgres else "sqlite"
+    report["tracing"] = args.tracing
     print(json.dumps(report, indent=2))
     c1, ttft, rps = report["latency"]["c1"]["p50"]["added_ms"], report["ttft"]["p50"]["added_ms"], report["throughput"]
     print(

@@ -100,12 +100,18 @@ def server_command(server: str, port: int, extra: list[str] | None = None) -> li
 
 @contextlib.contextmanager
 def stack(
-    *, server: str = "uvicorn", postgres: bool = False, budget: str | None = None, server_args: list[str] | None = None
+    *,
+    server: str = "uvicorn",
+    postgres: bool = False,
+    budget: str | None = None,
+    server_args: list[str] | None = None,
+    env: dict[str, str] | None = None,
 ) -> Iterator[Stack]:
     mock_port, port = free_port(), free_port()
     mock_url, url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as var_dir:
-        env = _environment(var_dir, mock_url)
+        extra, env = env or {}, _environment(var_dir, mock_url)
+        env.update(extra)
         if postgres:
             import pgserver
 
