@@ -17,7 +17,7 @@ from asgiref.sync import sync_to_async
 from django.db import connection, transaction
 from django.utils import timezone
 
-from apps.core.db import refresh_connections
+from apps.core.db import insert_rows, refresh_connections
 from apps.core.durable_queue import DurableQueue
 from apps.core.hotstore import RedisHotStore, hot_store
 
@@ -75,9 +75,9 @@ def append(events: list[dict]) -> int:
             stored.add(item["event_id"])
             fields = {**item, "created_at": dt.datetime.fromisoformat(item["created_at"])}
             current = entry_hash(fields, previous)
-            rows.append(AuditEntry(**fields, prev_hash=previous, hash=current))
+            rows.append({**fields, "prev_hash": previous, "hash": current})
             previous = current
-        AuditEntry.objects.bulk_create(rows)
+        insert_rows(AuditEntry, rows)
     return len(rows)
 
 

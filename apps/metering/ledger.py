@@ -16,12 +16,16 @@ from django.core.mail import mail_admins
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from apps.core.db import refresh_connections
+from apps.core.db import insert_rows, refresh_connections
 
 from .models import Alert, AlertKind, Budget, UsageRecord
 
 ALERT_AT = Decimal("0.8")
 RECORD_FIELDS = {f.attname for f in UsageRecord._meta.concrete_fields} - {"id"}
+# What a queued record may leave out (the model's own defaults, as the ORM would apply them).
+RECORD_DEFAULTS = {
+    f.attname: f.get_default() for f in UsageRecord._meta.concrete_fields if not f.primary_key and f.has_default()
+} | {"team_id": None, "key_id": None, "user_id": None, "ttft_ms": None}
 
 
 def month_start(moment: dt.datetime) -> dt.date:
@@ -58,8 +62,8 @@ def write_batch(records: list[dict]) -> int:
     with transaction.atomic():
         stored = set(UsageRecord.objects.filter(request_id__in=unique).values_list("request_id", flat=True))
         fresh = [r for rid, r in unique.items() if rid not in stored]
-        UsageRecord.objects.bulk_create(
-            [UsageRecord(**{k: v for k, v in r.items() if k in RECORD_FIELDS}) for r in fresh]
+        insert_rows(
+            UsageRecord, [{**RECORD_DEFAULTS, **{k: v for k, v in r.items() if k in RECORD_FIELDS}} for r in fresh]
         )
         spend: dict[tuple[int, dt.date], list] = defaultdict(lambda: [Decimal(0), 0, None])
         for r in fresh:
