@@ -6,6 +6,7 @@ import io
 import itertools
 import json
 import time
+from decimal import Decimal
 
 import httpx
 import pytest
@@ -181,3 +182,102 @@ def test_compliance_staff_read_one_requests_story_and_export_the_trail(world, st
     assert json_rows[-1]["request_id"] == "req_story"
     assert exported_jsonl["Content-Disposition"] == 'attachment; filename="audit.jsonl"'
     assert "req_story" in found
+
+
+def test_without_redis_an_entry_with_decimals_nul_and_broken_unicode_is_stored_plainly(world, settings):
+    from asgiref.sync import async_to_sync
+
+    from apps.audit import trail
+    from apps.core.hotstore import hot_store
+
+    settings.REDIS_URL = None
+    hot_store.cache_clear()
+    try:
+        item = trail.event(
+            "generation.chat", actor_type="user", actor="user:1", tenant_id=world.acme.pk,
+            payload={"cost_usd": Decimal("0.00005200"), "answer": "a\x00b\ud800c"},
+        )  # fmt: skip
+        async_to_sync(trail.record)(item)
+    finally:
+        hot_store.cache_clear()
+
+    stored = AuditEntry.objects.get(event_id=item["event_id"])
+    assert stored.payload == {"cost_usd": "0.00005200", "answer": "a\ufffdb?c"}
+    assert verify_all()[1] is None
+
+
+def test_an_entry_the_database_refuses_does_not_hold_up_the_rest_of_its_batch(world):
+    from asgiref.sync import async_to_sync
+
+    from apps.audit import trail
+
+    good = [trail.event("test.good", actor_type="system", actor="s", payload={"n": n}) for n in range(2)]
+    bad = trail.event("test.bad", actor_type="system", actor="s", payload={"ok": True})
+    raw_bad = json.dumps(bad).replace('{"ok": true}', '{"text": "nul \\u0000 here"}')  # as if queued unclean
+
+    async def go():
+        for raw in (json.dumps(good[0]), raw_bad, json.dumps(good[1])):
+            await trail.queue.push(raw)
+        return await trail.queue.flush_all()
+
+    moved = async_to_sync(go)()
+
+    actions = list(
+        AuditEntry.objects.filter(action__startswith="test.").order_by("id").values_list("action", "payload")
+    )
+    assert moved == 3
+    assert actions == [("test.good", {"n": 0}), ("test.bad", None), ("test.good", {"n": 1})]
+    assert verify_all()[1] is None
+
+
+def test_a_flusher_that_lost_its_lock_does_not_trim_what_it_did_not_write(world):
+    from asgiref.sync import async_to_sync
+
+    from apps.core.durable_queue import DurableQueue
+    from apps.core.hotstore import hot_store
+
+    written = []
+
+    def slow_write(raw):  # meanwhile the lock expired and another flusher took it
+        hot_store().set_sync("probe:flush-lock", "someone-else", 60)
+        written.extend(raw)
+
+    queue = DurableQueue("probe", slow_write)
+
+    async def go():
+        await queue.push("a")
+        moved = await queue.flush_once()
+        store = hot_store()
+        left = await store.connection.execute("LLEN", store.prefix + "probe:pending")
+        return moved, left
+
+    assert async_to_sync(go)() == (0, 1)  # written, but left queued for the lock's owner (deduplicated there)
+    assert written == ["a"]
+
+
+def test_deleting_several_objects_in_the_admin_records_each(world, staff_client):
+    from django.contrib.auth.models import Group
+
+    groups = [Group.objects.create(name=name) for name in ("one", "two")]
+
+    staff_client.post(
+        reverse("admin:auth_group_changelist"),
+        {"action": "delete_selected", "_selected_action": [g.pk for g in groups], "post": "yes"},
+    )
+
+    deleted = AuditEntry.objects.filter(action="admin.delete", object_type="auth.Group")
+    assert sorted(deleted.values_list("payload__object", flat=True)) == ["one", "two"]
+    assert not Group.objects.filter(name__in=["one", "two"]).exists()
+
+
+@pytest.mark.django_db
+def test_a_client_cannot_choose_the_request_id_that_keys_its_usage_and_audit(fresh):
+    body = {"model": "gpt-mock", "messages": [{"role": "user", "content": "hi"}]}
+    headers = {"Authorization": f"Bearer {fresh.key}", "X-Request-Id": "client-chosen-id-1"}
+
+    first = httpx.post(fresh.base_url + "/chat/completions", json=body, headers=headers)
+    second = httpx.post(fresh.base_url + "/chat/completions", json=body, headers=headers)
+
+    ids = [first.headers["x-request-id"], second.headers["x-request-id"]]
+    assert all(i.startswith("req_") for i in ids) and ids[0] != ids[1]
+    assert first.headers["x-client-request-id"] == "client-chosen-id-1"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -64,11 +65,15 @@ class AuditEntryAdmin(admin.ModelAdmin):
         ]
 
     def story_view(self, request, request_id: str):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         context = {**self.admin_site.each_context(request), **exports.request_story(request_id)}
         context["title"] = f"Request {request_id}"
         return TemplateResponse(request, "admin/audit/request_story.html", context)
 
     def verify_view(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         checked, broken = verify_all()
         if broken is None:
             self.message_user(request, f"The audit trail is intact: {checked} entries verified.", messages.SUCCESS)

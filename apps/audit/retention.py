@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 
+from asgiref.sync import async_to_sync
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -17,7 +18,7 @@ from apps.chat.models import Conversation, Message
 from apps.tenancy.models import Tenant
 
 from .models import AuditEntry
-from .trail import event, record_change, record_now
+from .trail import event, queue, record_change, record_now
 
 
 def purge_expired(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
@@ -40,9 +41,16 @@ def purge_expired(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
     return report
 
 
-@transaction.atomic
 def erase_user(*, tenant: Tenant, user, by=None) -> dict[str, int]:
-    """Erase one person's conversations and the payloads stored about their requests in a tenant."""
+    """Erase one person's conversations and the payloads stored about their requests in a tenant.
+
+    Entries still queued in Redis are written first, so none lands after the erasure with a prompt."""
+    async_to_sync(queue.flush_all)()
+    with transaction.atomic():
+        return _erase(tenant, user, by)
+
+
+def _erase(tenant: Tenant, user, by) -> dict[str, int]:
     conversations = Conversation.objects.filter(tenant=tenant, user=user)
     counts = {"messages": Message.objects.filter(conversation__in=conversations).count()}
     counts["conversations"] = conversations.count()

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import uuid
 
 from asgiref.sync import sync_to_async
-from django.db import connection, transaction
+from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.core.db import insert_rows, refresh_connections
@@ -25,6 +26,7 @@ from .chain import digest, entry_hash
 from .models import GENESIS, AuditEntry
 
 ADVISORY_LOCK = 0x41554449  # "AUDI"
+logger = logging.getLogger("catalyst.audit")
 
 
 def event(
@@ -41,7 +43,7 @@ def event(
     keep_payload: bool = True,
 ) -> dict:
     """One audit event. The payload's digest is always chained; the payload is kept unless told not to."""  # fmt: skip
-    payload = payload or {}
+    payload = plain(payload or {})
     return {
         "event_id": uuid.uuid4().hex,
         "created_at": timezone.now().isoformat(),
@@ -56,6 +58,13 @@ def event(
         "payload_digest": digest(payload),
         "payload": payload if keep_payload else None,
     }
+
+
+def plain(payload: dict) -> dict:
+    """The payload as plain JSON that every database stores: decimals and dates as strings, lone
+    surrogates replaced, NUL (which PostgreSQL's jsonb refuses) as U+FFFD."""
+    text = json.dumps(payload, default=str, ensure_ascii=False).encode("utf-8", "replace").decode("utf-8")
+    return json.loads(text.replace("\\u0000", "\\ufffd"))
 
 
 def append(events: list[dict]) -> int:
@@ -82,8 +91,22 @@ def append(events: list[dict]) -> int:
 
 
 def _write(raw: list[str]) -> None:
+    """Append a queued batch. An entry the database refuses must not hold up the ones behind it:
+    on failure, entries go one by one, and one still refused is kept without its payload (its
+    digest stays in the chain)."""
     refresh_connections()
-    append([json.loads(item) for item in raw])
+    events = [json.loads(item) for item in raw]
+    try:
+        append(events)
+        return
+    except DatabaseError:
+        logger.exception("audit batch refused; appending entry by entry")
+    for item in events:
+        try:
+            append([item])
+        except DatabaseError:
+            logger.exception("audit entry refused; kept without its payload", extra={"event": item["event_id"]})
+            append([{**item, "payload": None}])
 
 
 queue = DurableQueue("audit", _write)

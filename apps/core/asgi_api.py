@@ -65,7 +65,7 @@ class ApiASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         except PayloadTooLarge as error:
-            await self.send_response(error_response(error, new_request_id(None)), send)
+            await self.send_response(error_response(error, new_request_id()), send)
             return
         set_script_prefix(get_script_prefix(scope))
         request, early = self.create_request(scope, body)

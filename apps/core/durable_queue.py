@@ -20,6 +20,16 @@ from asgiref.sync import sync_to_async
 from .hotstore import RedisHotStore, hot_store
 
 logger = logging.getLogger("catalyst.queue")
+LOCK_SECONDS = 120
+
+# Trim what was written only while still holding the lock: a flusher whose lock expired during a
+# slow write must not trim entries another flusher has read since (they would never be stored).
+_TRIM_IF_OWNER = """
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]), -1)
+redis.call('DEL', KEYS[1])
+return 1
+"""
 
 
 class DurableQueue:
@@ -59,17 +69,18 @@ class DurableQueue:
             return 0
         token = uuid.uuid4().hex
         connection = store.connection
-        if await connection.execute("SET", store.prefix + self.lock, token, "NX", "EX", 30) != "OK":
+        if await connection.execute("SET", store.prefix + self.lock, token, "NX", "EX", LOCK_SECONDS) != "OK":
             return 0
+        trimmed = False
         try:
             raw = await connection.execute("LRANGE", store.prefix + self.key, 0, self.batch - 1)
             if not raw:
                 return 0
             await sync_to_async(self.write)(raw)
-            await connection.execute("LTRIM", store.prefix + self.key, len(raw), -1)
-            return len(raw)
+            trimmed = await store.run_script(_TRIM_IF_OWNER, [self.lock, self.key], [token, len(raw)]) == 1
+            return len(raw) if trimmed else 0
         finally:
-            if await connection.execute("GET", store.prefix + self.lock) == token:
+            if not trimmed and await connection.execute("GET", store.prefix + self.lock) == token:
                 await connection.execute("DEL", store.prefix + self.lock)
 
     async def flush_all(self) -> int:

@@ -1,4 +1,9 @@
-"""Request id on every request and response (accepts a sane client-supplied X-Request-Id)."""
+"""A request id on every request and response.
+
+Ids are always generated here: usage records and audit entries are keyed by them, so a client
+must not be able to choose one (a reused id would make its request look already recorded). A
+sane client-supplied X-Request-Id is echoed back as X-Client-Request-Id for correlation.
+"""
 
 from __future__ import annotations
 
@@ -10,10 +15,15 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 _CLIENT_ID = re.compile(r"[A-Za-z0-9._:-]{8,128}")
 
 
-def new_request_id(supplied: str | None) -> str:
-    if supplied and _CLIENT_ID.fullmatch(supplied):
-        return supplied
+def new_request_id() -> str:
     return f"req_{uuid.uuid4().hex}"
+
+
+def _tag(request, response) -> None:
+    response["X-Request-Id"] = request.request_id
+    supplied = request.headers.get("X-Request-Id")
+    if supplied and _CLIENT_ID.fullmatch(supplied):
+        response["X-Client-Request-Id"] = supplied
 
 
 class RequestIdMiddleware:
@@ -29,15 +39,15 @@ class RequestIdMiddleware:
     def __call__(self, request):
         if self._is_async:
             return self.__acall__(request)
-        request.request_id = new_request_id(request.headers.get("X-Request-Id"))
+        request.request_id = new_request_id()
         response = self.get_response(request)
-        response["X-Request-Id"] = request.request_id
+        _tag(request, response)
         return response
 
     async def __acall__(self, request):
-        request.request_id = new_request_id(request.headers.get("X-Request-Id"))
+        request.request_id = new_request_id()
         response = await self.get_response(request)
-        response["X-Request-Id"] = request.request_id
+        _tag(request, response)
         return response
 
 
