@@ -357,6 +357,10 @@ def test_suspending_a_tenant_asks_first_and_then_refuses_its_keys(world, staff_c
     world.globex.refresh_from_db()
     assert world.globex.status == TenantStatus.ACTIVE
     assert api.get("/v1/me", world.globex_key).status_code == 200
+    suspended = AuditEntry.objects.get(action="tenant.status")
+    assert (suspended.tenant_slug, suspended.actor_type, suspended.actor, suspended.payload) == (
+        "acme", "staff", "root", {"status": "suspended"},
+    )  # fmt: skip
 
 
 # --- secrets never leave the database -------------------------------------------------------------

@@ -79,7 +79,7 @@ class TierAdmin(admin.ModelAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         for tenant in obj.tenants.all():
-            services.tenant_saved(tenant=tenant)
+            services.tenant_saved(tenant=tenant, by=request.user)
 
 
 @admin.register(Tenant)
@@ -146,7 +146,7 @@ class TenantAdmin(admin.ModelAdmin):
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
-        services.tenant_saved(tenant=obj)
+        services.tenant_saved(tenant=obj, by=request.user)
 
     @admin.action(description="Suspend selected tenants", permissions=["change"])
     def suspend_tenants(self, request, queryset):
@@ -160,14 +160,14 @@ class TenantAdmin(admin.ModelAdmin):
                 question="Every key and token of these tenants will get 403 until the tenants are activated again.",
             )
         for tenant in queryset:
-            services.tenant_set_status(tenant=tenant, status=TenantStatus.SUSPENDED)
+            services.tenant_set_status(tenant=tenant, status=TenantStatus.SUSPENDED, by=request.user)
         self.message_user(request, f"Suspended {queryset.count()} tenant(s).", messages.SUCCESS)
         return None
 
     @admin.action(description="Activate selected tenants", permissions=["change"])
     def activate_tenants(self, request, queryset):
         for tenant in queryset:
-            services.tenant_set_status(tenant=tenant, status=TenantStatus.ACTIVE)
+            services.tenant_set_status(tenant=tenant, status=TenantStatus.ACTIVE, by=request.user)
         self.message_user(request, f"Activated {queryset.count()} tenant(s).", messages.SUCCESS)
 
 
@@ -326,7 +326,7 @@ class ApiKeyAdmin(admin.ModelAdmin):
                 question="These keys will stop working at once, on every instance. This cannot be undone.",
             )
         for key in queryset:
-            services.key_revoke(key=key)
+            services.key_revoke(key=key, by=request.user)
         self.message_user(request, f"Revoked {queryset.count()} key(s).", messages.SUCCESS)
         return None
 

@@ -170,6 +170,7 @@ def _tenant_facts(tenant: Tenant) -> dict:
     }  # fmt: skip
 
 
+@transaction.atomic
 def membership_add(
     *, tenant: Tenant, user: AbstractBaseUser, role: Role = Role.MEMBER, team: Team | None = None
 ) -> Membership:
@@ -182,6 +183,7 @@ def membership_add(
     return membership
 
 
+@transaction.atomic
 def user_set_active(*, user: AbstractBaseUser, active: bool) -> None:
     """Deactivating a user ends their tokens at once, in every tenant."""
     user.is_active = active
@@ -190,6 +192,7 @@ def user_set_active(*, user: AbstractBaseUser, active: bool) -> None:
     credential_cache.forget_user(user)
 
 
+@transaction.atomic
 def membership_remove(*, membership: Membership) -> None:
     user = membership.user
     record_change("membership.remove", tenant=membership.tenant, obj=membership, payload={"user_id": user.pk})
