@@ -18,7 +18,7 @@ from apps.chat.models import Conversation, Message
 from apps.tenancy.models import Tenant
 
 from .models import AuditEntry
-from .trail import event, queue, record_change, record_now
+from .trail import queue, record_change
 
 
 def purge_expired(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
@@ -59,10 +59,5 @@ def _erase(tenant: Tenant, user, by) -> dict[str, int]:
     counts["audit_payloads"] = AuditEntry.objects.filter(mine, tenant_id=tenant.pk, payload__isnull=False).update(
         payload=None
     )
-    record_now(
-        event(
-            "erasure.user", actor_type="staff" if by else "system", actor=by.get_username() if by else "system",
-            tenant_id=tenant.pk, tenant_slug=tenant.slug, object_type="auth.User", object_id=user.pk, payload=counts,
-        )
-    )  # fmt: skip
+    record_change("erasure.user", tenant=tenant, obj=user, payload=counts, by=by)
     return counts

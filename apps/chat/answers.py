@@ -42,6 +42,22 @@ Send = Callable[[Frame], Awaitable[None]]
 _running: dict[tuple[int, int, str], Answer] = {}
 
 
+def done_frame(
+    client_id: str, conversation_id: int, model: str, tokens_in: int, tokens_out: int, cost_usd: Decimal
+) -> Frame:
+    return {
+        "type": "done", "id": client_id, "conversation_id": conversation_id, "model": model,
+        "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": str(cost_usd), "cached": False,
+    }  # fmt: skip
+
+
+def error_frame(client_id: str | None, code: str, message: str, retry_after: str | None = None) -> Frame:
+    return {
+        "type": "error", "id": client_id, "code": code, "message": message,
+        "retry_after": int(retry_after) if retry_after else None,
+    }  # fmt: skip
+
+
 def group_name(tenant_id: int, user_id: int, client_id: str) -> str:
     digest = hashlib.sha256(client_id.encode()).hexdigest()[:32]
     return f"chat.answer.{tenant_id}.{user_id}.{digest}"
@@ -200,18 +216,15 @@ class Answer:
     def _where(self) -> dict:
         return {"conversation_id": self.turn.conversation_id, "title": self.turn.title}
 
-    def _done(self, generation) -> Frame:
-        usage = generation.usage
+    def _billed(self, generation) -> tuple[str, int, int, Decimal]:
+        """The model, tokens in and out and cost the pipeline settled (nothing, without a generation)."""
+        usage = generation.usage if generation else None
+        model = generation.model.name if generation and generation.model else self.model
         tokens_in, tokens_out = (usage.input_tokens, usage.output_tokens) if usage else (0, 0)
-        return {
-            "type": "done",
-            "id": self.client_id,
-            "conversation_id": self.turn.conversation_id,
-            "model": generation.model.name if generation.model else self.model,
-            "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out},
-            "cost_usd": str(generation.cost_usd),
-            "cached": False,
-        }
+        return model, tokens_in, tokens_out, generation.cost_usd if generation else Decimal(0)
+
+    def _done(self, generation) -> Frame:
+        return done_frame(self.client_id, self.turn.conversation_id, *self._billed(generation))
 
     async def _emit(self, frame: Frame) -> None:
         if frame["type"] == "token":
@@ -222,21 +235,17 @@ class Answer:
                 self.listeners.pop(listener_id, None)
 
     async def _fail(self, code: str, message: str, retry_after: str | None, generation) -> None:
-        frame = {"type": "error", "id": self.client_id, "code": code, "message": message}
-        frame["retry_after"] = int(retry_after) if retry_after else None
+        frame = error_frame(self.client_id, code, message, retry_after)
         await self._finish(MessageStatus.FAILED, generation, frame, error_code=code)
 
     async def _finish(self, status: str, generation, terminal: Frame, error_code: str = "") -> None:
         """Save the answer as it ended, then tell every listener. Once saved, the answer leaves the
         registry, so a late resume or cancel is answered from the database, which is final."""
         self.ending = True
-        usage = generation.usage if generation else None
+        model, tokens_in, tokens_out, cost_usd = self._billed(generation)
         await database_sync_to_async(services.finish_answer)(
-            self.turn.answer_id, content=self.text, status=status,
-            model=generation.model.name if generation and generation.model else self.model,
-            request_id=self.request_id, tokens_in=usage.input_tokens if usage else 0,
-            tokens_out=usage.output_tokens if usage else 0,
-            cost_usd=generation.cost_usd if generation else Decimal(0), error_code=error_code,
+            self.turn.answer_id, content=self.text, status=status, model=model, request_id=self.request_id,
+            tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost_usd, error_code=error_code,
         )  # fmt: skip
         _running.pop(self.key, None)
         tracing.finish()  # ended already with the request's log line, unless it never reached one

@@ -255,12 +255,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
             )
         if stored.status == MessageStatus.COMPLETE:
             await self.send_frame(
-                {
-                    "type": "done", "id": client_id, "conversation_id": stored.conversation_id, "model": stored.model,
-                    "usage": {"tokens_in": stored.tokens_in, "tokens_out": stored.tokens_out},
-                    "cost_usd": str(stored.cost_usd), "cached": False,
-                }
-            )  # fmt: skip
+                answers.done_frame(
+                    client_id,
+                    stored.conversation_id,
+                    stored.model,
+                    stored.tokens_in,
+                    stored.tokens_out,
+                    stored.cost_usd,
+                )
+            )
         elif stored.status == MessageStatus.CANCELLED:
             await self.send_frame({"type": "cancelled", "id": client_id})
         else:
@@ -277,6 +280,4 @@ class ChatConsumer(AsyncWebsocketConsumer):
         await self.send_frame(message["frame"])
 
     async def _error(self, client_id: str | None, code: str, message: str, retry_after: str | None = None) -> None:
-        frame = {"type": "error", "id": client_id, "code": code, "message": message}
-        frame["retry_after"] = int(retry_after) if retry_after else None
-        await self.send_frame(frame)
+        await self.send_frame(answers.error_frame(client_id, code, message, retry_after))

@@ -8,7 +8,7 @@ from .models import Conversation, Message
 from .services import expire_lost_answers, owned_conversation
 
 
-def _conversation(conversation: Conversation) -> dict:
+def conversation_detail(conversation: Conversation) -> dict:
     return {
         "id": conversation.pk,
         "title": conversation.title,
@@ -18,17 +18,13 @@ def _conversation(conversation: Conversation) -> dict:
     }
 
 
-def conversation_detail(conversation: Conversation) -> dict:
-    return _conversation(conversation)
-
-
 def conversations(tenant_id: int, user_id: int, query: str = "", limit: int = 50) -> list[dict]:
     """Newest first; `query` matches titles and message text."""
     rows = Conversation.objects.filter(tenant_id=tenant_id, user_id=user_id)
     if query:
         matching = Message.objects.filter(tenant_id=tenant_id, user_id=user_id, content__icontains=query)
         rows = rows.filter(Q(title__icontains=query) | Q(pk__in=matching.values("conversation_id")))
-    return [_conversation(c) for c in rows.order_by("-updated_at", "-id")[:limit]]
+    return [conversation_detail(c) for c in rows.order_by("-updated_at", "-id")[:limit]]
 
 
 def messages(tenant_id: int, user_id: int, conversation_id: int) -> list[dict]:

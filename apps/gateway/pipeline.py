@@ -352,7 +352,8 @@ async def _record(generation: Generation) -> None:
 
 
 def _audit_event(generation: Generation, record: dict) -> dict:
-    """The request's audit entry: who, what, which model and attempts, tokens, cost. No prompt."""
+    """The request's audit entry: who, what, which model and attempts, tokens, cost; the prompt and
+    answer only when the tenant's policy keeps them."""
     principal = generation.principal
     by_key = principal.method == "api_key"
     facts = ("endpoint", "model", "provider", "tokens_in", "tokens_out", "tokens_cached", "cost_usd", "latency_ms")
