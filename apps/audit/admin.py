@@ -9,13 +9,15 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
+from apps.core.admin_site import ReadOnlyAdmin
+
 from . import exports
 from .chain import verify_all
 from .models import AuditEntry
 
 
 @admin.register(AuditEntry)
-class AuditEntryAdmin(admin.ModelAdmin):
+class AuditEntryAdmin(ReadOnlyAdmin):
     list_display = ("id", "created_at", "tenant_slug", "actor_type", "actor", "action", "object_type", "story")
     list_filter = ("action", "actor_type", "tenant_slug")
     search_fields = ("=request_id", "=tenant_slug", "actor", "=object_id", "action")
@@ -45,15 +47,6 @@ class AuditEntryAdmin(admin.ModelAdmin):
     @admin.action(description="Export the selected entries as JSON Lines")
     def export_jsonl(self, request, queryset):
         return self._export(queryset, exports.jsonl_lines, "application/x-ndjson", "jsonl")
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
     def get_urls(self):
         verify = self.admin_site.admin_view(self.verify_view)

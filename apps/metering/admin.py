@@ -10,22 +10,11 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from apps.core.admin_site import ReadOnlyAdmin
+
 from . import reports
 from .models import Alert, Budget, UsageRecord
 from .reports import ReportFilter
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Money rows change only through the ledger, never by hand."""
-
-    def has_add_permission(self, request) -> bool:
-        return False
-
-    def has_change_permission(self, request, obj=None) -> bool:
-        return False
-
-    def has_delete_permission(self, request, obj=None) -> bool:
-        return False
 
 
 class EstimatedCountPaginator(Paginator):
@@ -49,7 +38,7 @@ class EstimatedCountPaginator(Paginator):
 
 
 @admin.register(Budget)
-class BudgetAdmin(ReadOnlyAdmin):
+class BudgetAdmin(ReadOnlyAdmin):  # money rows change only through the ledger, never by hand
     list_display = ("tenant", "period", "spent_usd", "spent_tokens")
     list_filter = ("period",)
     list_select_related = ("tenant",)
