@@ -53,6 +53,13 @@ class DurableQueue:
         await store.connection.execute("RPUSH", store.prefix + self.key, entry)
         self.ensure_flusher()
 
+    async def depth(self) -> int:
+        """Entries waiting for the database (0 without Redis: nothing is ever queued then)."""
+        store = hot_store()
+        if not isinstance(store, RedisHotStore):
+            return 0
+        return await store.connection.execute("LLEN", store.prefix + self.key)
+
     async def _flush_forever(self) -> None:
         while True:
             await asyncio.sleep(self.interval)

@@ -162,14 +162,14 @@ async def reserve(
 
 
 async def settle(
-    *, tenant_id: int, period: dt.date, hold: Hold | None, cost_usd: Decimal, tokens: int, queued: str
+    *, tenant_id: int, period: dt.date, hold: Hold | None, cost_usd: Decimal, tokens: int, queued: str, queue_key: str
 ) -> bool:
     """Release the hold, count the spend, and queue the usage record (Redis); False without Redis."""
     store = hot_store()
     if not isinstance(store, RedisHotStore):
         _memory.settle(tenant_id, period, hold.member if hold else None, units(cost_usd), tokens)
         return False
-    keys = [*_keys(tenant_id, period), PENDING]
+    keys = [*_keys(tenant_id, period), queue_key]
     args = [
         hold.member if hold else "", hold.units if hold else 0, hold.tokens if hold else 0, units(cost_usd), tokens,
         queued,
@@ -193,6 +193,3 @@ async def state(tenant_id: int, period: dt.date) -> dict[str, int]:
 
 def reset_memory_holds() -> None:
     _memory.budgets.clear()
-
-
-PENDING = "usage:pending"

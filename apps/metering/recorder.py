@@ -43,7 +43,7 @@ async def record(usage: dict, hold: holds.Hold | None, caps: ledger.Caps) -> Non
     period = hold.period if hold else ledger.month_start(now)
     queued = await holds.settle(
         tenant_id=usage["tenant_id"], period=period, hold=hold, cost_usd=usage["cost_usd"], tokens=tokens,
-        queued=_dumps(usage),
+        queued=_dumps(usage), queue_key=queue.key,
     )  # fmt: skip
     if queued:
         queue.ensure_flusher()
@@ -55,7 +55,7 @@ def _write(raw: list[str]) -> None:
     ledger.write_batch([_loads(item) for item in raw])
 
 
-queue = DurableQueue(holds.PENDING.removesuffix(":pending"), _write)
+queue = DurableQueue("usage", _write)
 
 
 async def flush_all() -> int:

@@ -11,10 +11,12 @@ from django.db.migrations.executor import MigrationExecutor
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
+from apps.audit import trail
 from apps.catalogue.snapshot import current_catalogue
 from apps.core.db import refresh_connections
 from apps.core.hotstore import RedisHotStore, hot_store
 from apps.gateway import breaker
+from apps.metering import recorder
 
 from . import metrics
 
@@ -41,12 +43,8 @@ async def _read_shared_gauges() -> None:
     for name in catalogue.models:
         state = await breaker.state_of(name)
         metrics.BREAKER.labels(name).set(0 if state == breaker.CLOSED else 1)
-    store = hot_store()
-    for queue in ("usage", "audit"):
-        depth = 0
-        if isinstance(store, RedisHotStore):
-            depth = await store.connection.execute("LLEN", f"{store.prefix}{queue}:pending")
-        metrics.QUEUE_DEPTH.labels(queue).set(depth)
+    for name, queue in (("usage", recorder.queue), ("audit", trail.queue)):
+        metrics.QUEUE_DEPTH.labels(name).set(await queue.depth())
 
 
 _migrated = False

@@ -129,7 +129,7 @@ def test_the_periodic_task_flushes_queued_records(world):
     async def queue():
         await holds.settle(
             tenant_id=world.acme.pk, period=dt.date(2026, 11, 1), hold=None, cost_usd=Decimal("0.10"), tokens=10,
-            queued=queued,
+            queued=queued, queue_key=recorder.queue.key,
         )  # fmt: skip
 
     asyncio.run(queue())
