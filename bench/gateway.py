@@ -1,6 +1,7 @@
 """Gateway overhead against the mock LLM, as ratios to a direct call in the same run.
 
     .venv/bin/python bench/gateway.py [--server daphne|uvicorn] [--requests 2000] [--seconds 10]
+        [--postgres] [--budget-usd 1000] [--tracing otlp|console]
 
 Starts the mock LLM server and one Catalyst server process (local settings, DEBUG off, Redis for
 the hot store, SQLite for the database or PostgreSQL with --postgres; authentication, rate
@@ -17,11 +18,18 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import subprocess
+import sys
 import time
+import urllib.request
+from collections.abc import Iterator
 
 import aiohttp
-from harness import percentile, stack
+from harness import ROOT, Stack, cpu_seconds, percentile, stack
+
+from catalyst.testing.live import free_port, stop, wait_until_up
 
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello to the benchmark"}]}
 
@@ -51,7 +59,8 @@ async def latencies(url: str, headers: dict, concurrency: int, total: int) -> li
     return results
 
 
-async def throughput(url: str, headers: dict, concurrency: int, seconds: float) -> float:
+async def throughput(url: str, headers: dict, concurrency: int, seconds: float) -> tuple[float, int]:
+    """Requests per second at `concurrency` for `seconds`, and how many requests that was."""
     done = 0
     connector = aiohttp.TCPConnector(limit=concurrency)
     async with aiohttp.ClientSession(connector=connector) as session:
@@ -65,7 +74,7 @@ async def throughput(url: str, headers: dict, concurrency: int, seconds: float) 
 
         started = time.perf_counter()
         await asyncio.gather(*(worker() for _ in range(concurrency)))
-        return done / (time.perf_counter() - started)
+        return done / (time.perf_counter() - started), done
 
 
 async def first_token_ms(url: str, headers: dict, samples: int) -> list[float]:
@@ -91,7 +100,8 @@ def summary(direct: list[float], gateway: list[float]) -> dict[str, float]:
     return row
 
 
-async def measure(mock_url: str, catalyst_url: str, key: str, requests: int, seconds: float) -> dict:
+async def measure(running: Stack, requests: int, seconds: float) -> dict:
+    mock_url, catalyst_url, key = running.mock_url, running.url, running.key
     direct = (mock_url + "/v1/chat/completions", {"Authorization": "Bearer direct"})
     gateway = (catalyst_url + "/v1/chat/completions", {"Authorization": f"Bearer {key}"})
     report: dict = {"latency": {}}
@@ -100,17 +110,37 @@ async def measure(mock_url: str, catalyst_url: str, key: str, requests: int, sec
         d = await latencies(*direct, concurrency, count)
         g = await latencies(*gateway, concurrency, count)
         report["latency"][f"c{concurrency}"] = summary(d, g)
-    direct_rps = await throughput(*direct, 50, seconds)
-    gateway_rps = await throughput(*gateway, 50, seconds)
+    direct_rps, _ = await throughput(*direct, 50, seconds)
+    processes = {"server": running.server, "worker": running.worker}
+    cpu_before = {name: cpu_seconds(process) for name, process in processes.items() if process}
+    gateway_rps, served = await throughput(*gateway, 50, seconds)
+    await asyncio.sleep(2 if running.worker else 0)  # the worker drains what the run queued
+    cpu_ms = {name: (cpu_seconds(processes[name]) - before) * 1000 / served for name, before in cpu_before.items()}
     report["throughput"] = {
         "direct_rps": round(direct_rps, 1), "catalyst_rps": round(gateway_rps, 1),
         "ratio": round(gateway_rps / direct_rps, 3),
+        "cpu_ms_per_request": {name: round(value, 3) for name, value in cpu_ms.items()},
     }  # fmt: skip
     stream_direct = (mock_url + "/v1/chat/completions", {"Authorization": "Bearer direct"})
     stream_gateway = (catalyst_url + "/v1/chat/completions", {"Authorization": f"Bearer {key}"})
     d, g = await first_token_ms(*stream_direct, 200), await first_token_ms(*stream_gateway, 200)
     report["ttft"] = summary(d, g)
     return report
+
+
+@contextlib.contextmanager
+def otlp_sink() -> Iterator[str]:
+    """A stand-in collector in its own process (bench/otlp_sink.py); yields its base URL."""
+    port = free_port()
+    sink = subprocess.Popen(
+        [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), "--port", str(port)], start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        wait_until_up(f"http://127.0.0.1:{port}/health", sink)
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        stop(sink)
 
 
 def main() -> None:
@@ -122,16 +152,32 @@ def main() -> None:
         "--budget-usd", help="Give the tenant a monthly budget, so each request reserves in the ledger."
     )
     parser.add_argument("--postgres", action="store_true", help="Use PostgreSQL (pgserver) instead of SQLite.")
-    parser.add_argument("--tracing", action="store_true", help="Export every span (console exporter, batched).")
+    parser.add_argument(
+        "--tracing", choices=("otlp", "console"),
+        help="Export every span: over OTLP/HTTP to bench/otlp_sink.py (counted), or as JSON lines on stdout.",
+    )  # fmt: skip
+    parser.add_argument(
+        "--flusher", choices=("web", "worker"), default="web",
+        help="Who writes usage records and audit entries to the database: the server, or a Celery worker.",
+    )  # fmt: skip
     args = parser.parse_args()
 
-    env = {"OTEL_TRACES_EXPORTER": "console"} if args.tracing else {}
-    with stack(server=args.server, postgres=args.postgres, budget=args.budget_usd, env=env) as running:
-        report = asyncio.run(measure(running.mock_url, running.url, running.key, args.requests, args.seconds))
+    with contextlib.ExitStack() as running_sink:
+        env = {"OTEL_TRACES_EXPORTER": args.tracing} if args.tracing else {}
+        if args.tracing == "otlp":
+            env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink_url = running_sink.enter_context(otlp_sink())
+        with stack(
+            server=args.server, postgres=args.postgres, budget=args.budget_usd, env=env, flusher=args.flusher
+        ) as running:
+            report = asyncio.run(measure(running, args.requests, args.seconds))
+        if args.tracing == "otlp":  # the server has stopped, so its last batch has been exported
+            with urllib.request.urlopen(sink_url + "/count", timeout=5) as response:  # noqa: S310 (our sink)
+                report["spans_exported"] = json.load(response)
     report["server"] = args.server
     report["budget_usd"] = args.budget_usd
     report["database"] = "postgresql" if args.postgres else "sqlite"
-    report["tracing"] = args.tracing
+    report["tracing"] = args.tracing or "none"
+    report["flusher"] = args.flusher
     print(json.dumps(report, indent=2))
     c1, ttft, rps = report["latency"]["c1"]["p50"]["added_ms"], report["ttft"]["p50"]["added_ms"], report["throughput"]
     print(

@@ -54,6 +54,13 @@ class Stack:
     token: str
     server: subprocess.Popen
     env: dict[str, str]
+    worker: subprocess.Popen | None = None  # the Celery worker (with beat), when it drains the queues
+
+
+def cpu_seconds(process: subprocess.Popen) -> float:
+    """User + system CPU time a process (and the children it waited for) has used so far."""
+    fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
 def _environment(var_dir: str, mock_url: str) -> dict[str, str]:
@@ -106,12 +113,16 @@ def stack(
     budget: str | None = None,
     server_args: list[str] | None = None,
     env: dict[str, str] | None = None,
+    flusher: str = "web",
 ) -> Iterator[Stack]:
+    """flusher="worker" starts a Celery worker with beat beside the server, which then only queues
+    usage records and audit entries (QUEUE_FLUSHER=worker); "web" lets the server write them."""
     mock_port, port = free_port(), free_port()
     mock_url, url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as var_dir:
         extra, env = env or {}, _environment(var_dir, mock_url)
         env.update(extra)
+        env["QUEUE_FLUSHER"] = flusher
         if postgres:
             import pgserver
 
@@ -127,14 +138,23 @@ def stack(
                 server_command(server, port, server_args), cwd=ROOT, env=env, start_new_session=True, stdout=log,
                 stderr=log,
             )  # fmt: skip
+            worker = None
+            if flusher == "worker":
+                worker = subprocess.Popen(
+                    [sys.executable, "-m", "celery", "-A", "catalyst", "worker", "--beat", "--pool", "solo",
+                     "--schedule", str(Path(var_dir) / "celerybeat-schedule"), "-l", "warning"],
+                    cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log,
+                )  # fmt: skip
             try:
                 wait_until_up(mock_url + "/_mock/health", mock)
                 wait_until_up(url + "/health", process)
-                yield Stack(mock_url, url, key, token, process, env)
+                yield Stack(mock_url, url, key, token, process, env, worker)
             except BaseException:
                 print((Path(var_dir) / "server.log").read_text()[-4000:], file=sys.stderr)
                 raise
             finally:
                 stop(process)
+                if worker is not None:
+                    stop(worker)
                 stop(mock)
                 _forget_hot_store(env)

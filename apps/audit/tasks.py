@@ -1,6 +1,5 @@
 """Periodic audit jobs (Celery beat; see CELERY_BEAT_SCHEDULE)."""
 
-from asgiref.sync import async_to_sync
 from celery import shared_task
 
 from . import trail
@@ -9,8 +8,9 @@ from .retention import purge_expired
 
 @shared_task(name="audit.flush")
 def flush() -> int:
-    """Backstop for the in-process flushers: move queued audit events into the chain."""
-    return async_to_sync(trail.queue.flush_all)()
+    """Move queued audit events into the chain (every QUEUE_FLUSH_SECONDS with QUEUE_FLUSHER=worker;
+    otherwise a backstop for the web processes' flushers)."""
+    return trail.queue.drain()
 
 
 @shared_task(name="audit.purge_expired")

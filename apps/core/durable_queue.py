@@ -1,8 +1,9 @@
 """A durable queue in Redis drained into the database in batches, off the request path.
 
 Producers append JSON entries to a Redis list (durable as Redis is: AOF in production). A
-flusher task in every process, and a Celery beat task as a backstop, move batches into the
-database under a lock, then trim them from the list; a writer must skip entries it already
+flusher task in every web process (QUEUE_FLUSHER=web) or the Celery workers, asked by beat every
+QUEUE_FLUSH_SECONDS (QUEUE_FLUSHER=worker), move batches into the database under a lock, then
+trim them from the list; a writer must skip entries it already
 stored (a flusher that died between writing and trimming), so each entry lands exactly once.
 Usage records and the audit trail both travel this way.
 """
@@ -15,7 +16,8 @@ import uuid
 import weakref
 from collections.abc import Callable
 
-from asgiref.sync import sync_to_async
+from asgiref.sync import async_to_sync, sync_to_async
+from django.conf import settings
 
 from .hotstore import RedisHotStore, hot_store
 
@@ -42,6 +44,8 @@ class DurableQueue:
         self._flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
 
     def ensure_flusher(self) -> None:
+        if settings.QUEUE_FLUSHER != "web":  # the workers drain the queue
+            return
         loop = asyncio.get_running_loop()
         task = self._flushers.get(loop)
         if task is None or task.done():
@@ -89,6 +93,20 @@ class DurableQueue:
         finally:
             if not trimmed and await connection.execute("GET", store.prefix + self.lock) == token:
                 await connection.execute("DEL", store.prefix + self.lock)
+
+    def drain(self) -> int:
+        """flush_all for synchronous callers (Celery tasks): on an event loop of its own, whose
+        Redis connection is closed before it ends, so a worker draining every second keeps no sockets."""
+
+        async def flush_and_close() -> int:
+            try:
+                return await self.flush_all()
+            finally:
+                store = hot_store()
+                if isinstance(store, RedisHotStore):
+                    await store.close_connection()
+
+        return async_to_sync(flush_and_close)()
 
     async def flush_all(self) -> int:
         """Flush until the queue is empty (or another process holds the flush lock)."""

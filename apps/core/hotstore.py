@@ -90,6 +90,12 @@ class RedisHotStore:
     async def get(self, key: str) -> str | None:
         return await self.connection.execute("GET", self.prefix + key)
 
+    async def close_connection(self) -> None:
+        """Close this event loop's connection (a loop about to end: a Celery task's, a script's)."""
+        connection = self._connections.pop(asyncio.get_running_loop(), None)
+        if connection is not None:
+            await connection.close()
+
     async def set(self, key: str, value: str, ttl: int) -> None:
         await self.connection.execute("SET", self.prefix + key, value, "EX", ttl)
 

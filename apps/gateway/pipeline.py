@@ -151,28 +151,40 @@ async def _admit_within_limits(generation: Generation, prompt_tokens: int, expec
         raise
     if generation.hold is None:
         generation.outcome = "budget_exhausted"
-        _settle_rate_admission(generation, actual_tokens=0)
         _refuse(generation)
         raise BudgetExhausted("The monthly budget is exhausted; raise it in the admin or wait for the next month.")
 
 
 def _refuse(generation: Generation) -> None:
     """A refused request is recorded too (no tokens, no cost), so reports show what was turned away."""
-    spawn(_record(generation), what="usage record of a refusal")
+    _after_response(generation, actual_tokens=0)
     _log(generation)
 
 
-def _settle_rate_admission(generation: Generation, actual_tokens: int) -> None:
-    """Correct the token buckets by what was used and free the stream lease, after the response."""
-    if generation.admission is None:
-        return
-    spawn(
-        limits.settle(
-            generation.principal, generation.admission, actual_tokens=actual_tokens,
-            request_id=generation.request_id, stream=generation.stream,
-        ),
-        what="rate limit settlement",
-    )  # fmt: skip
+def _after_response(generation: Generation, actual_tokens: int) -> None:
+    """Off the response's path, in one task: correct the token buckets by what was used and free the
+    stream lease; settle the budget hold, queue the usage record and the audit entry."""
+    if generation.principal.limits is not None:
+        spawn(_settle_and_record(generation, actual_tokens), what="settlement")
+
+
+async def _settle_and_record(generation: Generation, actual_tokens: int) -> None:
+    steps = [_record(generation)]
+    if generation.admission is not None:
+        steps.append(
+            limits.settle(
+                generation.principal, generation.admission, actual_tokens=actual_tokens,
+                request_id=generation.request_id, stream=generation.stream,
+            )
+        )  # fmt: skip
+    # Concurrently, so their Redis commands leave in one write; one failing does not stop the others.
+    _raise_failures(await asyncio.gather(*steps, return_exceptions=True))
+
+
+def _raise_failures(results: list) -> None:
+    failures = [result for result in results if isinstance(result, Exception)]
+    if failures:
+        raise ExceptionGroup("settlement failed", failures)
 
 
 async def embed(
@@ -313,11 +325,9 @@ def _settle(generation: Generation, completion_text: str = "") -> None:
         if model is not None and generation.usage is not None:
             usage = generation.usage
             generation.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
-        _settle_rate_admission(
+        _after_response(
             generation, generation.usage.input_tokens + generation.usage.output_tokens if generation.usage else 0
         )
-        if generation.principal.limits is not None:
-            spawn(_record(generation), what="usage settlement")
     _log(generation)
 
 
@@ -345,10 +355,12 @@ async def _record(generation: Generation) -> None:
         "outcome": generation.outcome,
         "stream": generation.stream,
     }
-    try:
-        await recorder.record(record, generation.hold, budget_caps(principal))
-    finally:  # the audit entry is written even if settlement failed
-        await trail.record(_audit_event(generation, record))
+    results = await asyncio.gather(
+        recorder.record(record, generation.hold, budget_caps(principal)),
+        trail.record(_audit_event(generation, record)),  # written even if settlement fails
+        return_exceptions=True,
+    )
+    _raise_failures(results)
 
 
 def _audit_event(generation: Generation, record: dict) -> dict:

@@ -1,6 +1,5 @@
 """Periodic metering jobs (Celery beat; see CELERY_BEAT_SCHEDULE)."""
 
-from asgiref.sync import async_to_sync
 from celery import shared_task
 
 from . import recorder
@@ -8,8 +7,9 @@ from . import recorder
 
 @shared_task(name="metering.flush_usage")
 def flush_usage() -> int:
-    """Backstop for the in-process flushers: move queued usage records into the database."""
-    return async_to_sync(recorder.flush_all)()
+    """Move queued usage records into the database (every QUEUE_FLUSH_SECONDS with
+    QUEUE_FLUSHER=worker; otherwise a backstop for the web processes' flushers)."""
+    return recorder.queue.drain()
 
 
 @shared_task(name="metering.flag_cost_anomalies")

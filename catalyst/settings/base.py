@@ -10,6 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 from .env import env_bool, env_int, env_list, env_str
 
@@ -137,10 +138,21 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TIMEZONE = "UTC"
+# Who moves queued usage records and audit entries from Redis into the database: every web
+# process (`web`, the default; nothing else needed) or the Celery workers (`worker`: beat asks for
+# a drain every QUEUE_FLUSH_SECONDS and web processes spend no CPU on batch writes). With `web`,
+# the same tasks still run every minute as a backstop.
+QUEUE_FLUSHER = env_str("QUEUE_FLUSHER", "web")
+if QUEUE_FLUSHER not in ("web", "worker"):
+    raise ImproperlyConfigured(f"QUEUE_FLUSHER must be web or worker, not {QUEUE_FLUSHER!r}.")
+if QUEUE_FLUSHER == "worker" and CELERY_TASK_ALWAYS_EAGER:
+    raise ImproperlyConfigured("QUEUE_FLUSHER=worker needs Celery workers: set REDIS_URL or CELERY_BROKER_URL.")
+_FLUSH_SECONDS = float(env_str("QUEUE_FLUSH_SECONDS", "1")) if QUEUE_FLUSHER == "worker" else 60.0
+_FLUSH = {"schedule": _FLUSH_SECONDS, "options": {"expires": _FLUSH_SECONDS}}  # a late drain is dropped
 CELERY_BEAT_SCHEDULE = {
-    "flush-usage-records": {"task": "metering.flush_usage", "schedule": 60.0},
+    "flush-usage-records": {"task": "metering.flush_usage", **_FLUSH},
     "flag-cost-anomalies": {"task": "metering.flag_cost_anomalies", "schedule": 3600.0},
-    "flush-audit-entries": {"task": "audit.flush", "schedule": 60.0},
+    "flush-audit-entries": {"task": "audit.flush", **_FLUSH},
     "purge-expired-prompts": {"task": "audit.purge_expired", "schedule": 3600.0},
 }
 
