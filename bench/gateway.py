@@ -1,7 +1,7 @@
 """Gateway overhead against the mock LLM, as ratios to a direct call in the same run.
 
     .venv/bin/python bench/gateway.py [--server daphne|uvicorn] [--requests 2000] [--seconds 10]
-        [--postgres] [--budget-usd 1000] [--tracing otlp|console]
+        [--postgres] [--budget-usd 1000] [--tracing otlp|console [--sample 0.1]] [--flusher web|worker]
 
 Starts the mock LLM server and one Catalyst server process (local settings, DEBUG off, Redis for
 the hot store, SQLite for the database or PostgreSQL with --postgres; authentication, rate
@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import collections
 import contextlib
 import json
 import subprocess
@@ -27,10 +28,11 @@ import urllib.request
 from collections.abc import Iterator
 
 import aiohttp
-from harness import ROOT, Stack, cpu_seconds, percentile, stack
+from harness import ROOT, Stack, children, cpu_seconds, percentile, stack
 
 from catalyst.testing.live import free_port, stop, wait_until_up
 
+sent: collections.Counter[str] = collections.Counter()  # requests answered 200, by URL
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello to the benchmark"}]}
 
 
@@ -40,6 +42,7 @@ async def one(session: aiohttp.ClientSession, url: str, headers: dict, body: dic
         await response.read()
         if response.status != 200:
             raise RuntimeError(f"{url} answered {response.status}")
+    sent[url] += 1
     return (time.perf_counter() - started) * 1000
 
 
@@ -89,6 +92,7 @@ async def first_token_ms(url: str, headers: dict, samples: int) -> list[float]:
                         values.append((time.perf_counter() - started) * 1000)
                         break
                 await response.read()
+            sent[url] += 1
     return values
 
 
@@ -111,7 +115,8 @@ async def measure(running: Stack, requests: int, seconds: float) -> dict:
         g = await latencies(*gateway, concurrency, count)
         report["latency"][f"c{concurrency}"] = summary(d, g)
     direct_rps, _ = await throughput(*direct, 50, seconds)
-    processes = {"server": running.server, "worker": running.worker}
+    processes: dict = {"server": running.server, "worker": running.worker}
+    processes |= {f"server helper {pid}": pid for pid in children(running.server)}  # the span exporter
     cpu_before = {name: cpu_seconds(process) for name, process in processes.items() if process}
     gateway_rps, served = await throughput(*gateway, 50, seconds)
     await asyncio.sleep(2 if running.worker else 0)  # the worker drains what the run queued
@@ -125,15 +130,16 @@ async def measure(running: Stack, requests: int, seconds: float) -> dict:
     stream_gateway = (catalyst_url + "/v1/chat/completions", {"Authorization": f"Bearer {key}"})
     d, g = await first_token_ms(*stream_direct, 200), await first_token_ms(*stream_gateway, 200)
     report["ttft"] = summary(d, g)
+    report["requests_to_catalyst"] = sent[stream_gateway[0]]
     return report
 
 
 @contextlib.contextmanager
 def otlp_sink() -> Iterator[str]:
-    """A stand-in collector in its own process (bench/otlp_sink.py); yields its base URL."""
+    """A stand-in collector in its own process (catalyst/testing/otlp_sink.py); yields its base URL."""
     port = free_port()
     sink = subprocess.Popen(
-        [sys.executable, str(ROOT / "bench" / "otlp_sink.py"), "--port", str(port)], start_new_session=True,
+        [sys.executable, "-m", "catalyst.testing.otlp_sink", "--port", str(port)], cwd=ROOT, start_new_session=True,
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
     )  # fmt: skip
     try:
@@ -154,7 +160,11 @@ def main() -> None:
     parser.add_argument("--postgres", action="store_true", help="Use PostgreSQL (pgserver) instead of SQLite.")
     parser.add_argument(
         "--tracing", choices=("otlp", "console"),
-        help="Export every span: over OTLP/HTTP to bench/otlp_sink.py (counted), or as JSON lines on stdout.",
+        help="Export every span: over OTLP/HTTP to a stand-in collector (counted), or as JSON lines on stdout.",
+    )  # fmt: skip
+    parser.add_argument(
+        "--sample", type=float, default=1.0,
+        help="With --tracing: the share of requests traced (OTEL_TRACES_SAMPLER=parentbased_traceidratio).",
     )  # fmt: skip
     parser.add_argument(
         "--flusher", choices=("web", "worker"), default="web",
@@ -164,6 +174,8 @@ def main() -> None:
 
     with contextlib.ExitStack() as running_sink:
         env = {"OTEL_TRACES_EXPORTER": args.tracing} if args.tracing else {}
+        if args.tracing and args.sample < 1:
+            env |= {"OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": str(args.sample)}
         if args.tracing == "otlp":
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink_url = running_sink.enter_context(otlp_sink())
         with stack(
@@ -177,6 +189,7 @@ def main() -> None:
     report["budget_usd"] = args.budget_usd
     report["database"] = "postgresql" if args.postgres else "sqlite"
     report["tracing"] = args.tracing or "none"
+    report["sample"] = args.sample if args.tracing else None
     report["flusher"] = args.flusher
     print(json.dumps(report, indent=2))
     c1, ttft, rps = report["latency"]["c1"]["p50"]["added_ms"], report["ttft"]["p50"]["added_ms"], report["throughput"]

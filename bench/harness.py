@@ -57,10 +57,19 @@ class Stack:
     worker: subprocess.Popen | None = None  # the Celery worker (with beat), when it drains the queues
 
 
-def cpu_seconds(process: subprocess.Popen) -> float:
+def cpu_seconds(process: subprocess.Popen | int) -> float:
     """User + system CPU time a process (and the children it waited for) has used so far."""
-    fields = Path(f"/proc/{process.pid}/stat").read_text().rpartition(")")[2].split()
+    pid = process if isinstance(process, int) else process.pid
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
+def children(process: subprocess.Popen) -> list[int]:
+    """The processes a process has started (the span exporter of a server that traces)."""
+    pids = []
+    for task in Path(f"/proc/{process.pid}/task").iterdir():
+        pids += [int(pid) for pid in (task / "children").read_text().split()]
+    return pids
 
 
 def _environment(var_dir: str, mock_url: str) -> dict[str, str]:

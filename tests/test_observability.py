@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import asyncio
 import re
+import subprocess
+import sys
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -19,7 +22,7 @@ from apps.catalogue.snapshot import catalogue_changed
 from apps.core.hotstore import RedisHotStore
 from apps.tenancy.tokens import issue_token
 from catalyst.testing.chat import ChatClient
-from catalyst.testing.live import start_catalyst, stop
+from catalyst.testing.live import ROOT, free_port, start_catalyst, stop, wait_until_up
 from tests.conftest import METRICS_TOKEN, _database_url
 
 pytestmark = pytest.mark.django_db
@@ -162,6 +165,75 @@ def test_every_pipeline_stage_is_a_span_of_the_request_and_the_log_line_names_it
     assert log["trace_id"] == trace_id.removeprefix("0x")
     text = traced.log_path.read_text()
     assert prompt not in text and fresh.key not in text
+
+
+@pytest.fixture(scope="module")
+def collector(tmp_path_factory):
+    """The stand-in OpenTelemetry collector (catalyst/testing/otlp_sink.py), in its own process."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "catalyst.testing.otlp_sink", "--port", str(port)], cwd=ROOT, start_new_session=True
+    )
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/health", process)
+    yield url
+    stop(process)
+
+
+def test_otlp_export_runs_in_a_helper_process_and_delivers_every_span_once(fresh, collector, tmp_path):
+    with connections["default"].cursor():
+        database_url = _database_url()
+    server = start_catalyst(
+        database_url, tmp_path / "server.log", OTEL_TRACES_EXPORTER="otlp", OTEL_EXPORTER_OTLP_ENDPOINT=collector,
+        OTEL_SERVICE_NAME="catalyst-otlp-test",
+    )  # fmt: skip
+    body = {"model": "gpt-mock", "messages": [{"role": "user", "content": "Say hello to the collector"}]}
+    headers = {"Authorization": f"Bearer {fresh.key}"}
+    try:
+        request_ids = [
+            httpx.post(server.url + "/v1/chat/completions", json=body, headers=headers, timeout=20).headers[
+                "x-request-id"
+            ]
+            for _ in range(3)
+        ]
+        exporters = [pid for pid in _children(server.process.pid) if "span_export" in _command_line(pid)]
+    finally:
+        stop(server.process)  # a graceful stop: the helper exports what is left, then exits
+
+    spans = httpx.get(collector + "/spans").json()
+    mine = [s for s in spans if s["service"] == "catalyst-otlp-test"]
+    roots = {s["attributes"]["catalyst.request_id"]: s for s in mine if s["name"] == "catalyst.chat"}
+    assert len(exporters) == 1
+    assert sorted(roots) == sorted(request_ids)
+    for root in roots.values():
+        children = sorted(s["name"] for s in mine if s["trace_id"] == root["trace_id"] and s is not root)
+        assert children == ["authenticate", "limits", "provider.attempt", "route", "settle"]
+        assert {s["parent_span_id"] for s in mine if s["trace_id"] == root["trace_id"] and s is not root} == {
+            root["span_id"]
+        }
+        assert root["parent_span_id"] == ""
+        assert (root["attributes"]["catalyst.model"], root["attributes"]["catalyst.outcome"]) == ("gpt-mock", "ok")
+        assert root["duration_ns"] > 0
+    assert len(mine) == 3 * 6  # each span exactly once
+    assert not psutil_alive(exporters[0])
+
+
+def _children(pid: int) -> list[int]:
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+
+
+def _command_line(pid: int) -> str:
+    return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
+
+
+def psutil_alive(pid: int) -> bool:
+    """Whether a process still runs (a zombie, exited but not reaped, counts as gone)."""
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]
+    except FileNotFoundError:
+        return False
+    return state != "Z"
 
 
 @pytest.fixture(scope="module")

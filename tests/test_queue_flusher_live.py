@@ -54,6 +54,7 @@ def web_and_worker(live, tmp_path, django_db_blocker):
         return subprocess.Popen(command, cwd=ROOT, env=worker_env, start_new_session=True, stdout=log, stderr=log)
 
     workers: list[subprocess.Popen] = []
+
     def started() -> subprocess.Popen:
         workers.append(start_worker())
         return workers[-1]

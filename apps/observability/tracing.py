@@ -7,14 +7,12 @@ with the tenant, model, tokens and cache status as attributes; never a key, toke
 
 `OTEL_TRACES_EXPORTER` chooses the exporter: `otlp` (to OTEL_EXPORTER_OTLP_ENDPOINT, batched),
 `console` (one JSON line per span on stdout, batched every 0.2 s) or `none` (the default: OpenTelemetry's no-op
-tracer, which costs almost nothing).
+tracer, which costs almost nothing). Either exporter runs in a helper process (span_export.py).
 """
 
 from __future__ import annotations
 
 import contextlib
-import json
-import sys
 from collections.abc import Iterator
 from contextvars import ContextVar
 
@@ -35,23 +33,14 @@ def configure() -> None:
         return
     from opentelemetry.sdk.resources import Resource
     from opentelemetry.sdk.trace import TracerProvider
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor, ConsoleSpanExporter
+
+    from .span_export import ExportInHelperProcess
 
     provider = TracerProvider(resource=Resource.create({"service.name": settings.OTEL_SERVICE_NAME}))
-    if exporter_name == "otlp":
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-
-        provider.add_span_processor(BatchSpanProcessor(OTLPSpanExporter()))
-    else:
-        console = ConsoleSpanExporter(out=sys.stdout, formatter=lambda span: _one_line(span.to_json()) + "\n")
-        provider.add_span_processor(BatchSpanProcessor(console, schedule_delay_millis=200))
+    provider.add_span_processor(ExportInHelperProcess(exporter_name, settings.OTEL_SERVICE_NAME))
     trace.set_tracer_provider(provider)
     global tracer
     tracer = trace.get_tracer("catalyst")
-
-
-def _one_line(text: str) -> str:
-    return json.dumps({"span": json.loads(text)}, separators=(",", ":"))
 
 
 def begin(name: str, request_id: str) -> Span:

@@ -1,0 +1,181 @@
+"""Spans are exported by a helper process, not by the web process.
+
+Encoding spans as OTLP protobuf and posting them costs about 40 µs of CPU per span, more than
+making the span. On the SDK's own BatchSpanProcessor that work runs on a thread of the web
+process and competes with requests for its GIL. Here the web process only copies each finished
+span into a tuple of plain values. A thread sends those to an exporter process over a pipe, in
+pickled batches. That process rebuilds the spans and hands them to the SDK's
+BatchSpanProcessor and exporter, OTLP or console (ADR 0012).
+
+Nothing here can block a request. `on_end` appends to a bounded buffer and drops spans when the
+buffer is full, as the SDK's own queue does. A slow pipe or collector holds up only the sending
+thread and the exporter process. If the exporter process dies, spans are dropped (and logged
+once) instead of blocking.
+"""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import struct
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import BinaryIO
+
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
+
+logger = logging.getLogger("catalyst.tracing")
+
+MAX_BUFFERED = 8192  # spans waiting for the pipe; beyond this, new ones are dropped
+BATCH = 512
+SEND_EVERY_SECONDS = 0.2
+_PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
+_LENGTH = struct.Struct("!I")  # each batch on the pipe: its length, then the pickled records
+
+# name, trace id, span id, parent span id (0 for a root), start ns, end ns, attributes, status code,
+# status description, kind
+Record = tuple[str, int, int, int, int, int, dict, int, str | None, int]
+
+
+def compact(span: ReadableSpan) -> Record:
+    context, parent = span.context, span.parent
+    return (
+        span.name, context.trace_id, context.span_id, parent.span_id if parent else 0, span.start_time,
+        span.end_time, dict(span.attributes or {}), span.status.status_code.value, span.status.description,
+        span.kind.value,
+    )  # fmt: skip
+
+
+class ExportInHelperProcess(SpanProcessor):
+    def __init__(self, exporter: str, service_name: str) -> None:
+        self.exporter, self.service_name = exporter, service_name
+        self._buffer: list[Record] = []
+        self._lock = threading.Lock()
+        self._wake = threading.Event()
+        self._stopping = False
+        self._sender: threading.Thread | None = None
+        self._pipe: BinaryIO | None = None
+        self._process: subprocess.Popen | None = None
+        self.dropped = 0
+
+    def on_start(self, span, parent_context=None) -> None:
+        pass
+
+    def on_end(self, span: ReadableSpan) -> None:
+        if not span.context.trace_flags.sampled:
+            return
+        record = compact(span)
+        with self._lock:
+            if len(self._buffer) >= MAX_BUFFERED:
+                self.dropped += 1
+                return
+            self._buffer.append(record)
+            full = len(self._buffer) >= BATCH
+            if self._sender is None:
+                self._sender = threading.Thread(target=self._send_forever, name="span-export", daemon=True)
+                self._sender.start()
+        if full:
+            self._wake.set()
+
+    def _send_forever(self) -> None:
+        # A session of its own: a signal to the server's process group (a supervisor stopping it)
+        # must not kill the exporter before the server has handed it the last spans.
+        self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
+            [sys.executable, "-m", "apps.observability.span_export", self.exporter, self.service_name],
+            stdin=subprocess.PIPE, bufsize=0, start_new_session=True, cwd=_PROJECT_ROOT,
+        )  # fmt: skip
+        self._pipe = self._process.stdin
+        while not self._stopping:
+            self._wake.wait(SEND_EVERY_SECONDS)
+            self._wake.clear()
+            self._send()
+
+    def _send(self) -> None:
+        with self._lock:
+            batch, self._buffer = self._buffer, []
+        if not batch or self._pipe is None:
+            return
+        payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            self._pipe.write(_LENGTH.pack(len(payload)) + payload)
+        except OSError:
+            if self._pipe is not None:
+                exit_code = self._process.poll() if self._process else None
+                logger.error("the span exporter process is gone; spans are dropped from now on",
+                             extra={"exit_code": exit_code})  # fmt: skip
+            self._pipe = None
+
+    def force_flush(self, timeout_millis: int = 30_000) -> bool:
+        self._send()
+        return True
+
+    def shutdown(self) -> None:
+        """Send what is buffered, then let the exporter process export it and exit."""
+        self._stopping = True
+        self._wake.set()
+        if self._sender is not None:
+            self._sender.join(5)
+        try:
+            self._send()
+        finally:
+            if self._pipe is not None:
+                self._pipe.close()  # the exporter process sees end of file, flushes and exits
+            if self._process is not None:
+                try:
+                    self._process.wait(10)
+                except subprocess.TimeoutExpired:
+                    self._process.kill()
+
+
+def serve(pipe: BinaryIO, exporter_name: str, service_name: str) -> None:
+    """The exporter process: rebuild spans from their records and export them with the SDK, until
+    the server closes the pipe (it has shut down, or died)."""
+    from opentelemetry.sdk.resources import Resource
+    from opentelemetry.sdk.trace.export import BatchSpanProcessor
+    from opentelemetry.sdk.util.instrumentation import InstrumentationScope
+    from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
+
+    if exporter_name == "otlp":
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        processor = BatchSpanProcessor(OTLPSpanExporter())
+    else:
+        from opentelemetry.sdk.trace.export import ConsoleSpanExporter
+
+        console = ConsoleSpanExporter(out=sys.stdout, formatter=one_line)
+        processor = BatchSpanProcessor(console, schedule_delay_millis=200)
+    resource = Resource.create({"service.name": service_name})
+    scope = InstrumentationScope("catalyst")
+    sampled = TraceFlags(TraceFlags.SAMPLED)
+
+    def context(trace_id: int, span_id: int) -> SpanContext:
+        return SpanContext(trace_id, span_id, is_remote=False, trace_flags=sampled)
+
+    while header := pipe.read(_LENGTH.size):
+        payload = pipe.read(_LENGTH.unpack(header)[0])
+        batch = pickle.loads(payload)  # noqa: S301 (records from the server that started us, on our stdin)
+        for name, trace_id, span_id, parent_id, start, end, attributes, code, description, kind in batch:
+            processor.on_end(
+                ReadableSpan(
+                    name=name, context=context(trace_id, span_id),
+                    parent=context(trace_id, parent_id) if parent_id else None,
+                    resource=resource, attributes=attributes, kind=SpanKind(kind),
+                    status=Status(StatusCode(code), description), start_time=start, end_time=end,
+                    instrumentation_scope=scope,
+                )
+            )  # fmt: skip
+    processor.shutdown()
+
+
+def one_line(span: ReadableSpan) -> str:
+    """One JSON line per span, `{"span": ...}`, so log collectors can tell spans from log lines."""
+    return '{"span":' + span.to_json(indent=None) + "}\n"
+
+
+if __name__ == "__main__":
+    import signal
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C stops the server; the pipe then stops this
+    serve(sys.stdin.buffer, sys.argv[1], sys.argv[2])
