@@ -4,13 +4,13 @@ Encoding spans as OTLP protobuf and posting them costs about 40 µs of CPU per s
 making the span. On the SDK's own BatchSpanProcessor that work runs on a thread of the web
 process and competes with requests for its GIL. Here the web process only copies each finished
 span into a tuple of plain values. A thread sends those to an exporter process over a pipe, in
-pickled batches. That process rebuilds the spans and hands them to the SDK's
-BatchSpanProcessor and exporter, OTLP or console (ADR 0012).
+pickled batches. That process rebuilds the spans and hands each batch to the SDK's exporter,
+OTLP or console (ADR 0012).
 
-Nothing here can block a request. `on_end` appends to a bounded buffer and drops spans when the
-buffer is full, as the SDK's own queue does. A slow pipe or collector holds up only the sending
-thread and the exporter process. If the exporter process dies, spans are dropped (and logged
-once) instead of blocking.
+Nothing here can block a request. `on_end` appends to a bounded buffer; when the buffer is full
+it drops spans, as the SDK's own queue does, and logs a warning. A slow pipe or collector holds
+up only the sending thread and the exporter process, which never drops what it has received. If
+the exporter process dies, spans are dropped (logged once) rather than blocking anything.
 """
 
 from __future__ import annotations
@@ -69,6 +69,8 @@ class ExportInHelperProcess(SpanProcessor):
         record = compact(span)
         with self._lock:
             if len(self._buffer) >= MAX_BUFFERED:
+                if not self.dropped:
+                    logger.warning("spans are being dropped: the span exporter falls behind")
                 self.dropped += 1
                 return
             self._buffer.append(record)
@@ -130,22 +132,21 @@ class ExportInHelperProcess(SpanProcessor):
 
 
 def serve(pipe: BinaryIO, exporter_name: str, service_name: str) -> None:
-    """The exporter process: rebuild spans from their records and export them with the SDK, until
-    the server closes the pipe (it has shut down, or died)."""
+    """The exporter process: rebuild each batch's spans and export them with the SDK's exporter,
+    until the server closes the pipe (it has shut down, or died). A batch is exported before the
+    next is read, so a slow collector slows this process and then the pipe, never the server."""
     from opentelemetry.sdk.resources import Resource
-    from opentelemetry.sdk.trace.export import BatchSpanProcessor
     from opentelemetry.sdk.util.instrumentation import InstrumentationScope
     from opentelemetry.trace import SpanContext, SpanKind, Status, StatusCode, TraceFlags
 
     if exporter_name == "otlp":
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        processor = BatchSpanProcessor(OTLPSpanExporter())
+        exporter = OTLPSpanExporter()
     else:
         from opentelemetry.sdk.trace.export import ConsoleSpanExporter
 
-        console = ConsoleSpanExporter(out=sys.stdout, formatter=one_line)
-        processor = BatchSpanProcessor(console, schedule_delay_millis=200)
+        exporter = ConsoleSpanExporter(out=sys.stdout, formatter=one_line)
     resource = Resource.create({"service.name": service_name})
     scope = InstrumentationScope("catalyst")
     sampled = TraceFlags(TraceFlags.SAMPLED)
@@ -156,17 +157,18 @@ def serve(pipe: BinaryIO, exporter_name: str, service_name: str) -> None:
     while header := pipe.read(_LENGTH.size):
         payload = pipe.read(_LENGTH.unpack(header)[0])
         batch = pickle.loads(payload)  # noqa: S301 (records from the server that started us, on our stdin)
-        for name, trace_id, span_id, parent_id, start, end, attributes, code, description, kind in batch:
-            processor.on_end(
-                ReadableSpan(
-                    name=name, context=context(trace_id, span_id),
-                    parent=context(trace_id, parent_id) if parent_id else None,
-                    resource=resource, attributes=attributes, kind=SpanKind(kind),
-                    status=Status(StatusCode(code), description), start_time=start, end_time=end,
-                    instrumentation_scope=scope,
-                )
-            )  # fmt: skip
-    processor.shutdown()
+        spans = [
+            ReadableSpan(
+                name=name, context=context(trace_id, span_id),
+                parent=context(trace_id, parent_id) if parent_id else None,
+                resource=resource, attributes=attributes, kind=SpanKind(kind),
+                status=Status(StatusCode(code), description), start_time=start, end_time=end,
+                instrumentation_scope=scope,
+            )
+            for name, trace_id, span_id, parent_id, start, end, attributes, code, description, kind in batch
+        ]  # fmt: skip
+        exporter.export(spans)
+    exporter.shutdown()
 
 
 def one_line(span: ReadableSpan) -> str:
