@@ -1,5 +1,6 @@
 """ASGI entry point: API paths through the lean handler, other HTTP (admin, pages, static files)
-through Django's stock handler, WebSocket through Channels."""
+through Django's stock handler, WebSocket through Channels, lifespan (shutdown work) in
+catalyst/lifespan.py."""
 
 import os
 
@@ -15,6 +16,7 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 from django.urls import get_resolver  # noqa: E402
 
 from apps.core.asgi_api import ApiASGIHandler  # noqa: E402
+from catalyst.lifespan import lifespan  # noqa: E402
 from catalyst.routing import websocket_urlpatterns  # noqa: E402
 
 api_http = ApiASGIHandler()
@@ -34,5 +36,6 @@ application = ProtocolTypeRouter(
     {
         "http": http_application,
         "websocket": URLRouter(websocket_urlpatterns),
+        "lifespan": lifespan,
     }
 )

@@ -4,6 +4,8 @@ resume or a stop from the admin reaches an answer whatever process writes it."""
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
 import threading
 import time
 
@@ -163,7 +165,8 @@ def test_an_answer_lost_with_its_process_is_reported_as_interrupted(
         client = await ChatClient.open(doomed.url, token)
         client_id = await client.message("Hello", model="gpt-mock")
         await client.until(client_id, ("token",))
-        stop(doomed.process)
+        os.killpg(doomed.process.pid, signal.SIGKILL)  # the process dies: no graceful shutdown
+        doomed.process.wait()
         survivor = await ChatClient.open(live.server.url, token)
         await survivor.send({"type": "resume", "id": client_id, "offset": 0})
         answer = await survivor.until(client_id, within=5)
@@ -175,3 +178,23 @@ def test_an_answer_lost_with_its_process_is_reported_as_interrupted(
     assert (answer.end["type"], answer.end["code"]) == ("error", "answer_interrupted")
     stored = Message.objects.get(client_id=answer.id, role="assistant")
     assert (stored.status, stored.error_code) == ("failed", "answer_interrupted")
+
+
+def test_a_graceful_stop_lets_running_answers_finish_and_be_saved(fresh, token, django_db_blocker, tmp_path_factory):
+    stopping = _start(django_db_blocker, tmp_path_factory, "stopping")
+    fresh.mock.script("gpt-mock", [{"tps": 20, "tokens": 40}])  # two seconds of answer
+
+    async def scenario():
+        client = await ChatClient.open(stopping.url, token)
+        client_id = await client.message("Hello", model="gpt-mock")
+        await client.until(client_id, ("token",))
+        stopping.process.send_signal(signal.SIGTERM)  # as a supervisor stops it
+        return client_id
+
+    client_id = asyncio.run(scenario())
+    stopping.process.wait(timeout=15)
+
+    stored = Message.objects.get(client_id=client_id, role="assistant")
+    assert stored.status == "complete"
+    assert len(stored.content.split()) == 40
+    assert fresh.mock.requests()[0]["outcome"] == "completed"

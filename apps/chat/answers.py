@@ -150,7 +150,7 @@ class Answer:
         try:
             control = await layer.new_channel()
             await layer.group_add(group, control)
-            listening = spawn(self._listen(control), what="chat answer control")
+            listening = spawn(self._listen(control), what="chat answer control", lasting=True)
             await self._generate()
         except asyncio.CancelledError:  # cancelled before the answer began: nothing was billed
             asyncio.current_task().uncancel()

@@ -105,7 +105,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if self.inbox is None:
             layer = get_channel_layer()
             self.inbox = await layer.new_channel()
-            self.inbox_reader = spawn(self._read_inbox(layer, self.inbox), what="chat inbox")
+            self.inbox_reader = spawn(self._read_inbox(layer, self.inbox), what="chat inbox", lasting=True)
         return self.inbox
 
     async def _read_inbox(self, layer, inbox: str) -> None:

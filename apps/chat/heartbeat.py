@@ -31,7 +31,7 @@ def watch(connection: Watched) -> None:
     connections = _watched.get(loop)
     if connections is None:
         connections = _watched[loop] = weakref.WeakSet()
-        spawn(_sweep(connections), what="chat heartbeat sweeper")
+        spawn(_sweep(connections), what="chat heartbeat sweeper", lasting=True)
     connection.last_seen = loop.time()
     connections.add(connection)
 

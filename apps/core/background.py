@@ -1,7 +1,9 @@
-"""Fire-and-forget work after a response (rate-limit corrections, lease releases).
+"""Background work: what follows a response (settlement, usage records, audit entries), chat
+answers, and the loops of connections and sweepers.
 
 Tasks are held until done, so they are not garbage-collected mid-flight, and their failures are
-logged rather than lost.
+logged rather than lost. A server's shutdown waits for every task but the loops
+(catalyst/lifespan.py).
 """
 
 from __future__ import annotations
@@ -11,15 +13,19 @@ import logging
 from collections.abc import Coroutine
 
 logger = logging.getLogger("catalyst.background")
-_running: set[asyncio.Task] = set()
+_running: set[asyncio.Task] = set()  # work that ends, and that a shutdown waits for
+_lasting: set[asyncio.Task] = set()  # loops that run as long as their connection or process
 
 
-def spawn(coroutine: Coroutine, *, what: str) -> asyncio.Task:
+def spawn(coroutine: Coroutine, *, what: str, lasting: bool = False) -> asyncio.Task:
+    """Run `coroutine` in the background. `lasting` marks a loop (a connection's inbox reader, a
+    sweeper) that ends only when cancelled: shutdown does not wait for it."""
     task = asyncio.get_running_loop().create_task(coroutine)
-    _running.add(task)
+    held = _lasting if lasting else _running
+    held.add(task)
 
     def done(finished: asyncio.Task) -> None:
-        _running.discard(finished)
+        held.discard(finished)
         if not finished.cancelled() and finished.exception() is not None:
             logger.error("background task failed", extra={"task": what}, exc_info=finished.exception())
 
@@ -28,6 +34,6 @@ def spawn(coroutine: Coroutine, *, what: str) -> asyncio.Task:
 
 
 async def drain() -> None:
-    """Wait for every pending task (tests, and graceful shutdown)."""
+    """Wait for every task that ends on its own (tests, and graceful shutdown), not for loops."""
     while _running:
         await asyncio.gather(*list(_running), return_exceptions=True)

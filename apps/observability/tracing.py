@@ -43,6 +43,13 @@ def configure() -> None:
     tracer = trace.get_tracer("catalyst")
 
 
+def shutdown() -> None:
+    """Hand the last spans to the exporter and wait for it (the server's lifespan shutdown)."""
+    provider = trace.get_tracer_provider()
+    if hasattr(provider, "shutdown"):
+        provider.shutdown()
+
+
 def begin(name: str, request_id: str) -> Span:
     """The request's root span; stages started later in this task (or tasks it spawns) hang from it."""
     span = tracer.start_span(name, attributes={"catalyst.request_id": request_id})
