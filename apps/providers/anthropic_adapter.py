@@ -12,11 +12,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import anthropic
+from anthropic._models import FinalRequestOptions
 
 from apps.catalogue.snapshot import ModelInfo
 
 from .clients import anthropic_client
 from .errors import from_sdk_error
+from .request_options import post_options
 from .types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
@@ -137,8 +139,8 @@ def _usage(usage: dict[str, Any] | None) -> Usage:
 async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> Completion:
     client = anthropic_client(model.provider)
     try:
-        data = await client.post(
-            "/v1/messages", body=_params(model, request), cast_to=object, options={"timeout": upstream_timeout}
+        data = await client.request(
+            object, post_options(FinalRequestOptions, "/v1/messages", _params(model, request), upstream_timeout)
         )
     except Exception as error:
         raise from_sdk_error(error) from None
@@ -160,9 +162,10 @@ async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: flo
 async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> AsyncIterator[Event]:
     client = anthropic_client(model.provider)
     try:
-        upstream = await client.post(
-            "/v1/messages", body={**_params(model, request), "stream": True}, cast_to=object,
-            options={"timeout": upstream_timeout}, stream=True, stream_cls=anthropic.AsyncStream[object],
+        body = {**_params(model, request), "stream": True}
+        upstream = await client.request(
+            object, post_options(FinalRequestOptions, "/v1/messages", body, upstream_timeout), stream=True,
+            stream_cls=anthropic.AsyncStream[object],
         )  # fmt: skip
     except Exception as error:
         raise from_sdk_error(error) from None

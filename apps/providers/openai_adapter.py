@@ -1,8 +1,10 @@
 """OpenAI and OpenAI-compatible providers through the official `openai` async SDK.
 
-Calls go through the SDK's request layer (`client.post`) with plain JSON payloads: the SDK still
-authenticates, maps HTTP errors to its exception classes and decodes SSE, but skips the typed
-parameter transform and response models, which cost ~2 ms of CPU per call here (ADR 0005).
+Calls go through the SDK's request layer (`client.request`, what `client.post` calls) with plain
+JSON payloads. The SDK still authenticates, maps HTTP errors to its exception classes and
+decodes SSE. It skips the typed parameter transform and the response models, which cost about
+2 ms of CPU per call here (ADR 0005), and the options come from a template
+(request_options.py).
 """
 
 from __future__ import annotations
@@ -11,11 +13,13 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 import openai
+from openai._models import FinalRequestOptions
 
 from apps.catalogue.snapshot import ModelInfo
 
 from .clients import openai_client
 from .errors import from_sdk_error
+from .request_options import post_options
 from .types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage
 
 _OPTIONAL = ("temperature", "top_p", "stop", "tools", "tool_choice", "response_format", "seed")
@@ -33,6 +37,10 @@ def _params(model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
     return params
 
 
+def _options(path: str, body: dict, timeout: float) -> FinalRequestOptions:
+    return post_options(FinalRequestOptions, path, body, timeout)
+
+
 def _usage(usage: dict[str, Any] | None) -> Usage | None:
     if not usage:
         return None
@@ -43,9 +51,7 @@ def _usage(usage: dict[str, Any] | None) -> Usage | None:
 async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> Completion:
     client = openai_client(model.provider)
     try:
-        data = await client.post(
-            "/chat/completions", body=_params(model, request), cast_to=object, options={"timeout": upstream_timeout}
-        )
+        data = await client.request(object, _options("/chat/completions", _params(model, request), upstream_timeout))
     except Exception as error:
         raise from_sdk_error(error) from None
     choice = data["choices"][0]
@@ -65,9 +71,9 @@ async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float
     client = openai_client(model.provider)
     body = {**_params(model, request), "stream": True, "stream_options": {"include_usage": True}}
     try:
-        upstream = await client.post(
-            "/chat/completions", body=body, cast_to=object, options={"timeout": upstream_timeout},
-            stream=True, stream_cls=openai.AsyncStream[object],
+        upstream = await client.request(
+            object, _options("/chat/completions", body, upstream_timeout), stream=True,
+            stream_cls=openai.AsyncStream[object],
         )  # fmt: skip
     except Exception as error:
         raise from_sdk_error(error) from None
@@ -98,7 +104,7 @@ async def embed(model: ModelInfo, inputs: list[str], dimensions: int | None, ups
     if dimensions:
         body["dimensions"] = dimensions
     try:
-        data = await client.post("/embeddings", body=body, cast_to=object, options={"timeout": upstream_timeout})
+        data = await client.request(object, _options("/embeddings", body, upstream_timeout))
     except Exception as error:
         raise from_sdk_error(error) from None
     vectors = [item["embedding"] for item in sorted(data["data"], key=lambda item: item["index"])]
