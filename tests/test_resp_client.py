@@ -6,6 +6,7 @@ import asyncio
 import uuid
 
 import pytest
+import redis
 from django.conf import settings
 
 from apps.core.resp import RedisReplyError, RespConnection
@@ -78,3 +79,33 @@ def test_a_killed_connection_fails_what_waits_and_the_next_command_reconnects(ke
     reply, value, own_id, new_id = asyncio.run(run())
     assert (reply, value) == ("OK", "after")
     assert new_id != own_id
+
+
+def test_commands_sent_while_connecting_run_in_the_chosen_database(key):
+    base = settings.REDIS_URL.rsplit("/", 1)[0]
+
+    async def run():
+        connection = RespConnection(f"{base}/9")
+        replies = await asyncio.gather(*(connection.execute("RPUSH", key, n) for n in range(50)))
+        await connection.close()
+        return replies
+
+    replies = asyncio.run(run())
+    database_9, database_0 = redis.Redis.from_url(f"{base}/9"), redis.Redis.from_url(f"{base}/0")
+    assert replies == list(range(1, 51))
+    assert database_9.llen(key) == 50
+    assert database_0.exists(key) == 0
+    database_9.delete(key)
+
+
+def test_a_refused_password_fails_the_command_and_leaves_no_connection_behind(key):
+    base = settings.REDIS_URL.rsplit("/", 1)[0].replace("redis://", "redis://:not-the-password@")
+
+    async def run():
+        connection = RespConnection(f"{base}/9")
+        with pytest.raises(ConnectionError, match="Redis refused AUTH"):
+            await connection.execute("SET", key, "never")
+        return connection._writer
+
+    assert asyncio.run(run()) is None
+    assert redis.Redis.from_url(settings.REDIS_URL).exists(key) == 0

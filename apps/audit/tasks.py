@@ -6,7 +6,7 @@ from . import trail
 from .retention import purge_expired
 
 
-@shared_task(name="audit.flush")
+@shared_task(name="audit.flush", ignore_result=True)
 def flush() -> int:
     """Move queued audit events into the chain (every QUEUE_FLUSH_SECONDS with QUEUE_FLUSHER=worker;
     otherwise a backstop for the web processes' flushers)."""

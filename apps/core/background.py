@@ -37,3 +37,22 @@ async def drain() -> None:
     """Wait for every task that ends on its own (tests, and graceful shutdown), not for loops."""
     while _running:
         await asyncio.gather(*list(_running), return_exceptions=True)
+
+
+async def finish(seconds: float, grace: float = 5.0) -> int:
+    """A server's shutdown: wait up to `seconds` for every task but the loops, including tasks
+    started meanwhile; then cancel what still runs, and give the work its cancellation starts
+    (settling a cut answer, say) `grace` seconds more. Returns how many tasks were cancelled."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + seconds
+    while _running and loop.time() < deadline:
+        await asyncio.wait(list(_running), timeout=deadline - loop.time())
+    late = list(_running)
+    for task in late:
+        task.cancel()
+    if late:
+        logger.error("tasks still running at shutdown were cancelled", extra={"tasks": len(late)})
+        await asyncio.wait(late, timeout=grace)
+        if _running:  # what the cancellations started: settlements, usage records, audit entries
+            await asyncio.wait(list(_running), timeout=grace)
+    return len(late)

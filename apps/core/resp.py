@@ -53,13 +53,25 @@ class RespConnection:
                 return
             context = ssl.create_default_context() if self.tls else None
             reader, writer = await asyncio.open_connection(self.host, self.port, ssl=context)
+            try:  # authenticate and choose the database before any command can use the connection
+                handshake = []
+                if self.password:
+                    handshake.append(
+                        ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
+                    )
+                if self.db:
+                    handshake.append(("SELECT", self.db))
+                if handshake:
+                    writer.write(b"".join(encode(command) for command in handshake))
+                    for command in handshake:
+                        reply = await self._read(reader)
+                        if isinstance(reply, RedisReplyError):
+                            raise ConnectionError(f"Redis refused {command[0]}: {reply}")
+            except BaseException:
+                writer.close()
+                raise
             self._reader, self._writer = reader, writer
             self._reader_task = asyncio.get_running_loop().create_task(self._read_replies())
-            if self.password:
-                auth = ("AUTH", self.username, self.password) if self.username else ("AUTH", self.password)
-                await self._send(auth)
-            if self.db:
-                await self._send(("SELECT", self.db))
 
     async def execute(self, *args) -> object:
         if self._writer is None:
@@ -67,25 +79,31 @@ class RespConnection:
         return await self._send(args)
 
     async def _send(self, args: tuple) -> object:
+        command = encode(args)  # first: a command that cannot be encoded must not take a reply slot
         loop = asyncio.get_running_loop()
         future = loop.create_future()
         self._pending.append(future)
         if not self._outbox:
             loop.call_soon(self._write_outbox)
-        self._outbox.append(encode(args))
+        self._outbox.append(command)
         if self._writer.transport.get_write_buffer_size() > _FLUSH_ABOVE:
             await self._writer.drain()
         return await future
 
     def _write_outbox(self) -> None:
         commands, self._outbox = self._outbox, []
-        if self._writer is not None:  # else the connection was lost and every pending reply failed
+        if self._writer is None:  # the connection was lost and every pending reply has failed
+            return
+        try:
             self._writer.write(b"".join(commands))
+        except (OSError, RuntimeError) as error:  # a transport closed under us
+            self._fail_pending(ConnectionError(f"Redis connection lost: {error!r}"))
 
     async def _read_replies(self) -> None:
+        reader = self._reader
         try:
             while True:
-                reply = await self._read()
+                reply = await self._read(reader)
                 future = self._pending.popleft()
                 if future.cancelled():
                     continue
@@ -106,8 +124,8 @@ class RespConnection:
             if not future.done():
                 future.set_exception(error)
 
-    async def _read(self) -> object:
-        line = await self._reader.readuntil(b"\r\n")
+    async def _read(self, reader: asyncio.StreamReader) -> object:
+        line = await reader.readuntil(b"\r\n")
         kind, rest = line[:1], line[1:-2]
         if kind == b"+":
             return rest.decode()
@@ -119,10 +137,10 @@ class RespConnection:
             length = int(rest)
             if length < 0:
                 return None
-            return (await self._reader.readexactly(length + 2))[:-2].decode()
+            return (await reader.readexactly(length + 2))[:-2].decode()
         if kind == b"*":
             count = int(rest)
-            return None if count < 0 else [await self._read() for _ in range(count)]
+            return None if count < 0 else [await self._read(reader) for _ in range(count)]
         raise ConnectionError(f"unexpected Redis reply {line[:20]!r}")
 
     async def close(self) -> None:

@@ -5,7 +5,7 @@ from celery import shared_task
 from . import recorder
 
 
-@shared_task(name="metering.flush_usage")
+@shared_task(name="metering.flush_usage", ignore_result=True)
 def flush_usage() -> int:
     """Move queued usage records into the database (every QUEUE_FLUSH_SECONDS with
     QUEUE_FLUSHER=worker; otherwise a backstop for the web processes' flushers)."""

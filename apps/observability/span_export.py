@@ -15,6 +15,7 @@ the exporter process dies, spans are dropped (logged once) rather than blocking 
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import pickle
 import struct
@@ -64,7 +65,7 @@ class ExportInHelperProcess(SpanProcessor):
         pass
 
     def on_end(self, span: ReadableSpan) -> None:
-        if not span.context.trace_flags.sampled:
+        if self._stopping or not span.context.trace_flags.sampled:
             return
         record = compact(span)
         with self._lock:
@@ -82,17 +83,22 @@ class ExportInHelperProcess(SpanProcessor):
             self._wake.set()
 
     def _send_forever(self) -> None:
+        """The one writer to the pipe: every SEND_EVERY_SECONDS, or when a batch is full, and a
+        last time once shutdown has begun."""
         # A session of its own: a signal to the server's process group (a supervisor stopping it)
         # must not kill the exporter before the server has handed it the last spans.
         self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "apps.observability.span_export", self.exporter, self.service_name],
-            stdin=subprocess.PIPE, bufsize=0, start_new_session=True, cwd=_PROJECT_ROOT,
+            stdin=subprocess.PIPE, start_new_session=True, cwd=_PROJECT_ROOT,
         )  # fmt: skip
         self._pipe = self._process.stdin
-        while not self._stopping:
+        while True:
             self._wake.wait(SEND_EVERY_SECONDS)
             self._wake.clear()
+            stopping = self._stopping
             self._send()
+            if stopping:
+                return
 
     def _send(self) -> None:
         with self._lock:
@@ -100,35 +106,40 @@ class ExportInHelperProcess(SpanProcessor):
         if not batch or self._pipe is None:
             return
         payload = pickle.dumps(batch, protocol=pickle.HIGHEST_PROTOCOL)
-        try:
+        try:  # a buffered pipe: the whole frame is written, or the write fails
             self._pipe.write(_LENGTH.pack(len(payload)) + payload)
-        except OSError:
-            if self._pipe is not None:
+            self._pipe.flush()
+        except (OSError, ValueError):  # the exporter is gone, or shutdown closed the pipe
+            if self._pipe is not None and not self._stopping:
                 exit_code = self._process.poll() if self._process else None
                 logger.error("the span exporter process is gone; spans are dropped from now on",
                              extra={"exit_code": exit_code})  # fmt: skip
             self._pipe = None
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        self._send()
+        self._wake.set()  # the sender thread sends now (it is the pipe's only writer)
         return True
 
     def shutdown(self) -> None:
-        """Send what is buffered, then let the exporter process export it and exit."""
+        """Hand the last spans over, then let the exporter export them and exit: 10 s at most."""
         self._stopping = True
         self._wake.set()
-        if self._sender is not None:
-            self._sender.join(5)
+        if self._sender is None:
+            return
+        self._sender.join(5)
+        process = self._process
+        if process is None:
+            return
+        if self._sender.is_alive():  # blocked on a full pipe: the exporter is stuck (a dead collector)
+            logger.error("the span exporter did not take the last spans in time; stopping it")
+            process.kill()
+            self._sender.join(1)
+        with contextlib.suppress(OSError, ValueError):
+            process.stdin.close()  # the exporter sees end of file, exports what it has and exits
         try:
-            self._send()
-        finally:
-            if self._pipe is not None:
-                self._pipe.close()  # the exporter process sees end of file, flushes and exits
-            if self._process is not None:
-                try:
-                    self._process.wait(10)
-                except subprocess.TimeoutExpired:
-                    self._process.kill()
+            process.wait(5)
+        except subprocess.TimeoutExpired:
+            process.kill()
 
 
 def serve(pipe: BinaryIO, exporter_name: str, service_name: str) -> None:

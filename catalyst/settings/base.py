@@ -148,7 +148,8 @@ if QUEUE_FLUSHER not in ("web", "worker"):
 if QUEUE_FLUSHER == "worker" and CELERY_TASK_ALWAYS_EAGER:
     raise ImproperlyConfigured("QUEUE_FLUSHER=worker needs Celery workers: set REDIS_URL or CELERY_BROKER_URL.")
 _FLUSH_SECONDS = float(env_str("QUEUE_FLUSH_SECONDS", "1")) if QUEUE_FLUSHER == "worker" else 60.0
-_FLUSH = {"schedule": _FLUSH_SECONDS, "options": {"expires": _FLUSH_SECONDS}}  # a late drain is dropped
+# A drain request that waited five intervals (busy workers) is dropped: a newer one is queued.
+_FLUSH = {"schedule": _FLUSH_SECONDS, "options": {"expires": 5 * _FLUSH_SECONDS}}
 CELERY_BEAT_SCHEDULE = {
     "flush-usage-records": {"task": "metering.flush_usage", **_FLUSH},
     "flag-cost-anomalies": {"task": "metering.flag_cost_anomalies", "schedule": 3600.0},
