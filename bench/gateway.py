@@ -21,16 +21,14 @@ import asyncio
 import collections
 import contextlib
 import json
-import subprocess
-import sys
 import time
 import urllib.request
 from collections.abc import Iterator
 
 import aiohttp
-from harness import ROOT, Stack, children, cpu_seconds, percentile, stack
+from harness import Stack, cpu_seconds, percentile, stack
 
-from catalyst.testing.live import free_port, stop, wait_until_up
+from catalyst.testing.live import children, start_otlp_sink, stop
 
 sent: collections.Counter[str] = collections.Counter()  # requests answered 200, by URL
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello to the benchmark"}]}
@@ -116,7 +114,7 @@ async def measure(running: Stack, requests: int, seconds: float) -> dict:
         report["latency"][f"c{concurrency}"] = summary(d, g)
     direct_rps, _ = await throughput(*direct, 50, seconds)
     processes: dict = {"server": running.server, "worker": running.worker}
-    processes |= {f"server helper {pid}": pid for pid in children(running.server)}  # the span exporter
+    processes |= {f"server helper {pid}": pid for pid in children(running.server.pid)}  # the span exporter
     cpu_before = {name: cpu_seconds(process) for name, process in processes.items() if process}
     gateway_rps, served = await throughput(*gateway, 50, seconds)
     await asyncio.sleep(2 if running.worker else 0)  # the worker drains what the run queued
@@ -137,14 +135,9 @@ async def measure(running: Stack, requests: int, seconds: float) -> dict:
 @contextlib.contextmanager
 def otlp_sink() -> Iterator[str]:
     """A stand-in collector in its own process (catalyst/testing/otlp_sink.py); yields its base URL."""
-    port = free_port()
-    sink = subprocess.Popen(
-        [sys.executable, "-m", "catalyst.testing.otlp_sink", "--port", str(port)], cwd=ROOT, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )  # fmt: skip
+    url, sink = start_otlp_sink()
     try:
-        wait_until_up(f"http://127.0.0.1:{port}/health", sink)
-        yield f"http://127.0.0.1:{port}"
+        yield url
     finally:
         stop(sink)
 

@@ -19,7 +19,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from catalyst.testing.live import free_port, stop, wait_until_up  # noqa: E402
+from apps.core.hotstore import RedisHotStore  # noqa: E402
+from catalyst.testing.live import free_port, start_celery_worker, stop, wait_until_up  # noqa: E402
 
 UVICORN = ["--no-access-log", "--loop", "uvloop", "--http", "httptools"]  # + the --ws flags each bench sets
 
@@ -64,14 +65,6 @@ def cpu_seconds(process: subprocess.Popen | int) -> float:
     return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
 
 
-def children(process: subprocess.Popen) -> list[int]:
-    """The processes a process has started (the span exporter of a server that traces)."""
-    pids = []
-    for task in Path(f"/proc/{process.pid}/task").iterdir():
-        pids += [int(pid) for pid in (task / "children").read_text().split()]
-    return pids
-
-
 def _environment(var_dir: str, mock_url: str) -> dict[str, str]:
     return {
         **os.environ,
@@ -95,16 +88,6 @@ def _seed(env: dict[str, str], mock_url: str, budget: str | None) -> tuple[str, 
     )  # fmt: skip
     token, key = seeded.stdout.strip().splitlines()[-2:]
     return token, key
-
-
-def _forget_hot_store(env: dict[str, str]) -> None:
-    """Delete this run's Redis keys (its own prefix), so repeated runs leave nothing behind."""
-    import redis
-
-    client = redis.Redis.from_url(env["REDIS_URL"])
-    stale = list(client.scan_iter(match=env["HOTSTORE_PREFIX"] + "*", count=1000))
-    if stale:
-        client.delete(*stale)
 
 
 def server_command(server: str, port: int, extra: list[str] | None = None) -> list[str]:
@@ -149,11 +132,7 @@ def stack(
             )  # fmt: skip
             worker = None
             if flusher == "worker":
-                worker = subprocess.Popen(
-                    [sys.executable, "-m", "celery", "-A", "catalyst", "worker", "--beat", "--pool", "solo",
-                     "--schedule", str(Path(var_dir) / "celerybeat-schedule"), "-l", "warning"],
-                    cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log,
-                )  # fmt: skip
+                worker = start_celery_worker(env, Path(var_dir), log)
             try:
                 wait_until_up(mock_url + "/_mock/health", mock)
                 wait_until_up(url + "/health", process)
@@ -166,4 +145,4 @@ def stack(
                 if worker is not None:
                     stop(worker)
                 stop(mock)
-                _forget_hot_store(env)
+                RedisHotStore(env["REDIS_URL"], env["HOTSTORE_PREFIX"]).clear_sync()  # this run's keys only

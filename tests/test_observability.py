@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import re
-import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,7 +20,7 @@ from apps.catalogue.snapshot import catalogue_changed
 from apps.core.hotstore import RedisHotStore
 from apps.tenancy.tokens import issue_token
 from catalyst.testing.chat import ChatClient
-from catalyst.testing.live import ROOT, free_port, start_catalyst, stop, wait_until_up
+from catalyst.testing.live import children, start_catalyst, start_otlp_sink, stop
 from tests.conftest import METRICS_TOKEN, _database_url
 
 pytestmark = pytest.mark.django_db
@@ -170,12 +168,7 @@ def test_every_pipeline_stage_is_a_span_of_the_request_and_the_log_line_names_it
 @pytest.fixture(scope="module")
 def collector(tmp_path_factory):
     """The stand-in OpenTelemetry collector (catalyst/testing/otlp_sink.py), in its own process."""
-    port = free_port()
-    process = subprocess.Popen(
-        [sys.executable, "-m", "catalyst.testing.otlp_sink", "--port", str(port)], cwd=ROOT, start_new_session=True
-    )
-    url = f"http://127.0.0.1:{port}"
-    wait_until_up(url + "/health", process)
+    url, process = start_otlp_sink()
     yield url
     stop(process)
 
@@ -196,7 +189,7 @@ def test_otlp_export_runs_in_a_helper_process_and_delivers_every_span_once(fresh
             ]
             for _ in range(3)
         ]
-        exporters = [pid for pid in _children(server.process.pid) if "span_export" in _command_line(pid)]
+        exporters = [pid for pid in children(server.process.pid) if "span_export" in _command_line(pid)]
     finally:
         stop(server.process)  # a graceful stop: the helper exports what is left, then exits
 
@@ -206,8 +199,8 @@ def test_otlp_export_runs_in_a_helper_process_and_delivers_every_span_once(fresh
     assert len(exporters) == 1
     assert sorted(roots) == sorted(request_ids)
     for root in roots.values():
-        children = sorted(s["name"] for s in mine if s["trace_id"] == root["trace_id"] and s is not root)
-        assert children == ["authenticate", "limits", "provider.attempt", "route", "settle"]
+        stages = sorted(s["name"] for s in mine if s["trace_id"] == root["trace_id"] and s is not root)
+        assert stages == ["authenticate", "limits", "provider.attempt", "route", "settle"]
         assert {s["parent_span_id"] for s in mine if s["trace_id"] == root["trace_id"] and s is not root} == {
             root["span_id"]
         }
@@ -215,19 +208,14 @@ def test_otlp_export_runs_in_a_helper_process_and_delivers_every_span_once(fresh
         assert (root["attributes"]["catalyst.model"], root["attributes"]["catalyst.outcome"]) == ("gpt-mock", "ok")
         assert root["duration_ns"] > 0
     assert len(mine) == 3 * 6  # each span exactly once
-    assert not psutil_alive(exporters[0])
-
-
-def _children(pid: int) -> list[int]:
-    tasks = Path(f"/proc/{pid}/task")
-    return [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+    assert not _running(exporters[0])
 
 
 def _command_line(pid: int) -> str:
     return Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode()
 
 
-def psutil_alive(pid: int) -> bool:
+def _running(pid: int) -> bool:
     """Whether a process still runs (a zombie, exited but not reaped, counts as gone)."""
     try:
         state = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()[0]

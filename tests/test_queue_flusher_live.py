@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import time
 import uuid
 
@@ -15,21 +14,15 @@ import redis
 from django.conf import settings
 
 from apps.audit.models import AuditEntry
+from apps.core.hotstore import RedisHotStore
 from apps.metering.models import UsageRecord
-from catalyst.testing.live import ROOT, start_catalyst, stop
+from catalyst.testing.live import start_catalyst, start_celery_worker, stop
 
 from .conftest import _database_url
 
 pytestmark = pytest.mark.django_db
 BROKER_URL = "redis://127.0.0.1:6379/11"  # this test's own Redis database, emptied of its keys after
 BODY = {"model": "gpt-mock", "messages": [{"role": "user", "content": "Say hello to the worker"}]}
-
-
-def _forget(url: str, pattern: str) -> None:
-    client = redis.Redis.from_url(url)
-    stale = list(client.scan_iter(match=pattern, count=1000))
-    if stale:
-        client.delete(*stale)
 
 
 @pytest.fixture
@@ -45,25 +38,17 @@ def web_and_worker(live, tmp_path, django_db_blocker):
         "CELERY_RESULT_BACKEND": BROKER_URL,
     }  # fmt: skip
 
-    def start_worker() -> subprocess.Popen:
-        command = [
-            sys.executable, "-m", "celery", "-A", "catalyst", "worker", "--beat", "--pool", "solo", "-l", "warning",
-            "--schedule", str(tmp_path / "celerybeat-schedule"),
-        ]  # fmt: skip
-        log = (tmp_path / "worker.log").open("a")
-        return subprocess.Popen(command, cwd=ROOT, env=worker_env, start_new_session=True, stdout=log, stderr=log)
-
     workers: list[subprocess.Popen] = []
 
     def started() -> subprocess.Popen:
-        workers.append(start_worker())
+        workers.append(start_celery_worker(worker_env, tmp_path, (tmp_path / "worker.log").open("a")))
         return workers[-1]
 
     yield server, prefix, started
     for process in [server.process, *workers]:
         stop(process)
-    _forget(settings.REDIS_URL, prefix + "*")
-    _forget(BROKER_URL, "*")
+    RedisHotStore(settings.REDIS_URL, prefix).clear_sync()
+    RedisHotStore(BROKER_URL, "").clear_sync()  # the broker's keys: the whole of this test's database
 
 
 def _queued(prefix: str, name: str) -> int:

@@ -22,9 +22,9 @@ import struct
 import subprocess
 import sys
 import threading
-from pathlib import Path
 from typing import BinaryIO
 
+from django.conf import settings
 from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 
 logger = logging.getLogger("catalyst.tracing")
@@ -32,7 +32,6 @@ logger = logging.getLogger("catalyst.tracing")
 MAX_BUFFERED = 8192  # spans waiting for the pipe; beyond this, new ones are dropped
 BATCH = 512
 SEND_EVERY_SECONDS = 0.2
-_PROJECT_ROOT = Path(__file__).resolve().parent.parent.parent
 _LENGTH = struct.Struct("!I")  # each batch on the pipe: its length, then the pickled records
 
 # name, trace id, span id, parent span id (0 for a root), start ns, end ns, attributes, status code,
@@ -89,7 +88,7 @@ class ExportInHelperProcess(SpanProcessor):
         # must not kill the exporter before the server has handed it the last spans.
         self._process = subprocess.Popen(  # noqa: S603 (our own interpreter and module)
             [sys.executable, "-m", "apps.observability.span_export", self.exporter, self.service_name],
-            stdin=subprocess.PIPE, start_new_session=True, cwd=_PROJECT_ROOT,
+            stdin=subprocess.PIPE, start_new_session=True, cwd=settings.BASE_DIR,
         )  # fmt: skip
         self._pipe = self._process.stdin
         while True:

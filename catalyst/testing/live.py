@@ -92,6 +92,33 @@ def start_mock(*flags: str) -> MockLLM:
     return MockLLM(url, process)
 
 
+def start_otlp_sink() -> tuple[str, subprocess.Popen]:
+    """The stand-in OpenTelemetry collector (otlp_sink.py) on a free port: its URL and process."""
+    port = free_port()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "catalyst.testing.otlp_sink", "--port", str(port)], cwd=ROOT, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"http://127.0.0.1:{port}"
+    wait_until_up(url + "/health", process)
+    return url, process
+
+
+def start_celery_worker(env: dict[str, str], var_dir: Path, log) -> subprocess.Popen:
+    """A Celery worker with beat embedded (its schedule file under var_dir), one task at a time."""
+    command = [
+        sys.executable, "-m", "celery", "-A", "catalyst", "worker", "--beat", "--pool", "solo", "-l", "warning",
+        "--schedule", str(var_dir / "celerybeat-schedule"),
+    ]  # fmt: skip
+    return subprocess.Popen(command, cwd=ROOT, env=env, start_new_session=True, stdout=log, stderr=log)
+
+
+def children(pid: int) -> list[int]:
+    """The processes `pid` has started and not yet reaped (from /proc)."""
+    tasks = Path(f"/proc/{pid}/task")
+    return [int(child) for task in tasks.iterdir() for child in (task / "children").read_text().split()]
+
+
 @dataclass
 class LiveServer:
     url: str

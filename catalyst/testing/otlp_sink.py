@@ -17,7 +17,6 @@ import json
 from aiohttp import web
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
-counts: collections.Counter[str] = collections.Counter()
 spans: list[dict] = []
 
 
@@ -31,7 +30,6 @@ async def traces(request: web.Request) -> web.Response:
         service = next((a.value.string_value for a in resource.resource.attributes if a.key == "service.name"), None)
         for scope in resource.scope_spans:
             for span in scope.spans:
-                counts[span.name] += 1
                 spans.append(
                     {
                         "name": span.name, "service": service, "trace_id": span.trace_id.hex(),
@@ -49,6 +47,7 @@ def _value(value) -> object:
 
 
 async def count(request: web.Request) -> web.Response:
+    counts = collections.Counter(span["name"] for span in spans)
     return web.Response(text=json.dumps(counts), content_type="application/json")
 
 
