@@ -11,6 +11,7 @@ and output guardrails as stages of `_settle` and the relay.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import time
 from collections.abc import AsyncIterator
@@ -66,6 +67,7 @@ class Generation:
     route: list[ModelInfo] = field(default_factory=list)
     trace: resilience.Trace | None = None
     started: float = field(default_factory=time.perf_counter)
+    started_at: float = field(default_factory=time.time)  # wall clock: the month its hold and record belong to
     model: ModelInfo | None = None
     usage: Usage | None = None
     cost_usd: Decimal = Decimal("0")
@@ -144,7 +146,7 @@ async def _admit_within_limits(generation: Generation, prompt_tokens: int, expec
     try:
         generation.hold = await holds.reserve(
             tenant_id=principal.tenant_id, request_id=generation.request_id, amount_usd=estimate,
-            tokens=prompt_tokens + expected_output, caps=caps,
+            tokens=prompt_tokens + expected_output, caps=caps, now=generation.started_at,
         )  # fmt: skip
     except asyncio.CancelledError:  # the caller left while the hold was being taken: free the lease
         _cancelled(generation)
@@ -356,7 +358,9 @@ async def _record(generation: Generation) -> None:
         "stream": generation.stream,
     }
     results = await asyncio.gather(
-        recorder.record(record, generation.hold, budget_caps(principal)),
+        recorder.record(
+            record, generation.hold, budget_caps(principal), now=dt.datetime.fromtimestamp(generation.started_at, dt.UTC)
+        ),
         trail.record(_audit_event(generation, record)),  # written even if settlement fails
         return_exceptions=True,
     )

@@ -35,9 +35,11 @@ def _loads(raw: str) -> dict:
     return record
 
 
-async def record(usage: dict, hold: holds.Hold | None, caps: ledger.Caps) -> None:
-    """Settle the request's hold and store its usage record (queued, or written at once)."""
-    now = dt.datetime.now(dt.UTC)
+async def record(usage: dict, hold: holds.Hold | None, caps: ledger.Caps, *, now: dt.datetime) -> None:
+    """Settle the request's hold and store its usage record (queued, or written at once).
+
+    `now` is when the request started: its hold was taken in that month, so its record and its
+    spend land in that month's budget too, even when it is settled after midnight on the 1st."""
     usage = {**usage, "created_at": now, "caps_usd": caps.usd, "caps_tokens": caps.tokens}
     tokens = usage["tokens_in"] + usage["tokens_out"]
     period = hold.period if hold else ledger.month_start(now)

@@ -10,6 +10,7 @@ from decimal import Decimal
 from django import forms
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
+from django.utils import timezone
 
 from apps.tenancy.models import Tenant
 
@@ -25,7 +26,7 @@ class ReportFilter(forms.Form):
 
     def clean(self) -> dict:
         data = super().clean()
-        today = dt.date.today()
+        today = timezone.now().date()  # UTC, as the records' dates are
         data["start"] = data.get("start") or today.replace(day=1)
         data["end"] = data.get("end") or today
         if data["end"] < data["start"]:

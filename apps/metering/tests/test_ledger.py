@@ -30,7 +30,7 @@ def usage(world, request_id: str, cost: str, tokens_in: int = 100, tokens_out: i
 
 def settle_and_flush(world, hold, request_id: str, cost: str) -> None:
     async def go():
-        await recorder.record(usage(world, request_id, cost), hold, CAPS)
+        await recorder.record(usage(world, request_id, cost), hold, CAPS, now=NOW)
         await recorder.flush_all()
 
     async_to_sync(go)()
