@@ -11,7 +11,6 @@ from django.contrib.staticfiles import finders
 from apps.metering import ledger
 from apps.metering.models import Budget, UsageRecord
 
-
 DAY = dt.date(2026, 11, 23)  # the records' day; reports are asked for it explicitly, whatever today is
 
 

@@ -358,13 +358,15 @@ async def _record(generation: Generation) -> None:
         "stream": generation.stream,
     }
     results = await asyncio.gather(
-        recorder.record(
-            record, generation.hold, budget_caps(principal), now=dt.datetime.fromtimestamp(generation.started_at, dt.UTC)
-        ),
+        recorder.record(record, generation.hold, budget_caps(principal), now=_utc(generation.started_at)),
         trail.record(_audit_event(generation, record)),  # written even if settlement fails
         return_exceptions=True,
     )
     _raise_failures(results)
+
+
+def _utc(timestamp: float) -> dt.datetime:
+    return dt.datetime.fromtimestamp(timestamp, dt.UTC)
 
 
 def _audit_event(generation: Generation, record: dict) -> dict:
