@@ -5,6 +5,14 @@ BIN := $(VENV)/bin
 PORT ?= 8000
 MOCK_PORT ?= 8100
 HOST ?= 127.0.0.1
+# The demo's mock LLM answers at a model's pace, so the chat page visibly streams and Stop has time to work:
+# the first token after DEMO_TTFT_MS, then DEMO_TPS tokens/s, prose of DEMO_MIN_TOKENS..DEMO_MAX_TOKENS tokens.
+# Tests and benchmarks start their own mock, instant and with plain 20-word answers.
+DEMO_TTFT_MS ?= 300
+DEMO_TPS ?= 30
+DEMO_MIN_TOKENS ?= 40
+DEMO_MAX_TOKENS ?= 260
+DEMO_MOCK_FLAGS = --prose --ttft-ms $(DEMO_TTFT_MS) --tps $(DEMO_TPS) --min-tokens $(DEMO_MIN_TOKENS) --tokens $(DEMO_MAX_TOKENS)
 UVICORN_FLAGS := --loop uvloop --http httptools --no-access-log --ws wsproto --ws-per-message-deflate false --ws-max-size 1048576
 
 CHROMIUM ?= /usr/bin/chromium
@@ -52,7 +60,7 @@ run: install
 	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py seed_demo \
 		--base-url http://$(HOST):$(PORT) --mock-url http://$(HOST):$(MOCK_PORT)
 	@export DJANGO_SETTINGS_MODULE=catalyst.settings.local; \
-	$(BIN)/python manage.py runmock --host $(HOST) --port $(MOCK_PORT) & mock=$$!; \
+	$(BIN)/python manage.py runmock --host $(HOST) --port $(MOCK_PORT) $(DEMO_MOCK_FLAGS) & mock=$$!; \
 	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
 	$(BIN)/python -c "$$WAIT_FOR_MOCK" http://$(HOST):$(MOCK_PORT)/_mock/health; \
 	$(BIN)/uvicorn --host $(HOST) --port $(PORT) $(UVICORN_FLAGS) catalyst.asgi:application

@@ -3,7 +3,9 @@
 Token rule: a token is a run of word characters or a single other non-space character (`TOKEN_RE`), counted
 over every text a provider would bill (message texts, system prompt, tool results). Answers are words drawn
 from `VOCABULARY` by a `random.Random` seeded with a sha256 of (model without suffix, roles and texts), so
-the same conversation always gets the same words, and a longer answer starts with the shorter one.
+the same conversation always gets the same words, and a longer answer starts with the shorter one. With
+`prose`, the same seed shapes sentences and paragraphs instead (`prose.py`); with `min_tokens`, it also picks
+the answer's length.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from array import array
 from collections.abc import Iterable
 from dataclasses import dataclass
 from functools import lru_cache
+
+from .prose import WORD_RE, prose_words
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 VOCABULARY = (
@@ -102,6 +106,17 @@ def _draw_words(seed: bytes, count: int) -> tuple[str, ...]:
 _cached_words = lru_cache(maxsize=4096)(_draw_words)
 
 
+def answer_length(seed: bytes, tokens: int, min_tokens: int | None) -> int:
+    """`tokens`, or with `min_tokens` below it a length in [min_tokens, tokens] picked by the conversation.
+
+    Hashed apart from the word stream, so a conversation's words do not depend on the length it got.
+    """
+    if min_tokens is None or min_tokens >= tokens:
+        return tokens
+    draw = int.from_bytes(hashlib.sha256(b"length\x1f" + seed).digest()[:8], "big")
+    return min_tokens + draw % (tokens - min_tokens + 1)
+
+
 def tool_result_words(seed: bytes, count: int, result: str) -> tuple[str, ...]:
     """An answer quoting a tool's result (whitespace-normalised), padded with answer words up to `count`."""
     words = ["Tool", " result:", *(" " + word for word in (result.split() or ["(empty)"]))]
@@ -152,16 +167,21 @@ def text_reply(
     prompt_tokens: int,
     tool_result: str | None,
     text: str | None = None,
+    min_tokens: int | None = None,
+    prose: bool = False,
 ) -> Reply:
     """A text answer of `tokens` words (or quoting `tool_result`, or exactly `text`), cut at `max_tokens`
-    with finish "length"."""  # fmt: skip
+    with finish "length"; `min_tokens` and `prose` shape only the generated answer."""  # fmt: skip
     if text is not None:
-        words = tuple(re.findall(r"\s*\S+", text))
+        words = tuple(WORD_RE.findall(text))
     elif tool_result is not None:
         words = tool_result_words(seed, tokens, tool_result)
     else:
-        # Answers are prefix-stable, so drawing only what max_tokens lets through gives the same words.
-        words = answer_words(seed, tokens if max_tokens is None else min(tokens, max_tokens + 1))
+        length = answer_length(seed, tokens, min_tokens)
+        # Drawing only what max_tokens lets through (plus one, to tell a cut) gives the same leading tokens:
+        # plain words are prefix-stable, and prose is generated front to back for its full length.
+        count = length if max_tokens is None else min(length, max_tokens + 1)
+        words = prose_words(seed, length, count) if prose else answer_words(seed, count)
     if max_tokens is not None and len(words) > max_tokens:
         return Reply(words[:max_tokens], None, "length", prompt_tokens)
     return Reply(words, None, "stop", prompt_tokens)

@@ -87,6 +87,8 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
             prompt_tokens=prompt_tokens,
             tool_result=result,
             text=behaviour.text,
+            min_tokens=behaviour.min_tokens,
+            prose=behaviour.prose,
         )
     return MessagesAnswer(model, reply)
 

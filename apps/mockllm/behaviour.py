@@ -74,6 +74,8 @@ CONVERTERS: dict[str, Callable[[object], object]] = {
     "ttft_ms": _number(0),
     "tps": _number(0),
     "tokens": _integer(0),
+    "min_tokens": _optional(_integer(0)),
+    "prose": _flag,
     "fail_rate": _optional(_number(0, 1)),
     "status": _status,
     "retry_after": _number(0),
@@ -90,6 +92,8 @@ class Behaviour:
     ttft_ms: float = 0.0
     tps: float = 0.0
     tokens: int = 20
+    min_tokens: int | None = None  # a length in [min_tokens, tokens] picked by the conversation; None: `tokens`
+    prose: bool = False  # sentences, paragraphs and some Markdown instead of plain words
     fail_rate: float | None = None
     status: int = 0
     retry_after: float = 1.0
@@ -167,7 +171,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--port", type=int, default=8100)
     parser.add_argument("--ttft-ms", type=float, default=0.0, help="Delay before any answer, in milliseconds.")
     parser.add_argument("--tps", type=float, default=0.0, help="Streamed tokens per second (0: as fast as possible).")
-    parser.add_argument("--tokens", type=int, default=20, help="Answer length in tokens.")
+    parser.add_argument("--tokens", type=int, default=20, help="Answer length in tokens (at most, with --min-tokens).")
+    parser.add_argument(
+        "--min-tokens", type=int, default=None, help="Shortest answer: each conversation gets a length in min..tokens."
+    )
+    parser.add_argument("--prose", action="store_true", help="Answer in sentences and paragraphs, with some Markdown.")
     parser.add_argument("--fail-rate", type=float, default=None, help="Probability (0..1) of failing with --status.")
     parser.add_argument("--status", type=int, default=0, help="Error status to answer with (429, 500, 503...).")
     parser.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429.")

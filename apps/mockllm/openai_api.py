@@ -99,6 +99,8 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
             prompt_tokens=prompt_tokens,
             tool_result=None,
             text=behaviour.text,
+            min_tokens=behaviour.min_tokens,
+            prose=behaviour.prose,
         )
     options = body.get("stream_options")
     if options is not None and body.get("stream") is not True:

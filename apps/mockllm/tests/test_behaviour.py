@@ -26,7 +26,16 @@ def test_a_header_value_uses_the_same_syntax():
     assert dict(parse_pairs("ttft_ms=100, status=503")) == {"ttft_ms": 100.0, "status": 503}
 
 
-@pytest.mark.parametrize("text", ["speed=1", "tokens=-1", "status=200", "fail_rate=2", "hang=maybe", "tokens"])
+def test_prose_and_min_tokens_parse_like_the_other_behaviours():
+    assert dict(model_overrides("gpt-mock@prose=1,min_tokens=40")) == {"prose": True, "min_tokens": 40}
+    assert dict(parse_pairs("prose=off, min_tokens=none")) == {"prose": False, "min_tokens": None}
+    assert (Behaviour().prose, Behaviour().min_tokens) == (False, None)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["speed=1", "tokens=-1", "status=200", "fail_rate=2", "hang=maybe", "tokens", "prose=maybe", "min_tokens=-1"],
+)
 def test_invalid_overrides_are_refused(text):
     with pytest.raises(BehaviourError):
         parse_pairs(text)
@@ -89,6 +98,16 @@ def test_runmock_flags_become_the_process_behaviour():
         503,
     )
     assert config.behaviour.tokens == 20
+    assert (config.behaviour.prose, config.behaviour.min_tokens, config.behaviour.tps) == (False, None, 0.0)
+
+
+def test_runmock_pacing_and_prose_flags_become_the_process_behaviour():
+    parser = Command().create_parser("manage.py", "runmock")
+    flags = ["--ttft-ms", "300", "--tps", "30", "--prose", "--min-tokens", "40", "--tokens", "260"]
+
+    behaviour = config_from_options(vars(parser.parse_args(flags))).behaviour
+
+    assert behaviour == Behaviour(ttft_ms=300.0, tps=30.0, tokens=260, min_tokens=40, prose=True)
 
 
 def test_the_server_module_imports_no_django():
