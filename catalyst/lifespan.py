@@ -1,4 +1,7 @@
-"""ASGI lifespan: the work a server process does before it exits.
+"""ASGI lifespan: the loops a server process starts with, and the work it does before it exits.
+
+At startup, with QUEUE_FLUSHER=web (the embedded default has no Celery beat), the process takes
+an audit checkpoint every AUDIT_CHECKPOINT_SECONDS; the loop ends with the process.
 
 uvicorn re-raises the stop signal once its graceful shutdown is done, so the process dies of it
 and `atexit` handlers never run. Shutdown work therefore happens here, after the last
@@ -13,6 +16,9 @@ from __future__ import annotations
 
 import asyncio
 
+from django.conf import settings
+
+from apps.audit.checkpoints import checkpoint_forever
 from apps.core import background
 from apps.observability import tracing
 
@@ -23,6 +29,9 @@ async def lifespan(scope, receive, send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            if settings.QUEUE_FLUSHER == "web":
+                interval = settings.AUDIT_CHECKPOINT_SECONDS
+                background.spawn(checkpoint_forever(interval), what="audit checkpoints", lasting=True)
             await send({"type": "lifespan.startup.complete"})
         elif message["type"] == "lifespan.shutdown":
             await background.finish(SHUTDOWN_SECONDS)

@@ -1,4 +1,4 @@
-"""The audit trail for compliance staff: search and filter, read-only, and the chain's check."""
+"""The audit trail for compliance staff: search and filter, read-only, and the check of its chain and checkpoints."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from apps.core.admin_site import ReadOnlyAdmin
 
 from . import exports
 from .chain import verify_all
+from .checkpoints import verify_stored
 from .models import AuditEntry
 
 
@@ -68,8 +69,15 @@ class AuditEntryAdmin(ReadOnlyAdmin):
         if not self.has_view_permission(request):
             raise PermissionDenied
         checked, broken = verify_all()
-        if broken is None:
-            self.message_user(request, f"The audit trail is intact: {checked} entries verified.", messages.SUCCESS)
-        else:
+        stored, problems = verify_stored()
+        if broken is not None:
             self.message_user(request, f"The audit trail is broken at {broken}.", messages.ERROR)
+        for problem in problems:
+            self.message_user(request, f"An audit checkpoint does not hold: {problem}.", messages.ERROR)
+        if broken is None and not problems:
+            self.message_user(
+                request,
+                f"The audit trail is intact: {checked} entries verified. {stored} stored checkpoints hold.",
+                messages.SUCCESS,
+            )
         return HttpResponseRedirect(reverse("admin:audit_auditentry_changelist"))

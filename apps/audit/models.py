@@ -3,8 +3,9 @@
 Each entry's hash covers its own fields, the digest of its payload and the previous entry's
 hash, so altering, deleting or reordering an entry breaks every later link. The payload itself
 is outside the hash (only its digest is in it): erasing a payload for retention or a person's
-erasure request leaves the chain verifiable. On PostgreSQL a trigger refuses every UPDATE and
-DELETE except setting a payload to NULL.
+erasure request leaves the chain verifiable. On PostgreSQL and SQLite triggers refuse every
+UPDATE and DELETE except setting a payload to NULL. Checkpoints (below) catch what the chain
+cannot: the newest entries deleted, which leaves a shorter chain that still verifies.
 """
 
 from __future__ import annotations
@@ -50,3 +51,22 @@ class AuditEntry(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.pk} {self.action}"
+
+
+class AuditCheckpoint(models.Model):
+    """A signed note of the trail's head: deleting the newest entries leaves a valid shorter chain,
+    but not the checkpoint that named them. Checkpoints chain by signature, are append-only like
+    the entries, and each is also logged and optionally written to a file outside the database."""
+
+    created_at = models.DateTimeField()
+    entry_id = models.BigIntegerField(help_text="The newest entry when the checkpoint was taken.")
+    count = models.BigIntegerField(help_text="Entries with an id up to entry_id.")
+    head_hash = models.CharField(max_length=64, help_text="That entry's hash.")
+    prev_signature = models.CharField(max_length=64, blank=True, help_text="The previous checkpoint's signature.")
+    signature = models.CharField(max_length=64, unique=True, help_text="HMAC-SHA256 with AUDIT_CHECKPOINT_KEY.")
+
+    class Meta:
+        ordering = ["-id"]
+
+    def __str__(self) -> str:
+        return f"checkpoint #{self.pk} (entry #{self.entry_id}, {self.count} entries)"

@@ -3,6 +3,7 @@
 from celery import shared_task
 
 from . import trail
+from .checkpoints import take_checkpoint
 from .retention import purge_expired
 
 
@@ -17,3 +18,11 @@ def flush() -> int:
 def purge_expired_task() -> dict:
     """Drop chat messages and stored audit payloads past each tenant's retention period."""
     return purge_expired()
+
+
+@shared_task(name="audit.checkpoint", ignore_result=True)
+def checkpoint() -> int | None:
+    """Sign the trail's head every AUDIT_CHECKPOINT_SECONDS, so deleting the newest entries shows.
+    Idempotent: nothing is written while the head has not moved. Returns the new checkpoint's id."""
+    taken = take_checkpoint()
+    return taken.pk if taken is not None else None

@@ -150,11 +150,24 @@ if QUEUE_FLUSHER == "worker" and CELERY_TASK_ALWAYS_EAGER:
 _FLUSH_SECONDS = float(env_str("QUEUE_FLUSH_SECONDS", "1")) if QUEUE_FLUSHER == "worker" else 60.0
 # A drain request that waited five intervals (busy workers) is dropped: a newer one is queued.
 _FLUSH = {"schedule": _FLUSH_SECONDS, "options": {"expires": 5 * _FLUSH_SECONDS}}
+# Audit checkpoints (apps/audit/checkpoints.py): signed notes of the trail's head, so deleting the
+# newest entries shows. Taken every AUDIT_CHECKPOINT_SECONDS by beat, and by each web process with
+# QUEUE_FLUSHER=web (the embedded default has no beat). The key signs them; empty, it is derived
+# from SECRET_KEY where it is used (SECRET_KEY is only final in the environment's own settings).
+# AUDIT_CHECKPOINT_FILE, when set, receives a copy of each checkpoint (one JSON line) outside the database.
+AUDIT_CHECKPOINT_SECONDS = float(env_str("AUDIT_CHECKPOINT_SECONDS", "60"))
+AUDIT_CHECKPOINT_KEY = env_str("AUDIT_CHECKPOINT_KEY", "")
+AUDIT_CHECKPOINT_FILE = env_str("AUDIT_CHECKPOINT_FILE", "")
 CELERY_BEAT_SCHEDULE = {
     "flush-usage-records": {"task": "metering.flush_usage", **_FLUSH},
     "flag-cost-anomalies": {"task": "metering.flag_cost_anomalies", "schedule": 3600.0},
     "flush-audit-entries": {"task": "audit.flush", **_FLUSH},
     "purge-expired-prompts": {"task": "audit.purge_expired", "schedule": 3600.0},
+    "audit-checkpoint": {
+        "task": "audit.checkpoint",
+        "schedule": AUDIT_CHECKPOINT_SECONDS,
+        "options": {"expires": AUDIT_CHECKPOINT_SECONDS},  # a newer request is queued by then
+    },
 }
 
 # --- Authentication ---------------------------------------------------------------------------
