@@ -44,16 +44,9 @@ def clean_hot_store():
 @pytest.fixture(params=["redis", "memory"])
 def store(request, settings):
     """Run a test once on Redis (shared by instances) and once on the embedded in-memory store."""
-    from apps.gateway.breaker import reset_memory_breakers
-    from apps.metering.holds import reset_memory_holds
-    from apps.metering.limits import reset_memory_limits
-
     if request.param == "memory":
         settings.REDIS_URL = None
-    hot_store.cache_clear()
-    reset_memory_breakers()
-    reset_memory_limits()
-    reset_memory_holds()
+    hot_store.cache_clear()  # a new store: the memory store's counters, holds and breakers start empty
     yield request.param
     hot_store.cache_clear()
 

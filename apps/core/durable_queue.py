@@ -26,19 +26,34 @@ LOCK_SECONDS = 120
 
 # Trim what was written only while still holding the lock: a flusher whose lock expired during a
 # slow write must not trim entries another flusher has read since (they would never be stored).
+# With the trim, subtract what the batch added to counters of queued totals (KEYS[3..], two
+# fields each: `units` and `tokens`), so those totals cover exactly the entries still queued.
 _TRIM_IF_OWNER = """
 if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
 redis.call('LTRIM', KEYS[2], tonumber(ARGV[2]), -1)
+for i = 3, #KEYS do
+  redis.call('HINCRBY', KEYS[i], 'units', 0 - tonumber(ARGV[i * 2 - 3]))
+  redis.call('HINCRBY', KEYS[i], 'tokens', 0 - tonumber(ARGV[i * 2 - 2]))
+end
 redis.call('DEL', KEYS[1])
 return 1
 """
 
 
 class DurableQueue:
-    def __init__(self, name: str, write: Callable[[list[str]], object], *, batch: int = 500, interval: float = 0.25):
+    def __init__(
+        self,
+        name: str,
+        write: Callable[[list[str]], object],
+        *,
+        totals: Callable[[list[str]], dict[str, tuple[int, int]]] | None = None,
+        batch: int = 500,
+        interval: float = 0.25,
+    ):
         self.key = f"{name}:pending"
         self.lock = f"{name}:flush-lock"
         self.write = write  # takes the raw JSON entries, oldest first; runs on a worker thread
+        self.totals = totals  # a batch's (units, tokens) per counter key, subtracted once it is written
         self.batch = batch
         self.interval = interval
         self._flushers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Task] = weakref.WeakKeyDictionary()
@@ -88,7 +103,10 @@ class DurableQueue:
             if not raw:
                 return 0
             await sync_to_async(self.write)(raw)
-            trimmed = await store.run_script(_TRIM_IF_OWNER, [self.lock, self.key], [token, len(raw)]) == 1
+            totals = self.totals(raw) if self.totals else {}
+            keys = [self.lock, self.key, *totals]
+            args = [token, len(raw), *(amount for pair in totals.values() for amount in pair)]
+            trimmed = await store.run_script(_TRIM_IF_OWNER, keys, args) == 1
             return len(raw) if trimmed else 0
         finally:
             if not trimmed and await connection.execute("GET", store.prefix + self.lock) == token:

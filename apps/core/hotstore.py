@@ -11,7 +11,9 @@ import asyncio
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from functools import lru_cache
+from typing import TypeVar
 
 import redis
 from django.conf import settings
@@ -24,6 +26,7 @@ class MemoryHotStore:
         self.prefix = prefix
         self._data: dict[str, tuple[str, float]] = {}
         self._lock = threading.Lock()
+        self.backends: dict[object, object] = {}  # per_store(): each domain's state for this store
 
     def _live(self, key: str) -> str | None:
         item = self._data.get(key)
@@ -65,6 +68,7 @@ class MemoryHotStore:
     def clear_sync(self) -> None:
         with self._lock:
             self._data.clear()
+            self.backends.clear()  # counters, holds and breakers kept in memory go with it
 
 
 class RedisHotStore:
@@ -73,6 +77,7 @@ class RedisHotStore:
         self.prefix = prefix
         self._sync = redis.Redis.from_url(url, decode_responses=True)
         self._scripts: dict[str, str] = {}
+        self.backends: dict[object, object] = {}
         # Connections belong to the event loop that opened them.
         self._connections: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, RespConnection] = (
             weakref.WeakKeyDictionary()
@@ -141,3 +146,23 @@ def hot_store() -> HotStore:
     if settings.REDIS_URL:
         return RedisHotStore(settings.REDIS_URL, settings.HOTSTORE_PREFIX)
     return MemoryHotStore(settings.HOTSTORE_PREFIX)
+
+
+Backend = TypeVar("Backend")
+
+
+def per_store(
+    *, redis: Callable[[RedisHotStore], Backend], memory: Callable[[MemoryHotStore], Backend]
+) -> Callable[[], Backend]:
+    """A domain's state object (limiter, holds, breakers) for the current hot store, made once per
+    store: call sites use one interface and never ask which store they are on."""
+    key = object()
+
+    def current() -> Backend:
+        store = hot_store()
+        backend = store.backends.get(key)
+        if backend is None:
+            backend = store.backends[key] = redis(store) if isinstance(store, RedisHotStore) else memory(store)
+        return backend
+
+    return current

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.core.hotstore import MemoryHotStore, RedisHotStore, hot_store
+from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
 
 CLOSED, OPEN, PROBE = "closed", "open", "probe"
 _TTL = 86_400
@@ -60,14 +60,14 @@ class Decision:
         return self.state != OPEN
 
 
-class _MemoryBreakers:
+class MemoryBreakers:
     """The same state machine in process memory, for the embedded default."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: MemoryHotStore) -> None:
         self._states: dict[str, dict] = {}
         self._lock = threading.Lock()
 
-    def allow(self, key: str, now: float, cooldown: float) -> Decision:
+    async def allow(self, key: str, now: float, cooldown: float) -> Decision:
         with self._lock:
             entry = self._states.get(key)
             if entry is None or entry["state"] == "closed":
@@ -77,7 +77,7 @@ class _MemoryBreakers:
                 return Decision(PROBE)
             return Decision(OPEN)
 
-    def failure(self, key: str, now: float, threshold: int) -> str:
+    async def failure(self, key: str, now: float, threshold: int) -> str:
         with self._lock:
             entry = self._states.setdefault(key, {"state": "closed", "failures": 0, "since": now})
             if entry["state"] in ("half_open", "open"):
@@ -89,58 +89,56 @@ class _MemoryBreakers:
                 return OPEN
             return CLOSED
 
-    def success(self, key: str) -> None:
+    async def success(self, key: str) -> None:
         with self._lock:
             self._states.pop(key, None)
 
-
-_memory = _MemoryBreakers()
-
-
-def _entry(model_name: str) -> str:
-    return f"breaker:{model_name}"
+    async def state(self, key: str) -> str | None:
+        return (self._states.get(key) or {}).get("state")
 
 
-async def allow(model_name: str, now: float | None = None) -> Decision:
-    now = time.time() if now is None else now
-    cooldown = settings.BREAKER_COOLDOWN_SECONDS
-    store = hot_store()
-    if isinstance(store, RedisHotStore):
-        state, failures = await store.run_script(_ALLOW, [_entry(model_name)], [now, cooldown])
+class RedisBreakers:
+    def __init__(self, store: RedisHotStore) -> None:
+        self.store = store
+
+    async def allow(self, key: str, now: float, cooldown: float) -> Decision:
+        state, failures = await self.store.run_script(_ALLOW, [_entry(key)], [now, cooldown])
         return Decision(state, int(failures))
-    assert isinstance(store, MemoryHotStore)
-    return _memory.allow(store.prefix + _entry(model_name), now, cooldown)
+
+    async def failure(self, key: str, now: float, threshold: int) -> str:
+        return await self.store.run_script(_FAILURE, [_entry(key)], [now, threshold, _TTL])
+
+    async def success(self, key: str) -> None:
+        await self.store.delete(_entry(key))
+
+    async def state(self, key: str) -> str | None:
+        return await self.store.connection.execute("HGET", self.store.prefix + _entry(key), "state")
 
 
-async def record_failure(model_name: str, now: float | None = None) -> str:
+_breakers = per_store(redis=RedisBreakers, memory=MemoryBreakers)
+
+
+def _entry(key: str) -> str:
+    return f"breaker:{key}"
+
+
+async def allow(key: str, now: float | None = None) -> Decision:
+    """May a request go to the model behind `key` (provider/upstream model)? A probe when half-open."""
+    return await _breakers().allow(key, time.time() if now is None else now, settings.BREAKER_COOLDOWN_SECONDS)
+
+
+async def record_failure(key: str, now: float | None = None) -> str:
     now = time.time() if now is None else now
-    threshold = settings.BREAKER_FAILURE_THRESHOLD
-    store = hot_store()
-    if isinstance(store, RedisHotStore):
-        return await store.run_script(_FAILURE, [_entry(model_name)], [now, threshold, _TTL])
-    return _memory.failure(store.prefix + _entry(model_name), now, threshold)
+    return await _breakers().failure(key, now, settings.BREAKER_FAILURE_THRESHOLD)
 
 
-async def record_success(model_name: str, decision: Decision) -> None:
+async def record_success(key: str, decision: Decision) -> None:
     """Close the breaker; free when it was closed with no failures counted (the common case)."""
     if decision.state == CLOSED and decision.failures == 0:
         return
-    store = hot_store()
-    if isinstance(store, RedisHotStore):
-        await store.delete(_entry(model_name))
-    else:
-        _memory.success(store.prefix + _entry(model_name))
+    await _breakers().success(key)
 
 
-async def state_of(model_name: str) -> str:
-    """closed, open or half_open, as every instance sees it (for metrics)."""
-    store = hot_store()
-    if isinstance(store, RedisHotStore):
-        state = await store.connection.execute("HGET", store.prefix + _entry(model_name), "state")
-    else:
-        state = (_memory._states.get(store.prefix + _entry(model_name)) or {}).get("state")
-    return state or CLOSED
-
-
-def reset_memory_breakers() -> None:
-    _memory._states.clear()
+async def state_of(key: str) -> str:
+    """closed, open or half_open, as every instance sees it (for metrics), by breaker key."""
+    return await _breakers().state(key) or CLOSED

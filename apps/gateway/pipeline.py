@@ -142,12 +142,10 @@ async def _admit_within_limits(generation: Generation, prompt_tokens: int, expec
     caps = budget_caps(principal)
     if not caps.limited:
         return
-    estimate = max(model.cost_usd(prompt_tokens, expected_output) for model in generation.route)
     try:
         generation.hold = await holds.reserve(
-            tenant_id=principal.tenant_id, request_id=generation.request_id, amount_usd=estimate,
-            tokens=prompt_tokens + expected_output, caps=caps, now=generation.started_at,
-        )  # fmt: skip
+            tenant_id=principal.tenant_id, ask=_ask(generation, prompt_tokens), caps=caps, now=generation.started_at
+        )
     except asyncio.CancelledError:  # the caller left while the hold was being taken: free the lease
         _cancelled(generation)
         raise
@@ -155,6 +153,28 @@ async def _admit_within_limits(generation: Generation, prompt_tokens: int, expec
         generation.outcome = "budget_exhausted"
         _refuse(generation)
         raise BudgetExhausted("The monthly budget is exhausted; raise it in the admin or wait for the next month.")
+    if generation.endpoint != "embeddings":  # the cap the hold paid for is the one sent upstream
+        generation.chat.max_tokens = generation.hold.output_tokens
+
+
+def _ask(generation: Generation, prompt_tokens: int) -> holds.Ask:
+    """Hold the prompt and the output cap at the route's highest prices, so a fallback to a
+    pricier model is covered too. The cap is the request's max_tokens, else the largest the
+    route's models write; the budget may lower it, but not below LIMITS_MIN_OUTPUT_TOKENS."""
+    route, requested = generation.route, generation.chat.max_tokens
+    if generation.endpoint == "embeddings":
+        desired = minimum = 0
+    else:
+        desired = requested or max(model.max_output_tokens for model in route)
+        minimum = min(desired, settings.LIMITS_MIN_OUTPUT_TOKENS)
+    return holds.Ask(
+        request_id=generation.request_id,
+        prompt_tokens=prompt_tokens,
+        prompt_usd=max(model.cost_usd(prompt_tokens, 0) for model in route),
+        usd_per_output_token=max(model.price_output for model in route) / Decimal(1_000_000),
+        desired_output=desired,
+        min_output=minimum,
+    )
 
 
 def _refuse(generation: Generation) -> None:
@@ -248,6 +268,8 @@ def _api_error(error: Exception) -> ApiError:
             return UpstreamUnavailable("The model providers are rate limiting.", headers={"Retry-After": retry})
         return UpstreamFailed("Every provider in the model's fallback chain failed.")
     assert isinstance(error, ProviderError)
+    if error.kind == FailureKind.UNSENDABLE:
+        return InvalidRequest(error.message)
     return InvalidRequest(error.message, code=ErrorCode.UPSTREAM_REJECTED)
 
 

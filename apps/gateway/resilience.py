@@ -5,6 +5,7 @@ and fallback to the next model. A failure before the first event is invisible to
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -101,7 +102,7 @@ async def _call_route(route: list[ModelInfo], trace: Trace, call: Call) -> tuple
                 last = error
                 if not error.falls_back:
                     raise
-                state = await breaker.record_failure(key)
+                state = await breaker.record_failure(key) if error.counts_against_provider else breaker.CLOSED
                 if not error.retryable or state == breaker.OPEN or attempt == settings.GATEWAY_RETRIES_PER_MODEL:
                     break
                 delay = backoff_delay(attempt, error.retry_after)
@@ -118,9 +119,16 @@ async def _call_route(route: list[ModelInfo], trace: Trace, call: Call) -> tuple
     raise AllProvidersFailed(trace.attempts, last)
 
 
+def for_model(request: ChatRequest, model: ModelInfo) -> ChatRequest:
+    """The request as one model of the route gets it: the output cap no higher than it writes."""
+    if request.max_tokens is not None and request.max_tokens > model.max_output_tokens:
+        return dataclasses.replace(request, max_tokens=model.max_output_tokens)
+    return request
+
+
 async def complete(route: list[ModelInfo], request: ChatRequest, trace: Trace) -> tuple[ModelInfo, Completion]:
     async def call(model: ModelInfo, limit: float) -> Completion:
-        return await adapter_for(model.provider.kind).complete(model, request, limit)
+        return await adapter_for(model.provider.kind).complete(model, for_model(request, model), limit)
 
     return await _call_route(route, trace, call)
 
@@ -145,7 +153,7 @@ async def open_stream(route: list[ModelInfo], request: ChatRequest, trace: Trace
     """Start streaming from the first model that produces an event; later failures are the caller's."""
 
     async def call(model: ModelInfo, limit: float) -> OpenedStream:
-        events = adapter_for(model.provider.kind).stream(model, request, limit)
+        events = adapter_for(model.provider.kind).stream(model, for_model(request, model), limit)
         try:
             first = await anext(events)
         except StopAsyncIteration:

@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from apps.core.hotstore import RedisHotStore, hot_store
+from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
 from apps.tenancy.principal import Principal
 
 _ADMIT = """
@@ -148,10 +148,10 @@ def _lease_seconds() -> float:
     return settings.GATEWAY_TOTAL_TIMEOUT_SECONDS + 300
 
 
-class _MemoryLimiter:
+class MemoryLimiter:
     """The same decisions in process memory, for the embedded default."""
 
-    def __init__(self) -> None:
+    def __init__(self, store: MemoryHotStore) -> None:
         self._buckets: dict[str, tuple[float, float]] = {}
         self._streams: dict[str, dict[str, float]] = {}
         self._lock = threading.Lock()
@@ -163,66 +163,73 @@ class _MemoryLimiter:
         tokens, ts = state
         return min(bucket.capacity, tokens + (now - ts) * bucket.rate)
 
-    def admit(self, prefix: str, buckets: list[Bucket], now: float, stream: tuple[str, int, str] | None) -> Decision:
+    async def admit(self, principal: Principal, buckets: list[Bucket], now: float, lease: str | None) -> Decision:
         with self._lock:
-            levels = [self._level(prefix + b.key, b, now) for b in buckets]
+            levels = [self._level(b.key, b, now) for b in buckets]
             waits = [
                 ((b.cost - level) / b.rate, b.name) for b, level in zip(buckets, levels, strict=True) if level < b.cost
             ]
             if waits:
                 wait, name = max(waits)
                 return Decision(False, wait, buckets, levels, name)
-            if stream is not None:
-                key, cap, request_id = stream
+            if lease is not None:
+                key, cap = _stream_key(principal), principal.limits.concurrent_streams
                 leases = {rid: until for rid, until in self._streams.get(key, {}).items() if until > now}
                 if len(leases) >= cap:
                     return Decision(False, 1.0, buckets, levels, "concurrent streams")
-                leases[request_id] = now + _lease_seconds()
+                leases[lease] = now + _lease_seconds()
                 self._streams[key] = leases
             left = [level - b.cost for b, level in zip(buckets, levels, strict=True)]
             for b, level in zip(buckets, left, strict=True):
-                self._buckets[prefix + b.key] = (level, now)
+                self._buckets[b.key] = (level, now)
             return Decision(True, 0.0, buckets, left)
 
-    def charge(self, prefix: str, bucket: Bucket, amount: float, now: float) -> None:
+    async def settle(self, principal: Principal, corrections: list[tuple[Bucket, float]], now: float,
+                     lease: str | None) -> None:  # fmt: skip
         with self._lock:
-            key = prefix + bucket.key
-            self._buckets[key] = (self._level(key, bucket, now) - amount, now)
-
-    def release(self, key: str, request_id: str) -> None:
-        with self._lock:
-            self._streams.get(key, {}).pop(request_id, None)
-
-    def reset(self) -> None:
-        with self._lock:
-            self._buckets.clear()
-            self._streams.clear()
+            for bucket, amount in corrections:
+                self._buckets[bucket.key] = (self._level(bucket.key, bucket, now) - amount, now)
+            if lease is not None:
+                self._streams.get(_stream_key(principal), {}).pop(lease, None)
 
 
-_memory = _MemoryLimiter()
+class RedisLimiter:
+    def __init__(self, store: RedisHotStore) -> None:
+        self.store = store
+
+    async def admit(self, principal: Principal, buckets: list[Bucket], now: float, lease: str | None) -> Decision:
+        args: list = [now, len(buckets)]
+        for b in buckets:
+            args += [b.capacity, b.rate, b.cost]
+        args += [principal.limits.concurrent_streams if lease else 0, lease or "", _lease_seconds()]
+        keys = [b.key for b in buckets] + [_stream_key(principal)]
+        allowed, wait, denied_index, *levels = await self.store.run_script(_ADMIT, keys, args)
+        denied = None
+        if not allowed:
+            index = int(denied_index)
+            denied = "concurrent streams" if index == len(buckets) + 1 else buckets[index - 1].name
+        return Decision(bool(allowed), float(wait), buckets, [float(v) for v in levels], denied)
+
+    async def settle(self, principal: Principal, corrections: list[tuple[Bucket, float]], now: float,
+                     lease: str | None) -> None:  # fmt: skip
+        if corrections:
+            args: list = [now]
+            for bucket, amount in corrections:
+                args += [bucket.capacity, bucket.rate, amount]
+            await self.store.run_script(_CHARGE, [bucket.key for bucket, _ in corrections], args)
+        if lease is not None:
+            await self.store.connection.execute("ZREM", self.store.prefix + _stream_key(principal), lease)
+
+
+_limiter = per_store(redis=RedisLimiter, memory=MemoryLimiter)
 
 
 async def admit(
     principal: Principal, *, token_cost: int, request_id: str, stream: bool, now: float | None = None
 ) -> Decision:
+    """Admit a request if every bucket can pay (a stream also needs a free lease), or say when to retry."""
     now = time.time() if now is None else now
-    buckets = buckets_for(principal, token_cost)
-    cap = principal.limits.concurrent_streams if stream else 0
-    store = hot_store()
-    if not isinstance(store, RedisHotStore):
-        lease = (store.prefix + _stream_key(principal), cap, request_id) if stream else None
-        return _memory.admit(store.prefix, buckets, now, lease)
-    args: list = [now, len(buckets)]
-    for b in buckets:
-        args += [b.capacity, b.rate, b.cost]
-    args += [cap, request_id, _lease_seconds()]
-    keys = [b.key for b in buckets] + [_stream_key(principal)]
-    allowed, wait, denied_index, *levels = await store.run_script(_ADMIT, keys, args)
-    denied = None
-    if not allowed:
-        index = int(denied_index)
-        denied = "concurrent streams" if index == len(buckets) + 1 else buckets[index - 1].name
-    return Decision(bool(allowed), float(wait), buckets, [float(v) for v in levels], denied)
+    return await _limiter().admit(principal, buckets_for(principal, token_cost), now, request_id if stream else None)
 
 
 async def settle(
@@ -231,23 +238,5 @@ async def settle(
 ) -> None:  # fmt: skip
     """Correct the token buckets by what the request really used; free its stream lease."""
     now = time.time() if now is None else now
-    token_buckets = [b for b in decision.buckets if b.is_tokens]
-    store = hot_store()
-    if not isinstance(store, RedisHotStore):
-        for b in token_buckets:
-            _memory.charge(store.prefix, b, actual_tokens - b.cost, now)
-        if stream:
-            _memory.release(store.prefix + _stream_key(principal), request_id)
-        return
-    corrections = [b for b in token_buckets if actual_tokens != b.cost]
-    if corrections:
-        args: list = [now]
-        for b in corrections:
-            args += [b.capacity, b.rate, actual_tokens - b.cost]
-        await store.run_script(_CHARGE, [b.key for b in corrections], args)
-    if stream:
-        await store.connection.execute("ZREM", store.prefix + _stream_key(principal), request_id)
-
-
-def reset_memory_limits() -> None:
-    _memory.reset()
+    corrections = [(b, actual_tokens - b.cost) for b in decision.buckets if b.is_tokens and actual_tokens != b.cost]
+    await _limiter().settle(principal, corrections, now, request_id if stream else None)

@@ -1,19 +1,18 @@
 """Usage recording off the request path, batched but durable.
 
-Each finished request settles its hold and appends its usage record to a Redis list in one Lua
-call (durable as Redis is: AOF in production). A flusher in every process, and a Celery beat
-task as a backstop, move batches from the list into the database under a lock; a batch already
-written (a flusher that died before trimming) is skipped record by record, so each record is
-counted exactly once. Without Redis (the embedded default) records go straight to the database.
+Each finished request settles its hold and stores its usage record in one step (holds.settle):
+with Redis the record is appended to a list (durable as Redis is: AOF in production) and a
+flusher moves batches into the database under a lock; a batch already written (a flusher that
+died before trimming) is skipped record by record, so each record is counted exactly once.
+Without Redis (the embedded default) records go straight to the database.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
+from collections import defaultdict
 from decimal import Decimal
-
-from asgiref.sync import sync_to_async
 
 from apps.core.durable_queue import DurableQueue
 
@@ -22,7 +21,7 @@ from . import holds, ledger
 _DECIMALS = ("price_input", "price_output", "price_cached_input", "cost_usd", "caps_usd")
 
 
-def _dumps(record: dict) -> str:
+def encode(record: dict) -> str:
     return json.dumps(record, default=str, separators=(",", ":"))
 
 
@@ -43,21 +42,28 @@ async def record(usage: dict, hold: holds.Hold | None, caps: ledger.Caps, *, now
     usage = {**usage, "created_at": now, "caps_usd": caps.usd, "caps_tokens": caps.tokens}
     tokens = usage["tokens_in"] + usage["tokens_out"]
     period = hold.period if hold else ledger.month_start(now)
-    queued = await holds.settle(
-        tenant_id=usage["tenant_id"], period=period, hold=hold, cost_usd=usage["cost_usd"], tokens=tokens,
-        queued=_dumps(usage), queue_key=queue.key,
-    )  # fmt: skip
-    if queued:
-        queue.ensure_flusher()
-    else:
-        await sync_to_async(ledger.write_batch)([usage])
+    await holds.settle(
+        tenant_id=usage["tenant_id"], period=period, hold=hold, cost_usd=usage["cost_usd"], tokens=tokens, record=usage
+    )
 
 
 def _write(raw: list[str]) -> None:
     ledger.write_batch([_loads(item) for item in raw])
 
 
-queue = DurableQueue("usage", _write)
+def _totals(raw: list[str]) -> dict[str, tuple[int, int]]:
+    """What a batch adds to each tenant's unflushed spend, per month: subtracted once written."""
+    totals: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for item in raw:
+        entry = json.loads(item)
+        period = ledger.month_start(dt.datetime.fromisoformat(entry["created_at"]))
+        key = holds.unflushed_key(entry["tenant_id"], period)
+        totals[key][0] += holds.units(Decimal(entry["cost_usd"]))
+        totals[key][1] += entry["tokens_in"] + entry["tokens_out"]
+    return {key: (spent, tokens) for key, (spent, tokens) in totals.items()}
+
+
+queue = DurableQueue("usage", _write, totals=_totals)
 
 
 async def flush_all() -> int:

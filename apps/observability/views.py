@@ -15,7 +15,7 @@ from apps.audit import trail
 from apps.catalogue.snapshot import current_catalogue
 from apps.core.db import refresh_connections
 from apps.core.hotstore import RedisHotStore, hot_store
-from apps.gateway import breaker
+from apps.gateway import breaker, resilience
 from apps.metering import recorder
 
 from . import metrics
@@ -40,8 +40,8 @@ async def metrics_view(request: HttpRequest) -> HttpResponse:
 
 async def _read_shared_gauges() -> None:
     catalogue = await current_catalogue()
-    for name in catalogue.models:
-        state = await breaker.state_of(name)
+    for name, model in catalogue.models.items():
+        state = await breaker.state_of(resilience.breaker_key(model))
         metrics.BREAKER.labels(name).set(0 if state == breaker.CLOSED else 1)
     for name, queue in (("usage", recorder.queue), ("audit", trail.queue)):
         metrics.QUEUE_DEPTH.labels(name).set(await queue.depth())

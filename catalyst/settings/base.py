@@ -238,6 +238,9 @@ LOG_PROMPTS = env_bool("LOG_PROMPTS", False)
 # Tokens a request without max_tokens is expected to write, for its tokens-per-minute charge at
 # admission (corrected by the real count afterwards).
 LIMITS_EXPECTED_OUTPUT_TOKENS = env_int("LIMITS_EXPECTED_OUTPUT_TOKENS", 512)
+# Under a budget, the output cap sent upstream shrinks to what the budget still allows; a request
+# for which fewer tokens than this remain is refused with 402 instead of being cut to nothing.
+LIMITS_MIN_OUTPUT_TOKENS = env_int("LIMITS_MIN_OUTPUT_TOKENS", 16)
 CATALOGUE_CHECK_INTERVAL_SECONDS = float(env_str("CATALOGUE_CHECK_INTERVAL_SECONDS", "1"))
 MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
 

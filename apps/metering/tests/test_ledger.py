@@ -14,11 +14,15 @@ NOW = dt.datetime(2026, 11, 23, 12, 0, tzinfo=dt.UTC)
 CAPS = ledger.Caps(usd=Decimal("1.00"), tokens=10_000)
 
 
-def reserve(world, request_id: str, amount: str, tokens: int = 150, at: dt.datetime = NOW):
+def ask(request_id: str, prompt_usd: str, prompt_tokens: int, per_token: str = "0", output: int = 0, least: int = 0):
+    return holds.Ask(request_id, prompt_tokens, Decimal(prompt_usd), Decimal(per_token), output, least)
+
+
+def reserve(world, request_id: str, amount: str, tokens: int = 150, at: dt.datetime = NOW, caps=CAPS):
+    """A hold of exactly `amount` and `tokens` (no output to size)."""
     return async_to_sync(holds.reserve)(
-        tenant_id=world.acme.pk, request_id=request_id, amount_usd=Decimal(amount), tokens=tokens, caps=CAPS,
-        now=at.timestamp(),
-    )  # fmt: skip
+        tenant_id=world.acme.pk, ask=ask(request_id, amount, tokens), caps=caps, now=at.timestamp()
+    )
 
 
 def usage(world, request_id: str, cost: str, tokens_in: int = 100, tokens_out: int = 50) -> dict:
@@ -124,12 +128,12 @@ def test_alerts_fire_at_80_and_100_percent_once_per_month_and_mail_the_admins(
 def test_the_periodic_task_flushes_queued_records(world):
     from apps.metering.tasks import flush_usage
 
-    queued = recorder._dumps({**usage(world, "q", "0.10"), "created_at": NOW, "caps_usd": None, "caps_tokens": None})
+    record = {**usage(world, "q", "0.10"), "created_at": NOW, "caps_usd": None, "caps_tokens": None}
 
     async def queue():
         await holds.settle(
             tenant_id=world.acme.pk, period=dt.date(2026, 11, 1), hold=None, cost_usd=Decimal("0.10"), tokens=10,
-            queued=queued, queue_key=recorder.queue.key,
+            record=record,
         )  # fmt: skip
 
     asyncio.run(queue())
@@ -137,3 +141,65 @@ def test_the_periodic_task_flushes_queued_records(world):
     assert flush_usage.delay().get() == 1
     assert flush_usage.delay().get() == 0
     assert UsageRecord.objects.get(request_id="q").cost_usd == Decimal("0.10")
+
+
+def _forget_budget_hash(world, store) -> None:
+    """What an evicted key, a flushed Redis or a restarted process leaves: no budget counters."""
+    from apps.core.hotstore import hot_store
+
+    period = dt.date(2026, 11, 1)
+    if store == "redis":
+        hot_store().delete_sync(f"budget:{world.acme.pk}:{period:%Y%m}")
+    else:
+        holds._holds().budgets.pop((world.acme.pk, period))
+
+
+def _settle(world, hold, request_id: str, cost: str, flush: bool) -> None:
+    async def go():
+        await recorder.record(usage(world, request_id, cost), hold, CAPS, now=NOW)
+        if flush:
+            await recorder.flush_all()
+
+    async_to_sync(go)()
+
+
+def test_spend_settled_while_the_budget_counters_are_gone_still_counts(world, store):
+    hold = reserve(world, "a", "0.50")
+    _forget_budget_hash(world, store)
+
+    _settle(world, hold, "a", "0.60", flush=False)  # the record is still queued, not in the database
+
+    assert reserve(world, "b", "0.45") is None  # 0.60 spent + 0.45 > 1.00
+    assert reserve(world, "c", "0.40")
+
+
+def test_a_budget_seeded_from_the_ledger_adds_usage_still_queued(world, store):
+    """A tenant without a budget spends; staff then set one: the queued records count against it."""
+    _settle(world, None, "free-spend", "0.70", flush=False)
+
+    assert reserve(world, "a", "0.31") is None
+    assert reserve(world, "b", "0.30")
+
+
+def test_once_written_queued_usage_is_counted_once(world, store):
+    _settle(world, None, "a", "0.70", flush=True)
+    state = async_to_sync(holds.state)(world.acme.pk, dt.date(2026, 11, 1))
+    assert state["unflushed"] == 0
+    assert Budget.objects.get(tenant=world.acme, period=dt.date(2026, 11, 1)).spent_usd == Decimal("0.70")
+
+    assert reserve(world, "b", "0.31") is None
+    assert reserve(world, "c", "0.30")
+
+
+def test_the_output_cap_is_what_the_budget_still_allows(world, store):
+    """$1.00 cap: a $0.10 prompt and output at $0.001 a token leave room for 900 tokens."""
+    take = async_to_sync(holds.reserve)
+    caps = ledger.Caps(usd=Decimal("1.00"), tokens=None)
+
+    wide = take(tenant_id=world.acme.pk, ask=ask("a", "0.10", 100, "0.001", 4096, 16), caps=caps, now=NOW.timestamp())
+    none_left = take(tenant_id=world.acme.pk, ask=ask("b", "0", 1, "0.001", 4096, 16), caps=caps, now=NOW.timestamp())
+    asked = take(tenant_id=world.acme.pk, ask=ask("c", "0", 1, "0", 200, 16), caps=caps, now=NOW.timestamp())
+
+    assert (wide.output_tokens, wide.units, wide.tokens) == (900, holds.units(Decimal("1.00")), 1000)
+    assert none_left is None
+    assert asked.output_tokens == 200  # free output: what was asked for
