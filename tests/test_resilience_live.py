@@ -150,3 +150,24 @@ def test_a_stream_that_breaks_after_tokens_ends_with_an_error_event(oai, fresh):
         "gpt-mock",
         (len("".join(text)) + 3) // 4,
     )
+
+
+def test_text_no_encoder_accepts_is_refused_and_opens_no_breaker_for_other_tenants(fresh):
+    """A lone surrogate once failed inside the SDK, was counted as a provider failure, and three
+    such requests opened the shared breaker: every tenant then got 503."""
+    lone = '{"model": "gpt-mock", "messages": [{"role": "user", "content": "hi \\ud800 there"}]}'
+    headers = {"Authorization": f"Bearer {fresh.other_key}", "Content-Type": "application/json"}
+
+    refused = [httpx.post(fresh.base_url + "/chat/completions", content=lone, headers=headers) for _ in range(4)]
+    other = httpx.post(
+        fresh.base_url + "/chat/completions", json={"model": "gpt-mock", "messages": HELLO},
+        headers={"Authorization": f"Bearer {fresh.key}"}, timeout=20,
+    )  # fmt: skip
+
+    assert {r.status_code for r in refused} == {400}
+    assert refused[0].json()["error"] == {
+        "message": "messages.0.content: the text holds a lone UTF-16 surrogate, which is not valid Unicode.",
+        "type": "invalid_request_error", "code": "invalid_request", "param": "messages",
+    }  # fmt: skip
+    assert other.status_code == 200
+    assert fresh.mock.requests() == [fresh.mock.requests()[0]]  # only the other tenant's request went upstream

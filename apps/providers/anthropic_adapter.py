@@ -17,7 +17,7 @@ from anthropic._models import FinalRequestOptions
 from apps.catalogue.snapshot import ModelInfo
 
 from .clients import anthropic_client
-from .errors import from_sdk_error
+from .errors import from_sdk_error, reading_answer, sending
 from .request_options import post_options
 from .types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage
 
@@ -138,29 +138,32 @@ def _usage(usage: dict[str, Any] | None) -> Usage:
 
 async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> Completion:
     client = anthropic_client(model.provider)
+    sending()
     try:
         data = await client.request(
             object, post_options(FinalRequestOptions, "/v1/messages", _params(model, request), upstream_timeout)
         )
     except Exception as error:
         raise from_sdk_error(error) from None
-    blocks = data.get("content") or []
-    texts = [block["text"] for block in blocks if block.get("type") == "text"]
-    calls = [
-        ToolCall(id=block["id"], name=block["name"], arguments=json.dumps(block.get("input") or {}))
-        for block in blocks
-        if block.get("type") == "tool_use"
-    ]
-    return Completion(
-        text="".join(texts) if texts or not calls else None,
-        tool_calls=calls,
-        finish_reason=STOP_REASONS.get(data.get("stop_reason") or "end_turn", "stop"),
-        usage=_usage(data.get("usage")),
-    )
+    with reading_answer():
+        blocks = data.get("content") or []
+        texts = [block["text"] for block in blocks if block.get("type") == "text"]
+        calls = [
+            ToolCall(id=block["id"], name=block["name"], arguments=json.dumps(block.get("input") or {}))
+            for block in blocks
+            if block.get("type") == "tool_use"
+        ]
+        return Completion(
+            text="".join(texts) if texts or not calls else None,
+            tool_calls=calls,
+            finish_reason=STOP_REASONS.get(data.get("stop_reason") or "end_turn", "stop"),
+            usage=_usage(data.get("usage")),
+        )
 
 
 async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> AsyncIterator[Event]:
     client = anthropic_client(model.provider)
+    sending()
     try:
         body = {**_params(model, request), "stream": True}
         upstream = await client.request(

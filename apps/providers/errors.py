@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import email.utils
 import time
+from collections.abc import Iterator
+from contextvars import ContextVar
 from enum import StrEnum
 
 import anthropic
@@ -21,10 +24,38 @@ class FailureKind(StrEnum):
     AUTH = "auth"  # our provider key was refused: try the next provider, never retry
     MISCONFIGURED = "misconfigured"
     BAD_REQUEST = "bad_request"  # the request itself is wrong: no retry, no fallback
+    UNSENDABLE = "unsendable"  # it failed before anything went out (it cannot be encoded): the request's fault
 
 
 RETRYABLE = frozenset({FailureKind.TIMEOUT, FailureKind.CONNECTION, FailureKind.RATE_LIMITED, FailureKind.SERVER_ERROR})
 FALL_BACK = RETRYABLE | {FailureKind.DROPPED, FailureKind.AUTH, FailureKind.MISCONFIGURED}
+# What a circuit breaker counts: failures of the provider, never of one request or of our set-up.
+# A breaker is shared by every tenant, so anything a caller can provoke must stay out of it.
+PROVIDER_FAULTS = RETRYABLE | {FailureKind.DROPPED, FailureKind.AUTH}
+
+# Set by the transport just before bytes go out: an exception raised while it is unset happened
+# while the SDK was still building the request, so the provider never saw it.
+_sent: ContextVar[bool] = ContextVar("catalyst_request_sent", default=False)
+
+
+def sending() -> None:
+    """Call before an SDK request: nothing has been sent yet."""
+    _sent.set(False)
+
+
+def mark_sent() -> None:
+    _sent.set(True)
+
+
+@contextlib.contextmanager
+def reading_answer() -> Iterator[None]:
+    """Around parsing a provider's answer: a shape we cannot read is the provider's failure."""
+    try:
+        yield
+    except (KeyError, IndexError, TypeError, AttributeError, ValueError) as error:
+        raise ProviderError(
+            f"The provider's answer could not be read ({type(error).__name__}).", kind=FailureKind.SERVER_ERROR
+        ) from None
 
 
 class ProviderError(Exception):
@@ -44,6 +75,10 @@ class ProviderError(Exception):
     @property
     def falls_back(self) -> bool:
         return self.kind in FALL_BACK
+
+    @property
+    def counts_against_provider(self) -> bool:
+        return self.kind in PROVIDER_FAULTS
 
 
 def retry_after_seconds(headers: httpx.Headers | httpx2.Headers | None) -> float | None:
@@ -75,6 +110,10 @@ def from_sdk_error(error: Exception) -> ProviderError:
     """Classify an SDK or transport exception. Messages never include keys or URLs with secrets."""
     if isinstance(error, ProviderError):
         return error
+    if not _sent.get() and not isinstance(error, _TIMEOUTS):
+        return ProviderError(
+            f"The request could not be encoded for the provider ({type(error).__name__}).", kind=FailureKind.UNSENDABLE
+        )
     if isinstance(error, _TIMEOUTS):
         return ProviderError("The provider timed out.", kind=FailureKind.TIMEOUT)
     if isinstance(error, _CONNECTION):

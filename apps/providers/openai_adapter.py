@@ -18,7 +18,7 @@ from openai._models import FinalRequestOptions
 from apps.catalogue.snapshot import ModelInfo
 
 from .clients import openai_client
-from .errors import from_sdk_error
+from .errors import from_sdk_error, reading_answer, sending
 from .request_options import post_options
 from .types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage
 
@@ -50,25 +50,28 @@ def _usage(usage: dict[str, Any] | None) -> Usage | None:
 
 async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> Completion:
     client = openai_client(model.provider)
+    sending()
     try:
         data = await client.request(object, _options("/chat/completions", _params(model, request), upstream_timeout))
     except Exception as error:
         raise from_sdk_error(error) from None
-    choice = data["choices"][0]
-    message = choice.get("message") or {}
-    calls = [
-        ToolCall(id=call["id"], name=call["function"]["name"], arguments=call["function"].get("arguments") or "")
-        for call in message.get("tool_calls") or ()
-        if call.get("function")
-    ]
-    finish = choice.get("finish_reason") or "stop"
-    return Completion(
-        text=message.get("content"), tool_calls=calls, finish_reason=finish, usage=_usage(data.get("usage"))
-    )
+    with reading_answer():
+        choice = data["choices"][0]
+        message = choice.get("message") or {}
+        calls = [
+            ToolCall(id=call["id"], name=call["function"]["name"], arguments=call["function"].get("arguments") or "")
+            for call in message.get("tool_calls") or ()
+            if call.get("function")
+        ]
+        finish = choice.get("finish_reason") or "stop"
+        return Completion(
+            text=message.get("content"), tool_calls=calls, finish_reason=finish, usage=_usage(data.get("usage"))
+        )
 
 
 async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> AsyncIterator[Event]:
     client = openai_client(model.provider)
+    sending()
     body = {**_params(model, request), "stream": True, "stream_options": {"include_usage": True}}
     try:
         upstream = await client.request(
@@ -100,6 +103,7 @@ async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float
 
 async def embed(model: ModelInfo, inputs: list[str], dimensions: int | None, upstream_timeout: float) -> Embeddings:
     client = openai_client(model.provider)
+    sending()
     body: dict[str, Any] = {"model": model.upstream_name, "input": inputs, "encoding_format": "float"}
     if dimensions:
         body["dimensions"] = dimensions
@@ -107,5 +111,6 @@ async def embed(model: ModelInfo, inputs: list[str], dimensions: int | None, ups
         data = await client.request(object, _options("/embeddings", body, upstream_timeout))
     except Exception as error:
         raise from_sdk_error(error) from None
-    vectors = [item["embedding"] for item in sorted(data["data"], key=lambda item: item["index"])]
-    return Embeddings(vectors=vectors, input_tokens=(data.get("usage") or {}).get("prompt_tokens") or 0)
+    with reading_answer():
+        vectors = [item["embedding"] for item in sorted(data["data"], key=lambda item: item["index"])]
+        return Embeddings(vectors=vectors, input_tokens=(data.get("usage") or {}).get("prompt_tokens") or 0)

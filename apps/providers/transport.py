@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 import aiohttp
 import httpx2
 
+from .errors import mark_sent
+
 _SKIPPED_REQUEST_HEADERS = {b"host", b"content-length", b"transfer-encoding", b"connection"}
 
 
@@ -61,6 +63,7 @@ class AiohttpTransport(httpx2.AsyncBaseTransport):
             if name.lower() not in _SKIPPED_REQUEST_HEADERS
         ]
         body = await request.aread()
+        mark_sent()
         try:
             response = await self._client().request(
                 request.method, str(request.url), data=body or None, headers=headers,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -13,6 +14,9 @@ from pydantic import BaseModel, ValidationError
 from apps.core.errors import InvalidRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
+# A JSON escape of a UTF-16 surrogate. Pairs decode to one character; a lone one stays a surrogate,
+# which no UTF-8 encoder accepts (the provider SDK, PostgreSQL): such text is refused here.
+_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
@@ -30,9 +34,38 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         body = json.loads(raw)
     except (ValueError, UnicodeDecodeError):
         raise InvalidRequest("The request body is not valid JSON.") from None
+    except RecursionError:
+        raise InvalidRequest("The request body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
+    if _SURROGATE_ESCAPE.search(raw):
+        refuse_invalid_text(body)
     return body
+
+
+def refuse_invalid_text(value: Any) -> None:
+    """Raise InvalidRequest naming the first string (or key) holding a lone surrogate."""
+    stack: list[tuple[Any, str]] = [(value, "")]
+    while stack:
+        item, path = stack.pop()
+        if isinstance(item, str):
+            _encodable(item, path)
+        elif isinstance(item, dict):
+            for key, child in item.items():
+                _encodable(key, path)
+                stack.append((child, f"{path}.{key}" if path else key))
+        elif isinstance(item, list):
+            stack.extend((child, f"{path}.{index}" if path else str(index)) for index, child in enumerate(item))
+
+
+def _encodable(text: str, path: str) -> None:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        raise InvalidRequest(
+            f"{path or 'body'}: the text holds a lone UTF-16 surrogate, which is not valid Unicode.",
+            param=path.split(".", 1)[0] or None,
+        ) from None
 
 
 def validated(model: type[M], body: dict[str, Any]) -> M:
