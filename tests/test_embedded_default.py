@@ -47,7 +47,8 @@ def platform(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
     env["CATALYST_VAR_DIR"] = str(tmp_path)
     process = subprocess.Popen(
-        ["make", "--no-print-directory", "run", f"PORT={port}", f"MOCK_PORT={free_port()}"],
+        # The demo's answers keep their prose and length, not its model-like pace (apps/mockllm tests that).
+        ["make", "--no-print-directory", "run", f"PORT={port}", f"MOCK_PORT={free_port()}", "DEMO_TTFT_MS=0", "DEMO_TPS=0"],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     output: list[str] = []
@@ -85,13 +86,15 @@ def test_make_run_serves_the_platform_with_a_demo_key_and_no_services(platform):
     assert (status, body["error"]["code"]) == (401, "invalid_api_key")
     chat = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Hello"}]}
     status, body = get(base + "/v1/chat/completions", key, chat)
-    assert (status, body["model"], body["usage"]["completion_tokens"]) == (200, "gpt-4o-mini", 20)
-    assert body["choices"][0]["message"]["content"]
+    assert (status, body["model"]) == (200, "gpt-4o-mini")
+    assert 40 <= body["usage"]["completion_tokens"] <= 260  # the demo answers prose of 40 to 260 tokens
+    assert body["choices"][0]["message"]["content"][-1] in ".?!"
     assert (var_dir / "catalyst.sqlite3").exists()
 
     chat_password = next(line for line in output if line.startswith("    login:    demo / ")).split(" / ")[1]
     answer = asyncio.run(chat_through_the_page(base, "demo", chat_password))
-    assert (answer.end["type"], answer.end["usage"]["tokens_out"]) == ("done", 20)
+    assert answer.end["type"] == "done"
+    assert 40 <= answer.end["usage"]["tokens_out"] <= 260
 
 
 async def chat_through_the_page(base: str, username: str, password: str):
