@@ -18,6 +18,7 @@ import pytest
 from catalyst.testing.chat import ChatClient
 
 ROOT = Path(__file__).resolve().parent.parent
+INSTANT = ("DEMO_TTFT_MS=0", "DEMO_TPS=0")
 SERVICE_VARIABLES = ("DATABASE_URL", "REDIS_URL", "HOTSTORE_PREFIX", "CELERY_BROKER_URL", "DJANGO_SETTINGS_MODULE")
 
 
@@ -48,7 +49,7 @@ def platform(tmp_path):
     env["CATALYST_VAR_DIR"] = str(tmp_path)
     process = subprocess.Popen(
         # The demo's answers keep their prose and length, not its model-like pace (apps/mockllm tests that).
-        ["make", "--no-print-directory", "run", f"PORT={port}", f"MOCK_PORT={free_port()}", "DEMO_TTFT_MS=0", "DEMO_TPS=0"],
+        ["make", "--no-print-directory", "run", f"PORT={port}", f"MOCK_PORT={free_port()}", *INSTANT],
         cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
     )  # fmt: skip
     output: list[str] = []
