@@ -1,8 +1,9 @@
 """An immutable in-process snapshot of the catalogue, so routing costs no database query.
 
-Staff edits bump a version in the hot store; each process compares versions at most once per
-`CATALOGUE_CHECK_INTERVAL_SECONDS` and reloads when they differ. Changes reach every instance within that
-interval.
+Staff edits bump a version every process can read: an entry in Redis, or, for the embedded
+default, a database epoch (its hot store is each process's own). Each process compares versions
+at most once per `CATALOGUE_CHECK_INTERVAL_SECONDS` and reloads when they differ, so changes
+reach every instance within that interval.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from apps.core import epochs
 from apps.core.db import refresh_connections
-from apps.core.hotstore import hot_store
+from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
 
 from .models import ChainLink, FallbackChain, LlmModel, ModelPrice
 
@@ -129,8 +131,41 @@ def load_catalogue(version: str) -> Catalogue:
     return Catalogue(version=version, models=models, chains=chains, next_price_change=next_change)
 
 
+class RedisVersion:
+    def __init__(self, store: RedisHotStore) -> None:
+        self.store = store
+
+    async def current(self) -> str:
+        """When the entry is gone (a flushed or new Redis), the first process to notice sets a
+        fresh one, so every process reloads once instead of each keeping what it last loaded."""
+        version = await self.store.get(VERSION_ENTRY)
+        if version is None:
+            await self.store.add(VERSION_ENTRY, uuid.uuid4().hex, VERSION_TTL)
+            version = await self.store.get(VERSION_ENTRY) or "initial"
+        return version
+
+    def bump(self) -> None:
+        self.store.set_sync(VERSION_ENTRY, uuid.uuid4().hex, VERSION_TTL)
+
+
+class MemoryVersion:
+    def __init__(self, store: MemoryHotStore) -> None:
+        self.watch = epochs.Watch("catalogue")
+
+    async def current(self) -> str:
+        await self.watch.changed()
+        return str(self.watch.value)
+
+    def bump(self) -> None:
+        epochs.bump("catalogue")
+        self.watch.checked_at = float("-inf")  # this process reads its own change at once
+
+
+_version = per_store(redis=RedisVersion, memory=MemoryVersion)
+
+
 def _bump_version() -> None:
-    hot_store().set_sync(VERSION_ENTRY, uuid.uuid4().hex, VERSION_TTL)
+    _version().bump()
     forget_snapshot()
 
 
@@ -169,15 +204,8 @@ async def current_catalogue() -> Catalogue:
 
 
 async def _shared_version() -> str:
-    """The catalogue version every process compares against. When the entry is gone (a flushed or
-    new Redis), the first process to notice sets a fresh one, so every process reloads once
-    instead of each keeping whatever it last loaded."""
-    store = hot_store()
-    version = await store.get(VERSION_ENTRY)
-    if version is None:
-        await store.add(VERSION_ENTRY, uuid.uuid4().hex, VERSION_TTL)
-        version = await store.get(VERSION_ENTRY) or "initial"
-    return version
+    """The catalogue version every process compares against."""
+    return await _version().current()
 
 
 def forget_snapshot() -> None:

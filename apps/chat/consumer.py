@@ -78,7 +78,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         token = next((p[len(BEARER) :] for p in offered if p.startswith(BEARER)), "")
         if SUBPROTOCOL not in offered or not tokens.looks_like_jwt(token):
             raise AuthenticationFailed("Offer the subprotocols catalyst.v1 and bearer.<jwt>.")
-        principal = await authenticate(token)
+        principal = await authenticate(token, (self.scope.get("client") or [None])[0])
         authorize(principal, endpoint="chat")
         if principal.user_id is None:
             raise PermissionDenied("Chat needs a user.")

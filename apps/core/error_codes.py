@@ -9,6 +9,8 @@ class ErrorCode(StrEnum):
     INVALID_API_KEY = "invalid_api_key"
     EXPIRED_API_KEY = "expired_api_key"
     REVOKED_API_KEY = "revoked_api_key"
+    INACTIVE_USER = "inactive_user"
+    AUTHENTICATION_THROTTLED = "authentication_throttled"
     INVALID_TOKEN = "invalid_token"
     EXPIRED_TOKEN = "expired_token"
     TENANT_SUSPENDED = "tenant_suspended"

@@ -53,6 +53,15 @@ class MemoryHotStore:
             self._data[self.prefix + key] = (value, time.monotonic() + ttl)
             return True
 
+    async def incr(self, key: str, ttl: int) -> int:
+        """Count up; the count expires `ttl` seconds after its first increment."""
+        with self._lock:
+            current = self._live(self.prefix + key)
+            expires = self._data[self.prefix + key][1] if current is not None else time.monotonic() + ttl
+            value = int(current or 0) + 1
+            self._data[self.prefix + key] = (str(value), expires)
+            return value
+
     async def delete(self, *keys: str) -> None:
         self.delete_sync(*keys)
 
@@ -64,6 +73,11 @@ class MemoryHotStore:
     def set_sync(self, key: str, value: str, ttl: int) -> None:
         with self._lock:
             self._data[self.prefix + key] = (value, time.monotonic() + ttl)
+
+    def incr_sync(self, key: str) -> None:
+        with self._lock:
+            value, expires = self._data.get(self.prefix + key, ("0", float("inf")))
+            self._data[self.prefix + key] = (str(int(value) + 1), expires)
 
     def clear_sync(self) -> None:
         with self._lock:
@@ -111,6 +125,13 @@ class RedisHotStore:
         if keys:
             await self.connection.execute("DEL", *(self.prefix + key for key in keys))
 
+    async def incr(self, key: str, ttl: int) -> int:
+        """Count up; the count expires `ttl` seconds after its first increment."""
+        connection, name = self.connection, self.prefix + key
+        # Both leave in one write; EXPIRE NX (Redis 7) keeps the first increment's expiry.
+        value, _ = await asyncio.gather(connection.execute("INCR", name), connection.execute("EXPIRE", name, ttl, "NX"))
+        return value
+
     async def run_script(self, source: str, keys: list[str], args: list) -> object:
         """Run a Lua script atomically (EVALSHA, loading it on first use or after a Redis restart)."""
         prefixed = [self.prefix + key for key in keys]
@@ -130,6 +151,9 @@ class RedisHotStore:
 
     def set_sync(self, key: str, value: str, ttl: int) -> None:
         self._sync.set(self.prefix + key, value, ex=ttl)
+
+    def incr_sync(self, key: str) -> None:
+        self._sync.incr(self.prefix + key)
 
     def clear_sync(self) -> None:
         """Delete every key under this store's prefix (tests and resets; never on the hot path)."""

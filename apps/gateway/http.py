@@ -40,7 +40,9 @@ def api_endpoint(name: str, methods: tuple[str, ...], *, anthropic: bool = False
                     request.headers.get("Authorization"), request.headers.get("X-Api-Key")
                 )
                 with tracing.stage("authenticate"):
-                    principal: Principal = await authenticate_credential(credential, name)
+                    principal: Principal = await authenticate_credential(
+                        credential, name, request.META.get("REMOTE_ADDR")
+                    )
                 root.set_attribute("catalyst.tenant", principal.tenant_slug)
                 response = await view(request, principal, *args, **kwargs)
                 return response

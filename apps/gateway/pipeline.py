@@ -84,8 +84,8 @@ class Generation:
         return (time.perf_counter() - self.started) * 1000
 
 
-async def authenticate_credential(credential: str, endpoint: str) -> Principal:
-    principal = await authenticate(credential)
+async def authenticate_credential(credential: str, endpoint: str, client: str | None = None) -> Principal:
+    principal = await authenticate(credential, client)
     authorize(principal, endpoint=endpoint)
     return principal
 

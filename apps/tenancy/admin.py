@@ -148,6 +148,13 @@ class TenantAdmin(admin.ModelAdmin):
         super().save_model(request, obj, form, change)
         services.tenant_saved(tenant=obj, by=request.user)
 
+    def delete_model(self, request, obj) -> None:
+        services.tenant_delete(tenant=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for tenant in queryset:
+            services.tenant_delete(tenant=tenant, by=request.user)
+
     @admin.action(description="Suspend selected tenants", permissions=["change"])
     def suspend_tenants(self, request, queryset):
         if request.POST.get("confirm") != "yes":
@@ -185,6 +192,13 @@ class TeamAdmin(admin.ModelAdmin):
     @admin.display(ordering="member_count", description="members")
     def member_count(self, team: Team) -> int:
         return team.member_count
+
+    def delete_model(self, request, obj) -> None:
+        services.team_delete(team=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for team in queryset:
+            services.team_delete(team=team, by=request.user)
 
 
 @admin.register(Membership)
@@ -368,3 +382,10 @@ class CatalystUserAdmin(UserAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         credential_cache.forget_user(obj)
+
+    def delete_model(self, request, obj) -> None:
+        services.user_delete(user=obj, by=request.user)
+
+    def delete_queryset(self, request, queryset) -> None:
+        for user in queryset:
+            services.user_delete(user=user, by=request.user)

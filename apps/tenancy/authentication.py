@@ -3,6 +3,9 @@
 API keys are found by their visible prefix and compared in constant time; an unknown prefix
 costs the same work as a wrong secret. JWTs are verified, then the subject's membership in the
 tenant is checked. Both paths are served from the credential cache in steady state.
+
+Failed attempts are counted per client address: past AUTH_FAILURES_PER_MINUTE, that address gets
+429 before any database lookup, so guessing keys costs the guesser, not the database.
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from django.utils import timezone
 
 from apps.core.db import refresh_connections
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import AuthenticationFailed, PermissionDenied
+from apps.core.errors import AuthenticationFailed, PermissionDenied, RateLimited
 from apps.core.hotstore import hot_store
 
 from . import credential_cache, keys, tokens
@@ -39,12 +42,45 @@ def credential_from_headers(authorization: str | None, x_api_key: str | None = N
     raise AuthenticationFailed("No credentials were provided.", code=ErrorCode.MISSING_CREDENTIALS)
 
 
-async def authenticate(credential: str) -> Principal:
-    if keys.looks_like_key(credential):
-        return await _authenticate_key(credential)
-    if tokens.looks_like_jwt(credential):
-        return await _authenticate_token(credential)
-    raise AuthenticationFailed("The credential is not an API key or a token.", code=ErrorCode.MALFORMED_CREDENTIALS)
+async def authenticate(credential: str, client: str | None = None) -> Principal:
+    """The principal a credential stands for; `client` is the caller's address, for throttling."""
+    try:
+        if keys.looks_like_key(credential):
+            return await _authenticate_key(credential, client)
+        if tokens.looks_like_jwt(credential):
+            return await _authenticate_token(credential, client)
+        raise AuthenticationFailed("The credential is not an API key or a token.", code=ErrorCode.MALFORMED_CREDENTIALS)
+    except AuthenticationFailed:
+        await _count_failure(client)
+        raise
+
+
+def _failures_entry(client: str) -> str:
+    return f"authfail:{client}"
+
+
+async def _count_failure(client: str | None) -> None:
+    if client is None:
+        return
+    failures = await hot_store().incr(_failures_entry(client), 60)
+    if failures > settings.AUTH_FAILURES_PER_MINUTE:
+        raise _throttled()
+
+
+async def _refuse_if_throttled(client: str | None) -> None:
+    """Before a database lookup for a credential the cache does not know."""
+    if client is None:
+        return
+    failures = await hot_store().get(_failures_entry(client))
+    if failures is not None and int(failures) >= settings.AUTH_FAILURES_PER_MINUTE:
+        raise _throttled()
+
+
+def _throttled() -> RateLimited:
+    return RateLimited(
+        "Too many failed authentication attempts from this address; retry in a minute.",
+        code=ErrorCode.AUTHENTICATION_THROTTLED, headers={"Retry-After": "60"},
+    )  # fmt: skip
 
 
 def authorize(principal: Principal, *, endpoint: str, model: str | None = None) -> None:
@@ -61,7 +97,7 @@ def authorize(principal: Principal, *, endpoint: str, model: str | None = None) 
 
 def _load_key_record(prefix: str, digest: str) -> dict:
     refresh_connections()
-    key = ApiKey.objects.select_related("tenant__tier").filter(prefix=prefix).first()
+    key = ApiKey.objects.select_related("tenant__tier", "user").filter(prefix=prefix).first()
     matches = hmac.compare_digest(key.key_hash if key else keys.DUMMY_HASH, digest)
     if key is None or not matches:
         return credential_cache.ABSENT
@@ -80,6 +116,7 @@ def _load_key_record(prefix: str, digest: str) -> dict:
         "allowed_endpoints": list(key.allowed_endpoints),
         "expires_at": key.expires_at.timestamp() if key.expires_at else None,
         "revoked": key.revoked_at is not None,
+        "user_active": key.user is None or key.user.is_active,
         "keep_prompts": tenant.keep_prompts,
         "limits": {
             **tenant.effective_limits(),
@@ -89,16 +126,20 @@ def _load_key_record(prefix: str, digest: str) -> dict:
     }
 
 
-async def _authenticate_key(credential: str) -> Principal:
+async def _authenticate_key(credential: str, client: str | None) -> Principal:
     if not keys.is_well_formed(credential):
         raise AuthenticationFailed(INVALID_KEY_MESSAGE, code=ErrorCode.INVALID_API_KEY)
     digest = keys.hash_key(credential)
     entry = credential_cache.key_entry(digest)
-    record = await credential_cache.read_through(entry, _load_key_record, keys.prefix_of(credential), digest)
+    record = await credential_cache.read_through(
+        entry, _load_key_record, keys.prefix_of(credential), digest, before_load=lambda: _refuse_if_throttled(client)
+    )
     if not record or not hmac.compare_digest(record["hash"], digest):
         raise AuthenticationFailed(INVALID_KEY_MESSAGE, code=ErrorCode.INVALID_API_KEY)
     if record["revoked"]:
         raise AuthenticationFailed("This API key has been revoked.", code=ErrorCode.REVOKED_API_KEY)
+    if not record["user_active"]:
+        raise AuthenticationFailed("The user this API key belongs to is deactivated.", code=ErrorCode.INACTIVE_USER)
     if record["expires_at"] is not None and record["expires_at"] <= time.time():
         raise AuthenticationFailed("This API key has expired.", code=ErrorCode.EXPIRED_API_KEY)
     if not record["tenant_active"]:
@@ -169,16 +210,18 @@ def _load_member_record(tenant_slug: str, user_id: int) -> dict:
     }
 
 
-async def _authenticate_token(credential: str) -> Principal:
+async def _authenticate_token(credential: str, client: str | None) -> Principal:
     claims = tokens.decode_token(credential)
-    return await member_principal(claims["tenant"], int(claims["sub"]))
+    return await member_principal(claims["tenant"], int(claims["sub"]), client)
 
 
-async def member_principal(tenant_slug: str, user_id: int) -> Principal:
+async def member_principal(tenant_slug: str, user_id: int, client: str | None = None) -> Principal:
     """The principal of a tenant member, as of now (a long-lived chat connection asks per message,
     so a suspension or a removed membership takes effect at once)."""
     entry = credential_cache.member_entry(tenant_slug, user_id)
-    record = await credential_cache.read_through(entry, _load_member_record, tenant_slug, user_id)
+    record = await credential_cache.read_through(
+        entry, _load_member_record, tenant_slug, user_id, before_load=lambda: _refuse_if_throttled(client)
+    )
     if not record:
         raise AuthenticationFailed("The token's subject is not a member of its tenant.", code=ErrorCode.INVALID_TOKEN)
     if not record["tenant_active"]:

@@ -171,6 +171,34 @@ def _tenant_facts(tenant: Tenant) -> dict:
 
 
 @transaction.atomic
+def tenant_delete(*, tenant: Tenant, by: AbstractBaseUser | None = None) -> None:
+    """Delete a tenant with its teams, members and keys; its credentials stop working at once."""
+    credential_cache.forget_tenant(tenant)  # before the cascade takes the keys and memberships with it
+    record_change("tenant.delete", tenant=tenant, obj=tenant, payload={"slug": tenant.slug}, by=by)
+    tenant.delete()
+
+
+@transaction.atomic
+def team_delete(*, team: Team, by: AbstractBaseUser | None = None) -> None:
+    """Delete a team: its keys and members stay in the tenant, without a team."""
+    credential_cache.forget_keys(team.api_keys.values_list("key_hash", flat=True))
+    for membership in team.memberships.select_related("user"):
+        credential_cache.forget_user(membership.user)
+    record_change("team.delete", tenant=team.tenant, obj=team, payload={"slug": team.slug}, by=by)
+    team.delete()
+
+
+@transaction.atomic
+def user_delete(*, user: AbstractBaseUser, by: AbstractBaseUser | None = None) -> None:
+    """Delete a user: their tokens stop working at once, and so do the keys bound to them (revoked,
+    not left behind as keys of the tenant with nobody behind them)."""
+    credential_cache.forget_user(user)
+    user.api_keys.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
+    record_change("user.delete", tenant=None, obj=user, payload={"user_id": user.pk}, by=by)
+    user.delete()
+
+
+@transaction.atomic
 def membership_add(
     *, tenant: Tenant, user: AbstractBaseUser, role: Role = Role.MEMBER, team: Team | None = None
 ) -> Membership:
@@ -196,12 +224,28 @@ def user_set_active(*, user: AbstractBaseUser, active: bool) -> None:
 def membership_remove(*, membership: Membership) -> None:
     user = membership.user
     record_change("membership.remove", tenant=membership.tenant, obj=membership, payload={"user_id": user.pk})
+    credential_cache.forget_user(user)  # while the membership still names the entry to drop
     membership.delete()
-    credential_cache.forget_user(user)
     # Keys bound to the departed user stop working with the membership.
     bound = ApiKey.objects.filter(tenant_id=membership.tenant_id, user=user)
     bound.filter(revoked_at__isnull=True).update(revoked_at=timezone.now())
     credential_cache.forget_keys(bound.values_list("key_hash", flat=True))
+
+
+MAX_BUDGET_USD = Decimal("9999999999.99")  # what the column holds (12 digits, 2 decimals)
+
+
+def check_budget(amount: Decimal | None) -> None:
+    """A budget is dollars and cents: never negative, never finer than a cent (the ledger would
+    round 0.001 to a $0 cap and refuse every request), never more than the column holds."""
+    if amount is None:
+        return
+    if not amount.is_finite() or amount < 0:
+        raise TenancyError(f"A budget must be a positive amount of USD, not {amount}.")
+    if amount.as_tuple().exponent < -2 and amount != amount.quantize(Decimal("0.01")):
+        raise TenancyError(f"A budget is in dollars and cents: {amount} has more than two decimals.")
+    if amount > MAX_BUDGET_USD:
+        raise TenancyError(f"A budget is at most {MAX_BUDGET_USD} USD.")
 
 
 @transaction.atomic
@@ -226,6 +270,7 @@ def tenant_onboard(
         tier = tier_obj
     if slugify(slug) != slug:
         raise TenancyError(f"'{slug}' is not a valid slug: use lowercase letters, digits and hyphens.")
+    check_budget(monthly_budget_usd)
     if Tenant.objects.filter(slug=slug).exists():
         raise TenancyError(f"A tenant with slug '{slug}' already exists.")
     tenant = Tenant.objects.create(slug=slug, name=name, tier=tier, monthly_budget_usd=monthly_budget_usd)

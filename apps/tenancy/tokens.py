@@ -17,6 +17,7 @@ from apps.core.errors import AuthenticationFailed
 SUPPORTED_ALGORITHMS = ("HS256", "RS256")
 _JWT_SHAPE = re.compile(r"[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*")
 _LEEWAY_SECONDS = 5
+MAX_USER_ID = 2**63 - 1
 
 
 def _pem(value: str) -> str:
@@ -48,10 +49,16 @@ def looks_like_jwt(credential: str) -> bool:
     return bool(_JWT_SHAPE.fullmatch(credential))
 
 
+class LifetimeTooLong(ValueError):
+    """A token was asked for a lifetime past JWT_MAX_TTL_SECONDS."""
+
+
 def issue_token(*, user_id: int, tenant_slug: str, ttl_seconds: int | None = None) -> str:
     algorithm, signing_key, _ = _keys()
     if signing_key is None:
         raise ImproperlyConfigured("JWT_PRIVATE_KEY is not set on this instance; it cannot issue RS256 tokens.")
+    if ttl_seconds is not None and ttl_seconds > settings.JWT_MAX_TTL_SECONDS:
+        raise LifetimeTooLong(f"A token lives at most {settings.JWT_MAX_TTL_SECONDS} s (JWT_MAX_TTL_SECONDS).")
     now = int(time.time())
     claims = {
         "sub": str(user_id),
@@ -76,12 +83,23 @@ def decode_token(token: str) -> dict:
             audience=settings.JWT_AUDIENCE,
             issuer=settings.JWT_ISSUER or None,
             leeway=_LEEWAY_SECONDS,
-            options={"require": ["exp", "sub", "aud", "tenant"]},
+            options={"require": ["exp", "iat", "sub", "aud", "tenant"]},
         )
     except jwt.ExpiredSignatureError:
         raise AuthenticationFailed("The token has expired.", code=ErrorCode.EXPIRED_TOKEN) from None
     except jwt.PyJWTError:
         raise AuthenticationFailed("The token is invalid.", code=ErrorCode.INVALID_TOKEN) from None
-    if not isinstance(claims["tenant"], str) or not str(claims["sub"]).isdigit():
+    if not isinstance(claims["tenant"], str) or not _is_user_id(claims["sub"]):
         raise AuthenticationFailed("The token is invalid.", code=ErrorCode.INVALID_TOKEN)
+    if claims["exp"] - claims["iat"] > settings.JWT_MAX_TTL_SECONDS:
+        raise AuthenticationFailed(
+            f"The token lives longer than the {settings.JWT_MAX_TTL_SECONDS} s this deployment allows.",
+            code=ErrorCode.INVALID_TOKEN,
+        )
     return claims
+
+
+def _is_user_id(subject: object) -> bool:
+    """A user's primary key: digits that fit the database's 64-bit integer."""
+    text = str(subject)
+    return text.isascii() and text.isdigit() and int(text) <= MAX_USER_ID

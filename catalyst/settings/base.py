@@ -190,10 +190,19 @@ JWT_PUBLIC_KEY = env_str("JWT_PUBLIC_KEY") or None
 JWT_AUDIENCE = env_str("JWT_AUDIENCE", "catalyst")
 JWT_ISSUER = env_str("JWT_ISSUER", "catalyst")
 JWT_TTL_SECONDS = env_int("JWT_TTL_SECONDS", 900)
+# No token may live longer than this (exp - iat), whoever issued it: a stolen token expires.
+JWT_MAX_TTL_SECONDS = env_int("JWT_MAX_TTL_SECONDS", 12 * 3600)
+if JWT_TTL_SECONDS > JWT_MAX_TTL_SECONDS:
+    raise ImproperlyConfigured("JWT_TTL_SECONDS must not exceed JWT_MAX_TTL_SECONDS.")
 
 # Authenticated credentials are cached in the hot store; a change to a key, tenant or membership
 # deletes the entry, so the TTL only bounds memory, never staleness.
 CREDENTIAL_CACHE_SECONDS = env_int("CREDENTIAL_CACHE_SECONDS", 300)
+# Without Redis each process caches for itself; a database epoch tells it, within this many
+# seconds, that another process (a management command, a second server) changed a credential.
+EPOCH_CHECK_SECONDS = float(env_str("EPOCH_CHECK_SECONDS", "0.5"))
+# Failed authentications per client address per minute before it gets 429 without a lookup.
+AUTH_FAILURES_PER_MINUTE = env_int("AUTH_FAILURES_PER_MINUTE", 30)
 KEY_LAST_USED_RESOLUTION_SECONDS = env_int("KEY_LAST_USED_RESOLUTION_SECONDS", 60)
 
 # --- Internationalisation, static files -----------------------------------------------------------

@@ -109,13 +109,39 @@ def test_an_unknown_prefix_costs_the_same_work_as_a_wrong_secret(world, api):
     assert shapes[0] == shapes[1]
 
 
-def test_a_repeated_bad_key_is_answered_from_the_cache(world, api):
-    bad = keys.prefix_of(world.acme_key) + "_" + "C" * 40
-    api.get("/v1/me", bad)
+def _cached_credentials() -> int:
+    from apps.core.hotstore import hot_store
+
+    store = hot_store()
+    return sum(1 for _ in store._sync.scan_iter(match=store.prefix + "cred:key:*"))
+
+
+def test_failed_authentications_never_grow_the_credential_cache(world, api, settings):
+    """300 random keys once made 300 cache entries."""
+    settings.AUTH_FAILURES_PER_MINUTE = 1000
+    assert api.get("/v1/me", world.acme_key).status_code == 200
+
+    statuses = {api.get("/v1/me", keys.generate_key().plaintext).status_code for _ in range(300)}
+
+    assert statuses == {401}
+    assert _cached_credentials() == 1  # only the real key
+
+
+def test_an_address_that_keeps_failing_is_throttled_before_any_lookup(world, api, settings):
+    settings.AUTH_FAILURES_PER_MINUTE = 5
+    failures = [api.get("/v1/me", keys.generate_key().plaintext).status_code for _ in range(5)]
 
     with CaptureQueriesContext(connection) as queries:
-        assert api.get("/v1/me", bad).status_code == 401
+        throttled = api.get("/v1/me", keys.generate_key().plaintext)
+    elsewhere = api.client.get("/v1/me", headers={"authorization": f"Bearer {world.acme_key}"}, REMOTE_ADDR="10.0.0.9")
+
+    assert failures == [401] * 5
+    assert throttled.status_code == 429
+    assert _error(throttled)["code"] == "authentication_throttled"
+    assert throttled["Retry-After"] == "60"
     assert len(queries) == 0
+    assert elsewhere.status_code == 200  # another address is not held up
+    assert api.get("/v1/me", world.acme_key).status_code == 200  # a cached good key still works here
 
 
 def test_a_revoked_key_stops_working_at_once_even_when_cached(world, api):
@@ -222,3 +248,19 @@ def test_a_wrong_method_answers_405_in_the_envelope(world, api):
 
     assert response.status_code == 405
     assert _error(response)["code"] == "method_not_allowed"
+
+
+def test_a_deactivated_users_key_stops_working_for_chat_and_their_conversations(world, api):
+    issued = services.key_create(tenant=world.acme, name="bob's", user=world.teammate)
+    assert api.get("/v1/conversations", issued.plaintext).status_code == 200
+
+    services.user_set_active(user=world.teammate, active=False)
+    conversations = api.get("/v1/conversations", issued.plaintext)
+    chat = api.client.post(
+        "/v1/chat/completions", data={"model": "m", "messages": [{"role": "user", "content": "hi"}]},
+        content_type="application/json", headers={"authorization": f"Bearer {issued.plaintext}"},
+    )  # fmt: skip
+
+    assert (conversations.status_code, _error(conversations)["code"]) == (401, "inactive_user")
+    assert (chat.status_code, _error(chat)["code"]) == (401, "inactive_user")
+    assert _error(chat)["message"] == "The user this API key belongs to is deactivated."

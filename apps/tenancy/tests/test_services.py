@@ -110,3 +110,20 @@ def test_removing_a_member_revokes_the_keys_bound_to_them(world, api):
 
     assert api.get("/v1/me", issued.plaintext).json()["error"]["code"] == "revoked_api_key"
     assert api.get("/v1/me", world.acme_key).status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("budget", "complaint"),
+    [("0.001", "more than two decimals"), ("12.345", "more than two decimals"), ("-1", "positive amount"),
+     ("NaN", "positive amount"), ("10000000000", "at most")],
+)  # fmt: skip
+def test_a_budget_finer_than_a_cent_or_out_of_range_is_refused_not_rounded(db, budget, complaint):
+    with pytest.raises(services.TenancyError, match=complaint):
+        services.tenant_onboard(slug="fine", name="Fine", tier="free", monthly_budget_usd=Decimal(budget))
+
+    assert not Tenant.objects.filter(slug="fine").exists()
+
+
+def test_a_budget_in_dollars_and_cents_is_kept_exactly(db):
+    tenant = services.tenant_onboard(slug="cents", name="Cents", tier="free", monthly_budget_usd=Decimal("0.10")).tenant
+    assert Tenant.objects.get(pk=tenant.pk).monthly_budget_usd == Decimal("0.10")

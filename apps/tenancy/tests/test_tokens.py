@@ -118,3 +118,27 @@ def test_rs256_verification_only_instances_cannot_issue(rsa_settings):
 
     with pytest.raises(Exception, match="JWT_PRIVATE_KEY"):
         tokens.issue_token(user_id=3, tenant_slug="globex")
+
+
+def test_it_rejects_a_subject_too_large_for_a_user_id():
+    """A 40-digit `sub` once reached the database as an integer overflow (500)."""
+    token = jwt.encode(_claims(sub="1" * 40), settings.SECRET_KEY, algorithm="HS256")
+    assert _code(token) == "invalid_token"
+
+
+def test_it_rejects_a_token_that_lives_longer_than_the_maximum(settings):
+    settings.JWT_MAX_TTL_SECONDS = 3600
+    now = int(time.time())
+    token = jwt.encode(_claims(iat=now, exp=now + 3601), settings.SECRET_KEY, algorithm="HS256")
+    assert _code(token) == "invalid_token"
+
+
+def test_it_rejects_a_token_without_an_issue_time():
+    token = jwt.encode(_claims(iat=None), settings.SECRET_KEY, algorithm="HS256")
+    assert _code(token) == "invalid_token"
+
+
+def test_no_token_is_issued_for_longer_than_the_maximum(settings):
+    settings.JWT_MAX_TTL_SECONDS = 3600
+    with pytest.raises(tokens.LifetimeTooLong):
+        tokens.issue_token(user_id=7, tenant_slug="acme", ttl_seconds=3601)

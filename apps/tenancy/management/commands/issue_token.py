@@ -5,7 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 
 from apps.tenancy import selectors
 from apps.tenancy.models import Tenant
-from apps.tenancy.tokens import issue_token
+from apps.tenancy.tokens import LifetimeTooLong, issue_token
 
 
 class Command(BaseCommand):
@@ -25,6 +25,9 @@ class Command(BaseCommand):
             raise CommandError(f"'{options['user']}' is not an active member of tenant '{tenant.slug}'.")
         if options["ttl"] is not None and options["ttl"] <= 0:
             raise CommandError("--ttl must be positive.")
-        token = issue_token(user_id=user.pk, tenant_slug=tenant.slug, ttl_seconds=options["ttl"])
+        try:
+            token = issue_token(user_id=user.pk, tenant_slug=tenant.slug, ttl_seconds=options["ttl"])
+        except LifetimeTooLong as error:
+            raise CommandError(str(error)) from None
         self.stdout.write(f"Token for {user.username} in {tenant.slug}:")
         self.stdout.write(token)
