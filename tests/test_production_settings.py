@@ -44,6 +44,8 @@ def test_check_deploy_is_clean_with_a_sane_environment():
         ({"DEBUG": "1"}, "DEBUG must be off"),
         ({"ALLOWED_HOSTS": "*"}, "wildcards are refused"),
         ({"ALLOWED_HOSTS": ""}, "ALLOWED_HOSTS must list"),
+        ({"JWT_SIGNING_KEY": "secret"}, "JWT_SIGNING_KEY looks like a default or weak value"),
+        ({"JWT_SIGNING_KEY": "x7" * 10}, "JWT_SIGNING_KEY looks like a default or weak value"),
     ],
 )
 def test_production_refuses_to_start_with_unsafe_settings(override, complaint):
@@ -52,3 +54,26 @@ def test_production_refuses_to_start_with_unsafe_settings(override, complaint):
     assert result.returncode != 0
     assert complaint in result.stderr
     assert "ImproperlyConfigured" in result.stderr
+
+
+def test_each_local_install_signs_with_its_own_random_secret(tmp_path):
+    """`make run` once signed every install's sessions and JWTs with one public constant."""
+    probe = "from django.conf import settings; print(settings.SECRET_KEY)"
+
+    def secret(var_dir: Path) -> str:
+        env = {"PATH": os.environ["PATH"], "DJANGO_SETTINGS_MODULE": "catalyst.settings.local",
+               "CATALYST_VAR_DIR": str(var_dir)}  # fmt: skip
+        result = subprocess.run(
+            [sys.executable, "manage.py", "shell", "-v", "0", "-c", probe], cwd=ROOT, env=env, capture_output=True,
+            text=True, timeout=60,
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+        return result.stdout.strip()
+
+    first, again, other = secret(tmp_path / "a"), secret(tmp_path / "a"), secret(tmp_path / "b")
+
+    assert first == again  # kept across runs
+    assert first != other  # and never shared between installs
+    assert len(first) >= 64
+    assert "insecure" not in first
+    assert oct((tmp_path / "a" / "secret_key").stat().st_mode & 0o777) == "0o600"

@@ -3,17 +3,26 @@
 from django.core.exceptions import ImproperlyConfigured
 
 from .base import *  # noqa: F403
-from .base import ALLOWED_HOSTS, DEBUG, SECRET_KEY
+from .base import ALLOWED_HOSTS, DEBUG, JWT_ALGORITHM, JWT_SIGNING_KEY, SECRET_KEY
 from .env import env_bool, env_int
 
 _INSECURE_MARKERS = ("django-insecure", "change-me", "changeme", "secret", "example")
 
 
+def _weak(secret: str, length: int) -> bool:
+    return len(secret) < length or len(set(secret)) < 5 or any(m in secret.lower() for m in _INSECURE_MARKERS)
+
+
 def _refuse_unsafe_settings() -> None:
     if not SECRET_KEY:
         raise ImproperlyConfigured("SECRET_KEY must be set in production.")
-    if len(SECRET_KEY) < 50 or len(set(SECRET_KEY)) < 5 or any(m in SECRET_KEY.lower() for m in _INSECURE_MARKERS):
+    if _weak(SECRET_KEY, 50):
         raise ImproperlyConfigured("SECRET_KEY looks like a default or weak value; use at least 50 random characters.")
+    if JWT_ALGORITHM == "HS256" and JWT_SIGNING_KEY is not None and _weak(JWT_SIGNING_KEY, 32):
+        raise ImproperlyConfigured(
+            "JWT_SIGNING_KEY looks like a default or weak value; use at least 32 random characters (or unset it "
+            "to sign with SECRET_KEY)."
+        )
     if DEBUG:
         raise ImproperlyConfigured("DEBUG must be off in production.")
     if not ALLOWED_HOSTS or any(host == "*" or host.startswith("*") for host in ALLOWED_HOSTS):
