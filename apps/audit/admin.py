@@ -61,7 +61,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     def story_view(self, request, request_id: str):
         if not self.has_view_permission(request):
             raise PermissionDenied
-        context = {**self.admin_site.each_context(request), **exports.request_story(request_id)}
+        story = exports.request_story(
+            request_id, see_usage=request.user.has_perm("metering.view_usagerecord"),
+            see_chat=request.user.has_perm("chat.view_message"),
+        )  # fmt: skip
+        context = {**self.admin_site.each_context(request), **story}
         context["title"] = f"Request {request_id}"
         return TemplateResponse(request, "admin/audit/request_story.html", context)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpResponseBadRequest, StreamingHttpResponse
 from django.template.response import TemplateResponse
@@ -75,6 +76,8 @@ class UsageRecordAdmin(ReadOnlyAdmin):
 
     def report_view(self, request):
         """Usage by tenant, day, model and key, with charts, over a date range."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         form = self._filter(request)
         data = reports.report(**form.cleaned_data) if not form.errors else None
         chart = None
@@ -97,6 +100,8 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         return TemplateResponse(request, "admin/metering/usage_report.html", context)
 
     def report_csv(self, request):
+        if not self.has_view_permission(request):
+            raise PermissionDenied
         form = self._filter(request)
         if form.errors:
             return HttpResponseBadRequest("; ".join(e for errors in form.errors.values() for e in errors))
