@@ -192,11 +192,11 @@ def test_a_client_that_drops_mid_answer_resumes_it_from_its_offset(fresh, people
 
 @pytest.fixture(scope="module")
 def broke(live, django_db_blocker):
-    """A member of a tenant whose monthly budget is one hundred-millionth of a dollar."""
+    """A member of a tenant whose monthly budget is zero."""
     with django_db_blocker.unblock():
         onboarding = services.tenant_onboard(
             slug="broke", name="Broke", tier="enterprise", owner_username="broke-owner",
-            monthly_budget_usd=Decimal("0.00000001"),
+            monthly_budget_usd=Decimal("0.00"),
         )  # fmt: skip
     yield issue_token(user_id=onboarding.owner.user.pk, tenant_slug="broke")
     with django_db_blocker.unblock():
