@@ -22,6 +22,7 @@ def catalogue(world):
         name="small", provider=provider, upstream_name="small", max_output_tokens=100, context_window=1000
     )
     LlmModel.objects.create(name="vectors", provider=provider, upstream_name="vectors", kind=ModelKind.EMBEDDING)
+    LlmModel.objects.create(name="exact", provider=provider, upstream_name="gpt-4o")  # counted by the real tokenizer
     premium = LlmModel.objects.create(name="premium", provider=provider, upstream_name="premium")
     premium.tiers.set([Tier.objects.get(name="enterprise")])
     return world
@@ -155,3 +156,26 @@ def test_embeddings_refuse_a_chat_model_and_empty_input(catalogue, client):
 
     assert (wrong_kind.status_code, wrong_kind.json()["error"]["code"]) == (400, "model_not_found")
     assert (empty.status_code, empty.json()["error"]["param"]) == (400, "input")
+
+
+DEEP = '{"model": "small", "messages": [{"role": "user", "content": "hi"}], "metadata": ' + "[" * 50_000 + "]" * 50_000 + "}"
+
+
+@pytest.mark.parametrize(
+    ("body", "code", "message"),
+    [
+        (DEEP, "invalid_request", "The request body is nested too deeply."),
+        ({"model": "exact", "messages": [{"role": "user", "content": "x" * 3_900_000}]}, "context_length_exceeded",
+         "487507 prompt tokens do not fit the 128000-token context of exact."),
+        ('{"model": "small", "messages": [{"role": "user", "content": "\\ud83d\\ude00 \\udc00"}]}', "invalid_request",
+         "messages.0.content: the text holds a lone UTF-16 surrogate, which is not valid Unicode."),
+    ],
+)  # fmt: skip
+def test_input_that_broke_the_server_gets_its_400(catalogue, client, settings, body, code, message):
+    """Deep nesting, a message past the tokenizer's limit and a lone surrogate were each a 500."""
+    settings.GATEWAY_MAX_BODY_BYTES = 5 * 1024 * 1024
+
+    response = post(client, "/v1/chat/completions", body, catalogue.acme_key)
+
+    assert response.status_code == 400
+    assert (response.json()["error"]["code"], response.json()["error"]["message"]) == (code, message)

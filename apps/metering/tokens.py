@@ -52,9 +52,28 @@ def estimate(text: str) -> int:
     return (len(text) + CHARS_PER_TOKEN - 1) // CHARS_PER_TOKEN
 
 
+# The tokenizer refuses texts of a million characters or 200,000 tokens; longer texts are counted
+# in pieces cut before a space, where the BPE pre-tokeniser starts a new word anyway.
+PIECE_CHARS = 100_000
+
+
 def count_text(model: ModelInfo | None, text: str) -> int:
     encoding = encoding_for(model) if model is not None else None
-    return len(encoding.encode_ordinary(text)) if encoding is not None else estimate(text)
+    return exact_count(encoding, text) if encoding is not None else estimate(text)
+
+
+def exact_count(encoding, text: str, piece: int = PIECE_CHARS) -> int:
+    if len(text) <= piece:
+        return len(encoding.encode_ordinary(text))
+    total, start = 0, 0
+    while start < len(text):
+        end = min(start + piece, len(text))
+        if end < len(text):
+            space = text.rfind(" ", start + piece // 2, end)
+            end = space if space > start else end
+        total += len(encoding.encode_ordinary(text[start:end]))
+        start = end
+    return total
 
 
 def _message_parts(message: dict[str, Any]) -> list[str]:

@@ -44,3 +44,13 @@ def test_other_providers_get_the_documented_estimate():
     assert not tokens.is_exact(claude)
     assert tokens.count_text(claude, "x" * 10) == 3  # four characters per token, rounded up
     assert tokens.count_text(model("llama-3-70b", kind="openai_compatible"), "x" * 8) == 2
+
+
+def test_a_text_longer_than_the_tokenizer_takes_is_counted_in_pieces_exactly():
+    """A 3.9 MB message once made the tokenizer raise (a 500); pieces cut before a space add up."""
+    encoding = bpe_openai.get_encoding("o200k_base")
+    text = "The quick brown fox, jumps over 12 lazy dogs! " * 2_000
+
+    assert tokens.exact_count(encoding, text, piece=5_000) == len(encoding.encode_ordinary(text))
+    assert tokens.count_text(model("gpt-4o"), "word " * 780_000) == 780_001  # the trailing space is one more
+    assert tokens.count_text(model("gpt-4o"), "x" * 3_900_000) > 0
