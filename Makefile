@@ -56,6 +56,7 @@ browser:
 
 ## run: migrate, seed the demo tenant, key and mock catalogue, serve on $(HOST):$(PORT) beside the mock LLM
 run: install
+	@DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py preflight
 	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py migrate --noinput -v 0
 	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py seed_demo \
 		--base-url http://$(HOST):$(PORT) --mock-url http://$(HOST):$(MOCK_PORT)

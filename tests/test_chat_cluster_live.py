@@ -4,6 +4,7 @@ resume or a stop from the admin reaches an answer whatever process writes it."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import threading
@@ -26,12 +27,14 @@ pytestmark = pytest.mark.django_db
 def _start(django_db_blocker, tmp_path_factory, name: str):
     with django_db_blocker.unblock():
         url = _database_url()
-    return start_catalyst(url, tmp_path_factory.mktemp(name) / "server.log", CHAT_HEARTBEAT_SECONDS="1")
+    return start_catalyst(
+        url, tmp_path_factory.mktemp(name) / "server.log", CHAT_HEARTBEAT_SECONDS="1", CHAT_PONG_TIMEOUT_SECONDS="1"
+    )
 
 
 @pytest.fixture(scope="module")
 def pair(live, django_db_blocker, tmp_path_factory):
-    """Servers A and B, with a one-second chat heartbeat."""
+    """Servers A and B, with a one-second chat heartbeat and a one-second wait for the pong."""
     servers = [_start(django_db_blocker, tmp_path_factory, name) for name in ("a", "b")]
     yield servers
     for server in servers:
@@ -100,27 +103,37 @@ def test_an_answer_resumes_on_the_other_process_after_the_client_drops(fresh, pa
     assert len(fresh.mock.requests()) == 1
 
 
-def test_a_silent_connection_is_closed_after_two_heartbeats_and_a_pinging_one_stays(fresh, pair, token):
+def test_the_server_pings_quiet_connections_and_closes_those_that_never_answer(fresh, pair, token):
     a, _ = pair
 
     async def scenario():
-        silent = await ChatClient.open(a.url, token)
-        talking = await ChatClient.open(a.url, token)
+        silent = await ChatClient.open(a.url, token, answer_pings=False)
+        answering = await ChatClient.open(a.url, token)
         opened = time.monotonic()
-        for _ in range(6):
-            await talking.send({"type": "ping"})
-            assert await talking.receive() == {"type": "pong"}
-            await asyncio.sleep(0.5)
+
+        async def listen() -> None:  # the answering client reads (and so answers pings) all along
+            while time.monotonic() - opened < 4:
+                with contextlib.suppress(TimeoutError):
+                    await answering.receive(within=0.2)
+
+        listening = asyncio.create_task(listen())
+        ping = await silent.receive(within=3)
+        pinged_after = time.monotonic() - opened
         with pytest.raises(websockets.ConnectionClosed) as closed:
-            await silent.receive(within=1)
-        alive_after = time.monotonic() - opened
-        await talking.close()
-        return closed.value.rcvd.code, alive_after
+            await silent.receive(within=3)
+        closed_after = time.monotonic() - opened
+        await listening
+        answer = await answering.until(await answering.message("Still there?", model="gpt-mock"))
+        await answering.close()
+        return ping, pinged_after, closed.value.rcvd.code, closed_after, answer
 
-    code, alive_after = asyncio.run(scenario())
+    ping, pinged_after, code, closed_after, answer = asyncio.run(scenario())
 
+    assert ping == {"type": "ping"}
+    assert 0.7 <= pinged_after < 2  # after about one quiet heartbeat
     assert code == 4408
-    assert alive_after >= 3  # the pinging connection outlived the silent one's two-second limit
+    assert 1.7 <= closed_after < 3.5  # one more second without a pong
+    assert answer.end["type"] == "done"  # the connection that answered every ping is still open
 
 
 def test_staff_stop_an_answer_from_the_admin(fresh, pair, token, staff_client):

@@ -158,7 +158,12 @@ def test_embeddings_refuse_a_chat_model_and_empty_input(catalogue, client):
     assert (empty.status_code, empty.json()["error"]["param"]) == (400, "input")
 
 
-DEEP = '{"model": "small", "messages": [{"role": "user", "content": "hi"}], "metadata": ' + "[" * 50_000 + "]" * 50_000 + "}"
+DEEP = (
+    '{"model": "small", "messages": [{"role": "user", "content": "hi"}], "metadata": '
+    + "[" * 50_000
+    + "]" * 50_000
+    + "}"
+)
 
 
 @pytest.mark.parametrize(

@@ -90,12 +90,29 @@ def test_requests_tokens_cost_latency_and_connections_appear_after_traffic(fresh
     assert fresh.key not in after and "Count me" not in after
 
 
-def test_ready_checks_the_database_migrations_and_redis(fresh):
+@pytest.fixture(scope="module")
+def unreachable_provider(live, django_db_blocker):
+    """A provider nothing listens for (port 9), with an enabled model, committed for the live server."""
+    with django_db_blocker.unblock():
+        provider = Provider.objects.create(name="nowhere", kind="openai", base_url="http://127.0.0.1:9/v1")
+        LlmModel.objects.create(name="nowhere-model", provider=provider, upstream_name="m")
+        catalogue_changed()
+    yield
+    with django_db_blocker.unblock():
+        LlmModel.objects.filter(name="nowhere-model").delete()
+        Provider.objects.filter(name="nowhere").delete()
+        catalogue_changed()
+
+
+def test_ready_checks_the_database_migrations_and_redis_and_names_unreachable_providers(fresh, unreachable_provider):
     response = httpx.get(fresh.server.url + "/ready")
 
-    assert (response.status_code, response.json()) == (
-        200, {"status": "ready", "checks": {"database": "ok", "migrations": "ok", "redis": "ok"}},
-    )  # fmt: skip
+    checks = response.json()["checks"]
+    assert (response.status_code, response.json()["status"]) == (200, "ready")  # a provider down is not "not ready"
+    assert (checks["database"], checks["migrations"], checks["redis"]) == ("ok", "ok", "ok")
+    assert checks["providers"] == {
+        "mock-anthropic": "ok", "mock-openai": "ok", "nowhere": "unreachable: ConnectionRefusedError",
+    }  # fmt: skip
 
 
 def test_ready_says_which_dependency_is_down(monkeypatch, settings):

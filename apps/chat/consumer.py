@@ -1,7 +1,10 @@
 """WebSocket transport for chat (`/ws/chat/`): it adapts frames, the pipeline does the rest.
 
 The JWT arrives as the subprotocol `bearer.<jwt>` beside `catalyst.v1` and is checked before
-anything else happens; a bad one gets close code 4401 (a forbidden one 4403) and no frame.
+anything else happens; a bad one gets close code 4401 (a forbidden one, or a page on an origin
+that is not allowed, 4403) and no frame. The connection ends with 4401 when the token expires,
+and with 4429 when it keeps sending more frames than CHAT_FRAMES_PER_SECOND allow. With Redis
+down, the handshake is refused with 1013 (try again later).
 Frames are JSON objects; see SPEC "WebSocket /ws/chat/" and docs/chat.md.
 """
 
@@ -10,17 +13,24 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import re
+import time
 import uuid
+from urllib.parse import urlsplit
 
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import get_channel_layer
 from django.conf import settings
+from django.http.request import validate_host
+from redis.exceptions import ConnectionError as RedisConnectionError
 
 from apps.core.background import spawn
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import ApiError, AuthenticationFailed, PermissionDenied
+from apps.core.errors import ApiError, AuthenticationFailed, PermissionDenied, ServiceUnavailable
+from apps.core.resp import RedisUnavailable
+from apps.gateway.formats.validation import refuse_invalid_text
 from apps.observability import metrics, tracing
 from apps.tenancy import tokens
 from apps.tenancy.authentication import authenticate, authorize, member_principal
@@ -34,6 +44,9 @@ BEARER = "bearer."
 logger = logging.getLogger("catalyst.chat")
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
+CLOSE_FLOODING = 4429
+CLOSE_TRY_AGAIN_LATER = 1013
+REDIS_DOWN = (RedisUnavailable, RedisConnectionError)
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 ATTACH_WAIT_SECONDS = 2.0
 
@@ -45,6 +58,27 @@ class FrameError(Exception):
         self.client_id = client_id
 
 
+FRAME_TYPES = ("message", "cancel", "resume", "ping", "pong")
+
+
+class FrameBudget:
+    """A token bucket of frames per connection; `dropped` counts refusals since the last frame let in."""
+
+    def __init__(self, rate: float, burst: int) -> None:
+        self.rate, self.burst = rate, burst
+        self.level, self.at, self.dropped = float(burst), time.monotonic(), 0
+
+    def take(self, now: float) -> bool:
+        self.level = min(self.burst, self.level + (now - self.at) * self.rate)
+        self.at = now
+        if self.level < 1:
+            self.dropped += 1
+            return False
+        self.level -= 1
+        self.dropped = 0
+        return True
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
     """One chat connection. It has no channel-layer channel of its own until a frame must reach it
     from another process (a cross-process resume or cancel): most connections never need one,
@@ -54,10 +88,15 @@ class ChatConsumer(AsyncWebsocketConsumer):
     channel_layer_alias = None
     inbox: str | None = None
     inbox_reader: asyncio.Task | None = None
+    expiry: asyncio.TimerHandle | None = None
+    pinged_at: float | None = None
 
     async def connect(self) -> None:
         offered = self.scope.get("subprotocols") or []
         chosen = SUBPROTOCOL if SUBPROTOCOL in offered else None
+        if not self._origin_allowed():
+            await self._refuse(chosen, CLOSE_FORBIDDEN)
+            return
         try:
             self.principal = await self._authenticate(offered)
         except PermissionDenied:
@@ -66,13 +105,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
         except ApiError:
             await self._refuse(chosen, CLOSE_UNAUTHENTICATED)
             return
+        except REDIS_DOWN:
+            logger.error("chat handshake refused: redis unavailable")
+            await self._refuse(chosen, CLOSE_TRY_AGAIN_LATER)
+            return
         self.listening: set[str] = set()  # ids of answers this connection receives
         self.heard: set[str] = set()
         self.listener_id = uuid.uuid4().hex
+        self.frames = FrameBudget(settings.CHAT_FRAMES_PER_SECOND, settings.CHAT_FRAME_BURST)
         await self.accept(SUBPROTOCOL)
         heartbeat.watch(self)
         metrics.WEBSOCKETS.inc()
+        if math.isfinite(self.principal.expires_at):
+            left = max(self.principal.expires_at - time.time(), 0)
+            self.expiry = asyncio.get_running_loop().call_later(left, self._token_expired)
         await self.send_frame({"type": "ready", "heartbeat_seconds": settings.CHAT_HEARTBEAT_SECONDS})
+
+    def _origin_allowed(self) -> bool:
+        """A browser page may connect only from an allowed host (ALLOWED_HOSTS) or a listed origin;
+        clients that send no Origin (SDKs, servers) authenticate with their token alone."""
+        origin = dict(self.scope.get("headers") or ()).get(b"origin", b"").decode("latin-1")
+        if not origin:
+            return True
+        if origin in settings.CHAT_ALLOWED_ORIGINS:
+            return True
+        host = urlsplit(origin).hostname or ""
+        return bool(host) and validate_host(host, settings.ALLOWED_HOSTS)
 
     async def _authenticate(self, offered: list[str]) -> Principal:
         token = next((p[len(BEARER) :] for p in offered if p.startswith(BEARER)), "")
@@ -84,6 +142,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             raise PermissionDenied("Chat needs a user.")
         return principal
 
+    def _token_expired(self) -> None:
+        spawn(self._close_expired(), what="closing a chat connection whose token expired")
+
+    async def _close_expired(self) -> None:
+        await self._error(None, ErrorCode.EXPIRED_TOKEN, "The token has expired; connect again with a new one.")
+        await self.close(code=CLOSE_UNAUTHENTICATED)
+
     async def _refuse(self, subprotocol: str | None, code: int) -> None:
         """The token was checked before accepting; accept only to say why with a close code."""
         await self.accept(subprotocol)
@@ -92,6 +157,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "listener_id"):  # it was accepted (refused handshakes never were counted)
             metrics.WEBSOCKETS.dec()
+        if self.expiry is not None:
+            self.expiry.cancel()
         heartbeat.forget(self)
         if self.inbox_reader is not None:
             self.inbox_reader.cancel()
@@ -115,16 +182,23 @@ class ChatConsumer(AsyncWebsocketConsumer):
     # --- frames from the client ----------------------------------------------------------------
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
-        self.last_seen = asyncio.get_running_loop().time()
+        heartbeat.heard(self)
+        if not self.frames.take(time.monotonic()):
+            await self._too_many_frames()
+            return
         frame: dict = {}
         try:
             frame = self._parse(text_data)
-            handler = {"message": self._message, "cancel": self._cancel, "resume": self._resume, "ping": self._ping}
-            await handler[frame["type"]](frame)
+            handlers = {"message": self._message, "cancel": self._cancel, "resume": self._resume, "ping": self._ping}
+            await handlers.get(frame["type"], self._pong)(frame)
         except FrameError as error:
             await self._error(error.client_id, ErrorCode.INVALID_FRAME, error.message)
         except ApiError as error:
             await self._error(frame.get("id"), str(error.code), error.message, error.headers.get("Retry-After"))
+        except REDIS_DOWN:
+            logger.error("chat frame failed: redis unavailable", extra={"frame_type": frame.get("type")})
+            unavailable = ServiceUnavailable()
+            await self._error(frame.get("id"), str(unavailable.code), unavailable.message, "5")
         except Exception:  # a bug must cost one frame, not the connection
             logger.exception("chat frame failed", extra={"frame_type": frame.get("type")})
             await self._error(frame.get("id"), ErrorCode.INTERNAL_ERROR, "The server failed to handle the frame.")
@@ -136,9 +210,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
             frame = json.loads(text)
         except (ValueError, RecursionError):
             raise FrameError("The frame is not valid JSON.") from None
-        if not isinstance(frame, dict) or frame.get("type") not in ("message", "cancel", "resume", "ping"):
-            raise FrameError("A frame is an object whose type is message, cancel, resume or ping.")
-        if frame["type"] != "ping":
+        if not isinstance(frame, dict) or frame.get("type") not in FRAME_TYPES:
+            raise FrameError("A frame is an object whose type is message, cancel, resume, ping or pong.")
+        try:
+            refuse_invalid_text(frame)
+        except ApiError as error:
+            raise FrameError(error.message, frame.get("id") if isinstance(frame.get("id"), str) else None) from None
+        if frame["type"] not in ("ping", "pong"):
             client_id = frame.get("id")
             if not isinstance(client_id, str) or not CLIENT_ID.match(client_id):
                 raise FrameError("'id' must be 1-64 letters, digits, '-' or '_'.")
@@ -146,6 +224,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
 
     async def _ping(self, frame: dict) -> None:
         await self.send_frame({"type": "pong"})
+
+    async def _pong(self, frame: dict) -> None:
+        """The answer to the server's heartbeat ping: hearing it was all that was needed."""
+
+    async def _too_many_frames(self) -> None:
+        if self.frames.dropped == 1:
+            retry = str(max(round(1 / settings.CHAT_FRAMES_PER_SECOND), 1))
+            await self._error(None, ErrorCode.TOO_MANY_FRAMES, "Too many frames; slow down.", retry)
+        elif self.frames.dropped > settings.CHAT_FRAME_BURST:
+            await self.close(code=CLOSE_FLOODING)
 
     async def _message(self, frame: dict) -> None:
         client_id = frame["id"]

@@ -1,12 +1,15 @@
-"""Closing dead chat connections: one sweeper per event loop, not a timer per connection.
+"""Heartbeats: the server pings quiet chat connections and closes the dead ones.
 
-A connection that has sent nothing, not even a `ping`, for two heartbeat periods is closed with
-4408. Clients ping every half period. (uvicorn's protocol pings catch dead TCP peers as well.)
+One sweeper per event loop, not a timer per connection. A connection that has sent nothing for
+CHAT_HEARTBEAT_SECONDS gets a `ping` frame; any frame in reply (a `pong`, or anything else)
+proves it alive. One that stays silent for CHAT_PONG_TIMEOUT_SECONDS more is closed with 4408.
+The server does not rely on clients to ping (a browser tab in the background may not).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import weakref
 from typing import Protocol
 
@@ -15,10 +18,14 @@ from django.conf import settings
 from apps.core.background import spawn
 
 CLOSE_IDLE = 4408
+PING = {"type": "ping"}
 
 
 class Watched(Protocol):
     last_seen: float
+    pinged_at: float | None
+
+    async def send_frame(self, frame: dict) -> None: ...
 
     async def close(self, code: int | None = None) -> None: ...
 
@@ -32,8 +39,14 @@ def watch(connection: Watched) -> None:
     if connections is None:
         connections = _watched[loop] = weakref.WeakSet()
         spawn(_sweep(connections), what="chat heartbeat sweeper", lasting=True)
-    connection.last_seen = loop.time()
+    heard(connection)
     connections.add(connection)
+
+
+def heard(connection: Watched) -> None:
+    """The client sent a frame: it is alive, and any ping is answered."""
+    connection.last_seen = asyncio.get_running_loop().time()
+    connection.pinged_at = None
 
 
 def forget(connection: Watched) -> None:
@@ -44,10 +57,19 @@ def forget(connection: Watched) -> None:
 
 async def _sweep(connections: weakref.WeakSet) -> None:
     loop = asyncio.get_running_loop()
-    limit = settings.CHAT_HEARTBEAT_SECONDS * 2
+    quiet, grace = settings.CHAT_HEARTBEAT_SECONDS, settings.CHAT_PONG_TIMEOUT_SECONDS
     while True:
-        await asyncio.sleep(settings.CHAT_HEARTBEAT_SECONDS / 4)
+        await asyncio.sleep(min(quiet, grace) / 4)
         now = loop.time()
-        for connection in [c for c in connections if now - c.last_seen >= limit]:
-            connections.discard(connection)
-            spawn(connection.close(code=CLOSE_IDLE), what="closing a silent chat connection")
+        for connection in list(connections):
+            if connection.pinged_at is not None and now - connection.pinged_at >= grace:
+                connections.discard(connection)
+                spawn(connection.close(code=CLOSE_IDLE), what="closing a silent chat connection")
+            elif connection.pinged_at is None and now - connection.last_seen >= quiet:
+                connection.pinged_at = now
+                spawn(_ping(connection), what="chat heartbeat ping")
+
+
+async def _ping(connection: Watched) -> None:
+    with contextlib.suppress(Exception):  # the connection is going away; the sweeper closes it on time
+        await connection.send_frame(PING)

@@ -31,6 +31,8 @@ class ErrorCode(StrEnum):
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
+    SERVICE_UNAVAILABLE = "service_unavailable"
+    TOO_MANY_FRAMES = "too_many_frames"
     CONVERSATIONS_NEED_A_USER = "conversations_need_a_user"
     ANSWER_INTERRUPTED = "answer_interrupted"
     INVALID_FRAME = "invalid_frame"

@@ -107,6 +107,17 @@ class UpstreamUnavailable(ApiError):
     default_code = ErrorCode.UPSTREAM_UNAVAILABLE
 
 
+class ServiceUnavailable(ApiError):
+    """A service the gateway itself needs (Redis) is down: retry shortly."""
+
+    status = 503
+    type = "api_error"
+    default_code = ErrorCode.SERVICE_UNAVAILABLE
+
+    def __init__(self, message: str = "The gateway cannot reach a service it needs; retry shortly.", **kwargs) -> None:
+        super().__init__(message, **{"headers": {"Retry-After": "5"}, **kwargs})
+
+
 class UpstreamTimeout(ApiError):
     status = 504
     type = "timeout_error"

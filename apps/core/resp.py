@@ -21,6 +21,10 @@ class RedisReplyError(Exception):
     pass
 
 
+class RedisUnavailable(ConnectionError):
+    """Redis cannot be reached, or the connection was lost: the request gets 503, not 500."""
+
+
 def encode(args: tuple) -> bytes:
     parts = [b"*%d\r\n" % len(args)]
     for arg in args:
@@ -52,7 +56,10 @@ class RespConnection:
             if self._writer is not None:
                 return
             context = ssl.create_default_context() if self.tls else None
-            reader, writer = await asyncio.open_connection(self.host, self.port, ssl=context)
+            try:
+                reader, writer = await asyncio.open_connection(self.host, self.port, ssl=context)
+            except OSError as error:
+                raise RedisUnavailable(f"Redis at {self.host}:{self.port} is not answering: {error}") from None
             try:  # authenticate and choose the database before any command can use the connection
                 handshake = []
                 if self.password:
@@ -66,7 +73,7 @@ class RespConnection:
                     for command in handshake:
                         reply = await self._read(reader)
                         if isinstance(reply, RedisReplyError):
-                            raise ConnectionError(f"Redis refused {command[0]}: {reply}")
+                            raise RedisUnavailable(f"Redis refused {command[0]}: {reply}")
             except BaseException:
                 writer.close()
                 raise
@@ -97,7 +104,7 @@ class RespConnection:
         try:
             self._writer.write(b"".join(commands))
         except (OSError, RuntimeError) as error:  # a transport closed under us
-            self._fail_pending(ConnectionError(f"Redis connection lost: {error!r}"))
+            self._fail_pending(RedisUnavailable(f"Redis connection lost: {error!r}"))
 
     async def _read_replies(self) -> None:
         reader = self._reader
@@ -112,7 +119,7 @@ class RespConnection:
                 else:
                     future.set_result(reply)
         except Exception as error:  # the connection is gone: fail what waits, reconnect on next use
-            self._fail_pending(ConnectionError(f"Redis connection lost: {error!r}"))
+            self._fail_pending(RedisUnavailable(f"Redis connection lost: {error!r}"))
 
     def _fail_pending(self, error: Exception) -> None:
         if self._writer is not None:
@@ -141,9 +148,9 @@ class RespConnection:
         if kind == b"*":
             count = int(rest)
             return None if count < 0 else [await self._read(reader) for _ in range(count)]
-        raise ConnectionError(f"unexpected Redis reply {line[:20]!r}")
+        raise RedisUnavailable(f"unexpected Redis reply {line[:20]!r}")
 
     async def close(self) -> None:
         if self._reader_task is not None:
             self._reader_task.cancel()
-        self._fail_pending(ConnectionError("closed"))
+        self._fail_pending(RedisUnavailable("closed"))

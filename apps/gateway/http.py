@@ -9,7 +9,8 @@ from collections.abc import Awaitable, Callable
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from apps.core.errors import ApiError, InternalError, MethodNotAllowed, error_response
+from apps.core.errors import ApiError, InternalError, MethodNotAllowed, ServiceUnavailable, error_response
+from apps.core.resp import RedisUnavailable
 from apps.observability import tracing
 from apps.tenancy.authentication import credential_from_headers
 from apps.tenancy.principal import Principal
@@ -48,6 +49,9 @@ def api_endpoint(name: str, methods: tuple[str, ...], *, anthropic: bool = False
                 return response
             except ApiError as error:
                 return error_response(error, request.request_id, anthropic=anthropic)
+            except RedisUnavailable:
+                logger.error("redis unavailable", extra={"request_id": request.request_id, "endpoint": name})
+                return error_response(ServiceUnavailable(), request.request_id, anthropic=anthropic)
             except Exception:
                 logger.exception("unhandled error", extra={"request_id": request.request_id, "endpoint": name})
                 failure = InternalError("The server failed to process the request.")

@@ -18,7 +18,7 @@ from apps.core.hotstore import RedisHotStore, hot_store
 from apps.gateway import breaker, resilience
 from apps.metering import recorder
 
-from . import metrics
+from . import metrics, providers
 
 
 def _authorised(request: HttpRequest) -> bool:
@@ -66,8 +66,10 @@ def _database_checks() -> dict[str, str]:
 
 
 async def ready(request: HttpRequest) -> JsonResponse:
-    """Readiness: the database answers, migrations are applied, and Redis answers when configured."""
-    checks = await sync_to_async(_database_checks)()
+    """Readiness: the database answers, migrations are applied, and Redis answers when configured.
+    Providers are reported (which ones cannot be reached) but never fail readiness: a provider
+    outage is what fallback chains are for, and restarting this instance would not fix it."""
+    checks: dict = await sync_to_async(_database_checks)()
     store = hot_store()
     if isinstance(store, RedisHotStore):
         try:
@@ -77,6 +79,8 @@ async def ready(request: HttpRequest) -> JsonResponse:
     else:
         checks["redis"] = "not configured (embedded default)"
     healthy = all(value == "ok" or value.startswith("not configured") for value in checks.values())
+    if healthy:  # the catalogue needs the database and the hot store
+        checks["providers"] = await providers.reachability(await current_catalogue())
     return JsonResponse(
         {"status": "ready" if healthy else "not ready", "checks": checks}, status=200 if healthy else 503
     )

@@ -10,6 +10,7 @@ Failed attempts are counted per client address: past AUTH_FAILURES_PER_MINUTE, t
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
 import time
 
@@ -158,6 +159,7 @@ async def _authenticate_key(credential: str, client: str | None) -> Principal:
         allowed_endpoints=tuple(record["allowed_endpoints"]),
         limits=Limits(**record["limits"]),
         keep_prompts=record.get("keep_prompts", False),
+        expires_at=record["expires_at"] if record["expires_at"] is not None else float("inf"),
     )
 
 
@@ -212,7 +214,8 @@ def _load_member_record(tenant_slug: str, user_id: int) -> dict:
 
 async def _authenticate_token(credential: str, client: str | None) -> Principal:
     claims = tokens.decode_token(credential)
-    return await member_principal(claims["tenant"], int(claims["sub"]), client)
+    principal = await member_principal(claims["tenant"], int(claims["sub"]), client)
+    return dataclasses.replace(principal, expires_at=float(claims["exp"]))
 
 
 async def member_principal(tenant_slug: str, user_id: int, client: str | None = None) -> Principal:

@@ -35,6 +35,7 @@ class Principal:
     allowed_endpoints: tuple[str, ...] = ()
     limits: Limits | None = None
     keep_prompts: bool = False  # the tenant's policy: prompts and answers go into the audit trail
+    expires_at: float = float("inf")  # when the credential stops working (a JWT's exp, a key's expiry)
 
     def may_call(self, endpoint: str) -> bool:
         return not self.allowed_endpoints or endpoint in self.allowed_endpoints

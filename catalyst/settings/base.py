@@ -269,7 +269,15 @@ CHAT_SUMMARY_THRESHOLD_TOKENS = env_int("CHAT_SUMMARY_THRESHOLD_TOKENS", 4000)
 CHAT_SUMMARY_KEEP_MESSAGES = env_int("CHAT_SUMMARY_KEEP_MESSAGES", 4)
 CHAT_SUMMARY_MODEL = env_str("CHAT_SUMMARY_MODEL", "")
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 32_000)
-# The client pings every half of this; a connection silent for twice this long is closed.
+# The server pings a connection that has sent nothing for CHAT_HEARTBEAT_SECONDS and closes it
+# (4408) when no frame follows within CHAT_PONG_TIMEOUT_SECONDS.
 CHAT_HEARTBEAT_SECONDS = float(env_str("CHAT_HEARTBEAT_SECONDS", "30"))
+CHAT_PONG_TIMEOUT_SECONDS = float(env_str("CHAT_PONG_TIMEOUT_SECONDS", "10"))
+# Frames a connection may send per second (a bucket of CHAT_FRAME_BURST); past the burst, frames
+# are refused with an error frame, and a connection that goes on flooding is closed (4429).
+CHAT_FRAMES_PER_SECOND = float(env_str("CHAT_FRAMES_PER_SECOND", "10"))
+CHAT_FRAME_BURST = env_int("CHAT_FRAME_BURST", 40)
+# Browser pages on other origins than ALLOWED_HOSTS that may open chat connections.
+CHAT_ALLOWED_ORIGINS = env_list("CHAT_ALLOWED_ORIGINS")
 # Lifetime of the JWT the chat page obtains for itself (it fetches a new one on every connect).
 CHAT_PAGE_TOKEN_TTL_SECONDS = env_int("CHAT_PAGE_TOKEN_TTL_SECONDS", 300)

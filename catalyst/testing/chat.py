@@ -46,14 +46,17 @@ class Answer:
 
 
 class ChatClient:
-    def __init__(self, connection: websockets.ClientConnection) -> None:
+    """`answer_pings`: reply to the server's heartbeat pings with `pong`, as the chat page does."""
+
+    def __init__(self, connection: websockets.ClientConnection, answer_pings: bool = True) -> None:
         self.connection = connection
+        self.answer_pings = answer_pings
         self.answers: dict[str, Answer] = {}
         self.other: list[dict] = []
 
     @classmethod
-    async def open(cls, http_url: str, token: str) -> ChatClient:
-        client = cls(await connect(http_url, token))
+    async def open(cls, http_url: str, token: str, answer_pings: bool = True, **options) -> ChatClient:
+        client = cls(await connect(http_url, token, **options), answer_pings)
         ready = json.loads(await client.connection.recv())
         assert ready["type"] == "ready", ready
         return client
@@ -68,6 +71,9 @@ class ChatClient:
 
     async def receive(self, within: float = 10.0) -> dict:
         frame = json.loads(await asyncio.wait_for(self.connection.recv(), within))
+        while frame == {"type": "ping"} and self.answer_pings:
+            await self.send({"type": "pong"})
+            frame = json.loads(await asyncio.wait_for(self.connection.recv(), within))
         if frame.get("id"):
             self.answers.setdefault(frame["id"], Answer(frame["id"])).frames.append(frame)
         else:

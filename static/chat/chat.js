@@ -12,7 +12,6 @@
   const DELETE_CONFIRM_MS = 3000;
   const DELETE_ICON = '×';
   const BACKOFF_SECONDS = [1, 2, 4, 8, 16, 30];
-  const DEFAULT_HEARTBEAT_SECONDS = 30;
   const TOKEN_SAFETY_MARGIN_SECONDS = 30;
   const CLOSE_TOKEN_REJECTED = 4401;
   const CLOSE_FORBIDDEN = 4403;
@@ -46,7 +45,6 @@
     tokenRequest: null,
     socket: null,
     ready: false,
-    heartbeatTimer: null,
     countdownTimer: null,
     reconnectAttempt: 0,
     tokenRetried: false,
@@ -530,7 +528,6 @@
     state.ready = true;
     state.reconnectAttempt = 0;
     state.tokenRetried = false;
-    startHeartbeat(frame.heartbeat_seconds || DEFAULT_HEARTBEAT_SECONDS);
     setStatus('connected');
     flushOutbox();
   }
@@ -593,6 +590,7 @@
     done: forTurn(onDone),
     cancelled: forTurn((turn) => finishTurn(turn, 'cancelled')),
     error: onError,
+    ping: () => sendFrame({ type: 'pong' }), // the server's heartbeat: answering keeps the connection
     pong: () => {},
   };
 
@@ -617,11 +615,6 @@
     }
   }
 
-  function startHeartbeat(heartbeatSeconds) {
-    clearInterval(state.heartbeatTimer);
-    state.heartbeatTimer = setInterval(() => sendFrame({ type: 'ping' }), (heartbeatSeconds * 1000) / 2);
-  }
-
   async function connect() {
     setStatus('connecting');
     let token;
@@ -639,7 +632,6 @@
   }
 
   function onSocketClose(event) {
-    clearInterval(state.heartbeatTimer);
     state.socket = null;
     state.ready = false;
     if (event.code === CLOSE_FORBIDDEN) {
