@@ -171,3 +171,24 @@ def test_text_no_encoder_accepts_is_refused_and_opens_no_breaker_for_other_tenan
     }  # fmt: skip
     assert other.status_code == 200
     assert fresh.mock.requests() == [fresh.mock.requests()[0]]  # only the other tenant's request went upstream
+
+
+def test_the_breaker_gauge_reports_the_real_state_of_each_models_breaker(oai, fresh):
+    """The gauge once asked the breakers by model name instead of breaker key: always 0."""
+    from tests.conftest import METRICS_TOKEN
+
+    def gauge() -> str:
+        scraped = httpx.get(fresh.server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+        return next(line for line in scraped.splitlines() if line.startswith('catalyst_breaker_open{model="gpt-mock"}'))
+
+    fresh.mock.script("gpt-mock", [{"status": 500}] * 3)
+    closed = gauge()
+    for _ in range(2):
+        with pytest.raises(openai.APIStatusError):
+            oai.chat.completions.create(model="gpt-mock", messages=HELLO)
+
+    assert closed.endswith(" 0.0")
+    assert gauge().endswith(" 1.0")
+    time.sleep(1.1)  # the cool-down: the next request is the probe, and it succeeds
+    oai.chat.completions.create(model="gpt-mock", messages=HELLO)
+    assert gauge().endswith(" 0.0")
