@@ -12,7 +12,7 @@ from django.db import connection
 from django.test import Client
 
 from apps.catalogue.snapshot import forget_snapshot
-from apps.core.hotstore import hot_store
+from apps.core.redis.hotstore import hot_store
 from apps.tenancy import services
 from apps.tenancy.models import Role, Team, Tenant
 

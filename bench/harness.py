@@ -19,7 +19,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from apps.core.hotstore import RedisHotStore  # noqa: E402
+from apps.core.redis.hotstore import RedisHotStore  # noqa: E402
 from catalyst.testing.live import free_port, start_celery_worker, stop, wait_until_up  # noqa: E402
 
 UVICORN = ["--no-access-log", "--loop", "uvloop", "--http", "httptools"]  # + the --ws flags each bench sets

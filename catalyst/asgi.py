@@ -16,7 +16,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
-from apps.core.asgi_api import ApiASGIHandler  # noqa: E402
+from apps.api.handler import ApiASGIHandler  # noqa: E402
 from catalyst.lifespan import lifespan  # noqa: E402
 from catalyst.routing import websocket_urlpatterns  # noqa: E402
 

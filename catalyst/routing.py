@@ -1,5 +1,5 @@
 """WebSocket routes."""
 
-from apps.chat.routing import websocket_urlpatterns
+from apps.api.ws.routing import websocket_urlpatterns
 
 __all__ = ["websocket_urlpatterns"]

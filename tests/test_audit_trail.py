@@ -188,7 +188,7 @@ def test_without_redis_an_entry_with_decimals_nul_and_broken_unicode_is_stored_p
     from asgiref.sync import async_to_sync
 
     from apps.audit import trail
-    from apps.core.hotstore import hot_store
+    from apps.core.redis.hotstore import hot_store
 
     settings.REDIS_URL = None
     hot_store.cache_clear()
@@ -233,8 +233,8 @@ def test_an_entry_the_database_refuses_does_not_hold_up_the_rest_of_its_batch(wo
 def test_a_flusher_that_lost_its_lock_does_not_trim_what_it_did_not_write(world):
     from asgiref.sync import async_to_sync
 
-    from apps.core.durable_queue import DurableQueue
-    from apps.core.hotstore import hot_store
+    from apps.core.redis.hotstore import hot_store
+    from apps.core.redis.queue import DurableQueue
 
     written = []
 

@@ -122,7 +122,7 @@ def test_the_embedded_default_uses_no_external_service(tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in SERVICE_VARIABLES}
     env.update(CATALYST_VAR_DIR=str(tmp_path), DJANGO_SETTINGS_MODULE="catalyst.settings.local")
     probe = (
-        "from django.conf import settings as s; from apps.core.hotstore import hot_store; "
+        "from django.conf import settings as s; from apps.core.redis.hotstore import hot_store; "
         "print(s.DATABASES['default']['ENGINE'], s.CHANNEL_LAYERS['default']['BACKEND'], "
         "s.CACHES['default']['BACKEND'], s.CELERY_TASK_ALWAYS_EAGER, type(hot_store()).__name__)"
     )

@@ -17,7 +17,7 @@ from django.test import AsyncClient
 from apps.audit.models import AuditEntry
 from apps.catalogue.models import LlmModel, Provider
 from apps.catalogue.snapshot import catalogue_changed
-from apps.core.hotstore import RedisHotStore
+from apps.core.redis.hotstore import RedisHotStore
 from apps.tenancy.tokens import issue_token
 from catalyst.testing.chat import ChatClient
 from catalyst.testing.live import children, start_catalyst, start_otlp_sink, stop
@@ -117,7 +117,7 @@ def test_ready_checks_the_database_migrations_and_redis_and_names_unreachable_pr
 
 def test_ready_says_which_dependency_is_down(monkeypatch, settings):
     unreachable = RedisHotStore("redis://127.0.0.1:1/0", "nowhere:")
-    monkeypatch.setattr("apps.observability.views.hot_store", lambda: unreachable)
+    monkeypatch.setattr("apps.observability.readiness.hot_store", lambda: unreachable)
 
     async def ask():
         response = await AsyncClient().get("/ready")

@@ -14,7 +14,7 @@ import redis
 from django.conf import settings
 
 from apps.audit.models import AuditEntry
-from apps.core.hotstore import RedisHotStore
+from apps.core.redis.hotstore import RedisHotStore
 from apps.metering.models import UsageRecord
 from catalyst.testing.live import start_catalyst, start_celery_worker, stop
 

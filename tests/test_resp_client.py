@@ -9,7 +9,7 @@ import pytest
 import redis
 from django.conf import settings
 
-from apps.core.resp import RedisReplyError, RespConnection
+from apps.core.redis.protocol import RedisReplyError, RespConnection
 
 
 @pytest.fixture

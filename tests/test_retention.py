@@ -16,8 +16,8 @@ from django.utils import timezone
 from apps.audit import trail
 from apps.audit.chain import verify_all
 from apps.audit.models import AuditEntry
-from apps.audit.retention import erase_user, purge_expired
 from apps.chat.models import Conversation, Message
+from apps.compliance.retention import erase_user, purge_expired
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 

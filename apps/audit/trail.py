@@ -19,8 +19,8 @@ from django.db import DatabaseError, connection, transaction
 from django.utils import timezone
 
 from apps.core.db import insert_rows, refresh_connections
-from apps.core.durable_queue import DurableQueue
-from apps.core.hotstore import RedisHotStore, hot_store
+from apps.core.redis.hotstore import MemoryHotStore, RedisHotStore, per_store
+from apps.core.redis.queue import DurableQueue
 
 from .chain import digest, entry_hash
 from .models import GENESIS, AuditEntry
@@ -112,12 +112,32 @@ def _write(raw: list[str]) -> None:
 queue = DurableQueue("audit", _write)
 
 
+class QueuedTrail:
+    """With Redis: request-path events wait in the durable queue and are appended in batches."""
+
+    def __init__(self, store: RedisHotStore) -> None:
+        pass
+
+    async def record(self, item: dict) -> None:
+        await queue.push(json.dumps(item, default=str, separators=(",", ":")))
+
+
+class DirectTrail:
+    """The embedded default: each event is appended at once (SQLite, one process)."""
+
+    def __init__(self, store: MemoryHotStore) -> None:
+        pass
+
+    async def record(self, item: dict) -> None:
+        await sync_to_async(_append_fresh)([item])
+
+
+_trail = per_store(redis=QueuedTrail, memory=DirectTrail)
+
+
 async def record(item: dict) -> None:
     """Append a request-path event: queued in Redis and flushed in batches, or at once without Redis."""
-    if isinstance(hot_store(), RedisHotStore):
-        await queue.push(json.dumps(item, default=str, separators=(",", ":")))
-    else:
-        await sync_to_async(_append_fresh)([item])
+    await _trail().record(item)
 
 
 def _append_fresh(events: list[dict]) -> int:

@@ -6,6 +6,8 @@ from django.contrib import admin, messages
 from django.db import models
 from django.db.models import Count
 
+from apps.audit.admin_log import AuditedAdmin
+
 from .models import ChainLink, FallbackChain, LlmModel, ModelPrice, Provider
 from .snapshot import catalogue_changed
 
@@ -27,7 +29,7 @@ class ReloadsCatalogue:
 
 
 @admin.register(Provider)
-class ProviderAdmin(ReloadsCatalogue, admin.ModelAdmin):
+class ProviderAdmin(ReloadsCatalogue, AuditedAdmin):
     list_display = ("name", "kind", "base_url", "api_key_env", "timeout_seconds", "model_count", "enabled")
     list_filter = ("kind", "enabled")
     search_fields = ("name", "base_url")
@@ -48,7 +50,7 @@ class ModelPriceInline(admin.TabularInline):
 
 
 @admin.register(LlmModel)
-class LlmModelAdmin(ReloadsCatalogue, admin.ModelAdmin):
+class LlmModelAdmin(ReloadsCatalogue, AuditedAdmin):
     inlines = [ModelPriceInline]
     list_display = (
         "name", "provider", "upstream_name", "kind", "price_input", "price_output", "quality",
@@ -81,7 +83,7 @@ class ChainLinkInline(admin.TabularInline):
 
 
 @admin.register(FallbackChain)
-class FallbackChainAdmin(ReloadsCatalogue, admin.ModelAdmin):
+class FallbackChainAdmin(ReloadsCatalogue, AuditedAdmin):
     list_display = ("name", "description", "models_in_order")
     search_fields = ("name",)
     inlines = [ChainLinkInline]

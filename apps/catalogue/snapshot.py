@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from apps.core import epochs
 from apps.core.db import refresh_connections
-from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
+from apps.core.redis.hotstore import MemoryHotStore, RedisHotStore, per_store
 
 from .models import ChainLink, FallbackChain, LlmModel, ModelPrice
 

@@ -6,6 +6,8 @@ from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
 from django.contrib import admin, messages
 
+from apps.audit.admin_log import AuditedAdmin
+
 from .answers import group_name
 from .models import Conversation, Message, MessageStatus
 
@@ -23,7 +25,7 @@ class MessageInline(admin.TabularInline):
 
 
 @admin.register(Conversation)
-class ConversationAdmin(admin.ModelAdmin):
+class ConversationAdmin(AuditedAdmin):
     list_display = ("title", "tenant", "user", "model", "updated_at")
     list_filter = ("tenant",)
     list_select_related = ("tenant", "user")
@@ -37,7 +39,7 @@ class ConversationAdmin(admin.ModelAdmin):
 
 
 @admin.register(Message)
-class MessageAdmin(admin.ModelAdmin):
+class MessageAdmin(AuditedAdmin):
     list_display = ("client_id", "role", "status", "tenant", "model", "tokens_out", "cost_usd", "created_at")
     list_filter = ("status", "role", "tenant")
     list_select_related = ("tenant",)

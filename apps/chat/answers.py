@@ -22,40 +22,23 @@ from channels.layers import get_channel_layer
 
 from apps.catalogue.snapshot import current_catalogue
 from apps.core.background import spawn
-from apps.core.error_codes import ErrorCode
-from apps.core.errors import ApiError
+from apps.core.errors import ApiError, InternalError
 from apps.gateway import pipeline
 from apps.gateway.pipeline import StreamFailure
 from apps.observability import tracing
 from apps.providers.types import ChatRequest, TextDelta
 from apps.tenancy.principal import Principal
 
-from . import context, services, summary
+from . import context, frames, services, summary
 from .models import MessageStatus
 from .services import Turn
 
 logger = logging.getLogger("catalyst.chat")
 
-Frame = dict
+Frame = frames.Frame
 Send = Callable[[Frame], Awaitable[None]]
 
 _running: dict[tuple[int, int, str], Answer] = {}
-
-
-def done_frame(
-    client_id: str, conversation_id: int, model: str, tokens_in: int, tokens_out: int, cost_usd: Decimal
-) -> Frame:
-    return {
-        "type": "done", "id": client_id, "conversation_id": conversation_id, "model": model,
-        "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": str(cost_usd), "cached": False,
-    }  # fmt: skip
-
-
-def error_frame(client_id: str | None, code: str, message: str, retry_after: str | None = None) -> Frame:
-    return {
-        "type": "error", "id": client_id, "code": code, "message": message,
-        "retry_after": int(retry_after) if retry_after else None,
-    }  # fmt: skip
 
 
 def group_name(tenant_id: int, user_id: int, client_id: str) -> str:
@@ -125,14 +108,14 @@ class Answer:
         meanwhile queues behind the catch-up instead of overtaking it."""
         listener = Listener(send)
         async with listener.lock:
-            frames = [{"type": "typing", "id": self.client_id, "active": True, **self._where()}]
+            catch_up = [{"type": "typing", "id": self.client_id, "active": True, **self._where()}]
             if offset < self.length:
-                frames.append(self._token(self.text[offset:], offset))
+                catch_up.append(frames.token(self.client_id, self.text[offset:], offset))
             if self.terminal is not None:  # ended while this request travelled: say how
-                frames.append(self.terminal)
+                catch_up.append(self.terminal)
             self.listeners[listener_id] = listener
             try:
-                for frame in frames:
+                for frame in catch_up:
                     await send(frame)
             except Exception:
                 self.listeners.pop(listener_id, None)
@@ -154,7 +137,7 @@ class Answer:
             await self._generate()
         except asyncio.CancelledError:  # cancelled before the answer began: nothing was billed
             asyncio.current_task().uncancel()
-            await self._finish(MessageStatus.CANCELLED, None, {"type": "cancelled", "id": self.client_id})
+            await self._finish(MessageStatus.CANCELLED, None, frames.cancelled(self.client_id))
         finally:
             if listening is not None:
                 listening.cancel()
@@ -175,56 +158,53 @@ class Answer:
                 self.cancel()
 
     async def _generate(self) -> None:
-        generation = None
+        request = None
         try:
             catalogue = await current_catalogue()
             sizing = context.sizing_model(catalogue, self.principal, self.model)
             messages = context.build(
                 self.turn.history, self.turn.summary, context.token_budget(sizing), context.counter(sizing)
             )
-            generation = await pipeline.prepare(
-                self.principal, request_id=self.request_id, endpoint="chat", model=self.model,
-                chat=ChatRequest(messages=messages), stream=True,
-            )  # fmt: skip
+            request = pipeline.Request(
+                self.principal, self.request_id, "chat", self.model, ChatRequest(messages=messages), stream=True
+            )
+            await pipeline.start(request)
             failure = None
             # aclosing: a cancel that lands while a frame is being sent still closes the upstream
             # stream and settles its usage before the answer is saved.
-            async with contextlib.aclosing(await pipeline.stream(generation)) as events:
+            async with contextlib.aclosing(pipeline.events(request)) as events:
                 async for event in events:
                     if isinstance(event, TextDelta) and event.text:
-                        await self._emit(self._token(event.text, self.length))
+                        await self._emit(frames.token(self.client_id, event.text, self.length))
                     elif isinstance(event, StreamFailure):
-                        failure = event
+                        failure = event.error
         except ApiError as error:
-            await self._fail(str(error.code), error.message, error.headers.get("Retry-After"), generation)
+            await self._fail(error, request)
         except asyncio.CancelledError:
             asyncio.current_task().uncancel()
-            await self._finish(MessageStatus.CANCELLED, generation, {"type": "cancelled", "id": self.client_id})
+            await self._finish(MessageStatus.CANCELLED, request, frames.cancelled(self.client_id))
         except Exception:
             logger.exception("chat answer failed", extra={"request_id": self.request_id})
-            await self._fail(ErrorCode.INTERNAL_ERROR, "The answer failed.", None, generation)
+            await self._fail(InternalError("The answer failed."), request)
         else:
             if failure is not None:
-                await self._fail(failure.code, failure.message, None, generation)
+                await self._fail(failure, request)
                 return
-            await self._finish(MessageStatus.COMPLETE, generation, self._done(generation))
+            await self._finish(MessageStatus.COMPLETE, request, self._done(request))
             summary.maybe_summarise(self.principal, self.turn.conversation_id, self.request_id)
-
-    def _token(self, text: str, offset: int) -> Frame:
-        return {"type": "token", "id": self.client_id, "content": text, "offset": offset}
 
     def _where(self) -> dict:
         return {"conversation_id": self.turn.conversation_id, "title": self.turn.title}
 
-    def _billed(self, generation) -> tuple[str, int, int, Decimal]:
-        """The model, tokens in and out and cost the pipeline settled (nothing, without a generation)."""
-        usage = generation.usage if generation else None
-        model = generation.model.name if generation and generation.model else self.model
+    def _billed(self, request: pipeline.Request | None) -> tuple[str, int, int, Decimal]:
+        """The model, tokens in and out and cost the pipeline settled (nothing, without a request)."""
+        usage = request.usage if request else None
+        model = request.model.name if request and request.model else self.model
         tokens_in, tokens_out = (usage.input_tokens, usage.output_tokens) if usage else (0, 0)
-        return model, tokens_in, tokens_out, generation.cost_usd if generation else Decimal(0)
+        return model, tokens_in, tokens_out, request.cost_usd if request else Decimal(0)
 
-    def _done(self, generation) -> Frame:
-        return done_frame(self.client_id, self.turn.conversation_id, *self._billed(generation))
+    def _done(self, request: pipeline.Request | None) -> Frame:
+        return frames.done(self.client_id, self.turn.conversation_id, *self._billed(request))
 
     async def _emit(self, frame: Frame) -> None:
         if frame["type"] == "token":
@@ -234,15 +214,17 @@ class Answer:
             if not await listener(frame):
                 self.listeners.pop(listener_id, None)
 
-    async def _fail(self, code: str, message: str, retry_after: str | None, generation) -> None:
-        frame = error_frame(self.client_id, code, message, retry_after)
-        await self._finish(MessageStatus.FAILED, generation, frame, error_code=code)
+    async def _fail(self, error: ApiError, request: pipeline.Request | None) -> None:
+        frame = frames.error(self.client_id, error)
+        await self._finish(MessageStatus.FAILED, request, frame, error_code=str(error.code))
 
-    async def _finish(self, status: str, generation, terminal: Frame, error_code: str = "") -> None:
+    async def _finish(
+        self, status: str, request: pipeline.Request | None, terminal: Frame, error_code: str = ""
+    ) -> None:
         """Save the answer as it ended, then tell every listener. Once saved, the answer leaves the
         registry, so a late resume or cancel is answered from the database, which is final."""
         self.ending = True
-        model, tokens_in, tokens_out, cost_usd = self._billed(generation)
+        model, tokens_in, tokens_out, cost_usd = self._billed(request)
         await database_sync_to_async(services.finish_answer)(
             self.turn.answer_id, content=self.text, status=status, model=model, request_id=self.request_id,
             tokens_in=tokens_in, tokens_out=tokens_out, cost_usd=cost_usd, error_code=error_code,

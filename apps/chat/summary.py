@@ -17,7 +17,7 @@ from apps.catalogue.models import ModelKind
 from apps.catalogue.snapshot import current_catalogue
 from apps.core.background import spawn
 from apps.core.errors import ApiError
-from apps.core.hotstore import hot_store
+from apps.core.redis.hotstore import hot_store
 from apps.gateway import pipeline, routing
 from apps.providers.types import ChatRequest
 from apps.tenancy.principal import Principal
@@ -75,10 +75,9 @@ async def _summarise(principal: Principal, conversation_id: int, request_id: str
             ],
             max_tokens=min(model.max_output_tokens, 600),
         )
-        generation = await pipeline.prepare(
-            principal, request_id=f"{request_id}-summary", endpoint="chat", model=model.name, chat=chat, stream=False
-        )
-        completion = await pipeline.complete(generation)
+        request = pipeline.Request(principal, f"{request_id}-summary", "chat", model.name, chat)
+        await pipeline.start(request)
+        completion = await pipeline.complete(request)
         if completion.text:
             await database_sync_to_async(_save)(conversation_id, completion.text.strip(), folded[-1][0])
     except ApiError as error:  # over a limit or every provider down: try again after the next answer

@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     METHOD_NOT_ALLOWED = "method_not_allowed"
     INTERNAL_ERROR = "internal_error"
     SERVICE_UNAVAILABLE = "service_unavailable"
+    INVALID_METRICS_TOKEN = "invalid_metrics_token"
     TOO_MANY_FRAMES = "too_many_frames"
     CONVERSATIONS_NEED_A_USER = "conversations_need_a_user"
     ANSWER_INTERRUPTED = "answer_interrupted"

@@ -1,8 +1,7 @@
-"""One application error hierarchy, rendered by one function into the SPEC error envelope."""
+"""One application error hierarchy; the edge (apps/api/edge.py) renders it as the SPEC error
+envelope, Anthropic's envelope, or a chat error frame."""
 
 from __future__ import annotations
-
-from django.http import JsonResponse
 
 from .error_codes import ErrorCode
 
@@ -128,14 +127,3 @@ class InternalError(ApiError):
     status = 500
     type = "api_error"
     default_code = ErrorCode.INTERNAL_ERROR
-
-
-def error_response(error: ApiError, request_id: str | None = None, *, anthropic: bool = False) -> JsonResponse:
-    response = JsonResponse(error.anthropic_envelope() if anthropic else error.envelope(), status=error.status)
-    for name, value in error.headers.items():
-        response[name] = value
-    if error.status == 401:
-        response["WWW-Authenticate"] = 'Bearer realm="catalyst"'
-    if request_id:
-        response["X-Request-Id"] = request_id
-    return response

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 from django.conf import settings
 
-from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
+from apps.core.redis.hotstore import MemoryHotStore, RedisHotStore, per_store
 
 CLOSED, OPEN, PROBE = "closed", "open", "probe"
 _TTL = 86_400

@@ -1,23 +1,31 @@
 """Calling a route of models: breaker, retries with backoff that honour Retry-After, deadlines,
-and fallback to the next model. A failure before the first event is invisible to the client.
+and fallback to the next model; the pipeline's provider stage. A failure before the first event
+is invisible to the client; after it, the stream reports it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import random
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from django.conf import settings
 
+from apps.catalogue.models import ModelKind
 from apps.catalogue.snapshot import ModelInfo
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import ApiError, InvalidRequest, UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
+from apps.core.outcome import Outcome
+from apps.core.stage import Stage
 from apps.observability import tracing
 from apps.providers.errors import FailureKind, ProviderError
 from apps.providers.registry import adapter_for
-from apps.providers.types import ChatRequest, Completion, Embeddings, Event
+from apps.providers.types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCallDelta
 
 from . import breaker
 
@@ -178,3 +186,80 @@ async def with_idle_timeout(events: AsyncIterator[Event], idle: float, trace: Tr
         except TimeoutError:
             raise ProviderError("The provider stopped sending.", kind=FailureKind.TIMEOUT) from None
         yield event
+
+
+class Called(Protocol):
+    kind: str
+    stream: bool
+    chat: ChatRequest
+    inputs: list[str]
+    dimensions: int | None
+    route: list[ModelInfo]
+    trace: Trace | None
+    model: ModelInfo | None
+    events: AsyncIterator[Event] | None
+    embeddings: Embeddings | None
+    outcome: Outcome
+
+
+async def call(request: Called) -> None:
+    """Get the answer from the first model of the route that gives one: a stream, a completion
+    (as events, so that later stages relay one shape) or embeddings."""
+    request.trace = Trace(deadline=time.monotonic() + settings.GATEWAY_TOTAL_TIMEOUT_SECONDS)
+    try:
+        if request.kind == ModelKind.EMBEDDING:
+            request.model, request.embeddings = await embed(
+                request.route, request.inputs, request.dimensions, request.trace
+            )
+        elif request.stream:
+            opened = await open_stream(request.route, request.chat, request.trace)
+            request.model, request.events = opened.model, _streamed(opened, request.trace)
+        else:
+            request.model, completion = await complete(request.route, request.chat, request.trace)
+            request.events = events_of(completion)
+    except (AllProvidersFailed, ProviderError) as error:
+        request.outcome = Outcome.FAILED
+        raise api_error(error) from None
+
+
+async def _streamed(opened: OpenedStream, trace: Trace) -> AsyncIterator[Event]:
+    """The opened stream from its first event; the provider may go quiet for its timeout at most."""
+    try:
+        yield opened.first
+        quiet_for = opened.model.provider.timeout_seconds
+        async with contextlib.aclosing(with_idle_timeout(opened.rest, quiet_for, trace)) as rest:
+            async for event in rest:
+                yield event
+    finally:
+        await opened.rest.aclose()
+
+
+async def events_of(completion: Completion) -> AsyncIterator[Event]:
+    if completion.text:
+        yield TextDelta(completion.text)
+    for index, tool in enumerate(completion.tool_calls):
+        yield ToolCallDelta(index, tool.id, tool.name, tool.arguments)
+    if completion.usage is not None:
+        yield completion.usage
+    yield Finish(completion.finish_reason)
+
+
+def api_error(error: Exception) -> ApiError:
+    """What the client is told when no model answered."""
+    if isinstance(error, AllProvidersFailed):
+        last = error.last
+        if error.timed_out:
+            return UpstreamTimeout("The model provider did not answer in time.")
+        if error.all_breakers_open:
+            return UpstreamUnavailable("Every provider for this model is failing; try again shortly.")
+        if last is not None and last.kind == FailureKind.RATE_LIMITED:
+            retry = f"{max(int(last.retry_after or 1), 1)}"
+            return UpstreamUnavailable("The model providers are rate limiting.", headers={"Retry-After": retry})
+        return UpstreamFailed("Every provider in the model's fallback chain failed.")
+    assert isinstance(error, ProviderError)
+    if error.kind == FailureKind.UNSENDABLE:
+        return InvalidRequest(error.message)
+    return InvalidRequest(error.message, code=ErrorCode.UPSTREAM_REJECTED)
+
+
+stage = Stage("provider", enter=call, span=False)  # each attempt is a span of its own

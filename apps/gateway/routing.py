@@ -1,17 +1,23 @@
-"""From the model a client asked for to the ordered list of catalogue models to try.
+"""From the model a client asked for to the ordered list of catalogue models to try: the
+pipeline's first stage.
 
 A request names a model, a fallback chain, or `auto`. Every candidate must be enabled, allowed
-for the tenant's tier and inside the key's model scope; fallbacks outside them are dropped.
+for the tenant's tier and inside the key's model scope; fallbacks outside them are dropped. The
+stage also sizes the prompt with the first model's tokenizer and refuses what cannot fit.
 """
 
 from __future__ import annotations
 
 import re
+from typing import Protocol
 
 from apps.catalogue.models import ModelKind
-from apps.catalogue.snapshot import Catalogue, ModelInfo
+from apps.catalogue.snapshot import Catalogue, ModelInfo, current_catalogue
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import InvalidRequest, PermissionDenied
+from apps.core.errors import ApiError, InvalidRequest, PermissionDenied
+from apps.core.outcome import Outcome
+from apps.core.stage import Stage
+from apps.metering import tokens
 from apps.providers.types import ChatRequest
 from apps.tenancy.principal import Principal
 
@@ -92,3 +98,52 @@ def resolve_route(catalogue: Catalogue, principal: Principal, requested: str, *,
             f"No model of '{requested}' is available to this key.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model"
         )
     return route
+
+
+class Routed(Protocol):
+    principal: Principal
+    requested_model: str
+    kind: str
+    chat: ChatRequest
+    inputs: list[str]
+    route: list[ModelInfo]
+    prompt_tokens: int
+    outcome: Outcome
+
+
+async def route(request: Routed) -> None:
+    try:
+        catalogue = await current_catalogue()
+        if request.kind == ModelKind.EMBEDDING:
+            request.route = resolve_route(catalogue, request.principal, request.requested_model, kind=request.kind)
+            request.prompt_tokens = sum(tokens.count_text(request.route[0], text) for text in request.inputs)
+            return
+        if request.requested_model == AUTO:
+            request.route = choose_auto(catalogue, request.principal, request.chat)
+        else:
+            request.route = resolve_route(catalogue, request.principal, request.requested_model, kind=request.kind)
+        first, chat = request.route[0], request.chat
+        request.prompt_tokens = tokens.prompt_tokens(first, chat.messages, chat.tools)
+        validate_against(first, chat, request.prompt_tokens)
+    except ApiError:
+        request.outcome = Outcome.INVALID
+        raise
+
+
+def validate_against(model: ModelInfo, chat: ChatRequest, prompt_tokens: int) -> None:
+    if chat.tools and not model.supports_tools:
+        raise InvalidRequest(f"The model '{model.name}' does not support tools.", param="tools")
+    if chat.max_tokens is not None and chat.max_tokens > model.max_output_tokens:
+        raise InvalidRequest(
+            f"max_tokens is {chat.max_tokens}; '{model.name}' writes at most {model.max_output_tokens}.",
+            param="max_tokens",
+        )
+    if prompt_tokens + (chat.max_tokens or 0) > model.context_window:
+        raise InvalidRequest(
+            f"{prompt_tokens} prompt tokens do not fit the {model.context_window}-token context of {model.name}.",
+            code=ErrorCode.CONTEXT_LENGTH_EXCEEDED,
+            param="messages",
+        )
+
+
+stage = Stage("route", enter=route)

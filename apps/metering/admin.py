@@ -11,6 +11,7 @@ from django.urls import path
 from django.utils import timezone
 from django.utils.functional import cached_property
 
+from apps.audit.admin_log import AuditedAdmin
 from apps.core.admin_site import ReadOnlyAdmin
 
 from . import reports
@@ -114,7 +115,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(AuditedAdmin):
     list_display = ("created_at", "tenant", "kind", "period", "message", "acknowledged_at")
     list_filter = ("kind", "acknowledged_at", ("tenant", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("tenant",)

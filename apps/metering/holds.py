@@ -28,7 +28,7 @@ from decimal import Decimal
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
+from apps.core.redis.hotstore import MemoryHotStore, RedisHotStore, per_store
 
 from . import ledger
 

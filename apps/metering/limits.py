@@ -18,7 +18,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
+from apps.core.redis.hotstore import MemoryHotStore, RedisHotStore, per_store
 from apps.tenancy.principal import Principal
 
 _ADMIT = """

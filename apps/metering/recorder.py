@@ -14,7 +14,7 @@ import json
 from collections import defaultdict
 from decimal import Decimal
 
-from apps.core.durable_queue import DurableQueue
+from apps.core.redis.queue import DurableQueue
 
 from . import holds, ledger
 

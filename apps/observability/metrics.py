@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 
+from apps.core.outcome import REFUSALS
+
 REGISTRY = CollectorRegistry(auto_describe=True)
 LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
 
@@ -39,23 +41,21 @@ QUEUE_DEPTH = Gauge(
     "catalyst_queue_depth", "Entries waiting to be written to the database.", ["queue"], registry=REGISTRY
 )
 
-REFUSALS = {"rate_limited", "budget_exhausted", "too_many_concurrent_streams"}
 
-
-def observe(generation) -> None:
-    """Count one finished or refused generation request."""
-    principal, usage = generation.principal, generation.usage
-    tenant, tier, endpoint = principal.tenant_slug, principal.tier, generation.endpoint
-    model = generation.model.name if generation.model else generation.requested_model
-    REQUESTS.labels(tenant, tier, endpoint, model, generation.outcome).inc()
-    if generation.outcome in REFUSALS:
-        REJECTIONS.labels(tenant, tier, generation.outcome).inc()
+def observe(request) -> None:
+    """Count one finished or refused generation request (an apps.gateway.pipeline.Request)."""
+    principal, usage = request.principal, request.usage
+    tenant, tier, endpoint, outcome = principal.tenant_slug, principal.tier, request.endpoint, str(request.outcome)
+    model = request.model.name if request.model else request.requested_model
+    REQUESTS.labels(tenant, tier, endpoint, model, outcome).inc()
+    if request.outcome in REFUSALS:
+        REJECTIONS.labels(tenant, tier, outcome).inc()
         return
-    LATENCY.labels(endpoint).observe(generation.latency_ms / 1000)
-    if generation.ttft_ms is not None:
-        TTFT.labels(endpoint).observe(generation.ttft_ms / 1000)
+    LATENCY.labels(endpoint).observe(request.latency_ms / 1000)
+    if request.ttft_ms is not None:
+        TTFT.labels(endpoint).observe(request.ttft_ms / 1000)
     if usage is not None:
         TOKENS.labels(tenant, tier, model, "in").inc(usage.input_tokens)
         TOKENS.labels(tenant, tier, model, "out").inc(usage.output_tokens)
-    COST.labels(tenant, tier, model).inc(float(generation.cost_usd))
+    COST.labels(tenant, tier, model).inc(float(request.cost_usd))
     CACHE.labels(tenant, "MISS").inc()

@@ -10,13 +10,18 @@ from datetime import timedelta
 
 from django.contrib import admin, messages
 from django.contrib.auth import get_user_model
-from django.contrib.auth.admin import UserAdmin
+from django.contrib.auth.admin import GroupAdmin, UserAdmin
+from django.contrib.auth.models import Group
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import render
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils import timezone
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from apps.audit.admin_log import AuditedAdmin
 
 from . import credential_cache, services
 from .forms import ApiKeyAdminForm, OnboardTenantForm, RotateKeysForm
@@ -57,7 +62,7 @@ def confirm_action(request, modeladmin, queryset, *, action: str, question: str,
 
 
 @admin.register(Tier)
-class TierAdmin(admin.ModelAdmin):
+class TierAdmin(AuditedAdmin):
     list_display = (
         "name",
         "requests_per_minute",
@@ -83,7 +88,7 @@ class TierAdmin(admin.ModelAdmin):
 
 
 @admin.register(Tenant)
-class TenantAdmin(admin.ModelAdmin):
+class TenantAdmin(AuditedAdmin):
     list_display = ("slug", "name", "tier", "status", "monthly_budget_usd", "key_count", "member_count", "created_at")
     list_filter = ("status", "tier")
     list_select_related = ("tier",)
@@ -179,7 +184,7 @@ class TenantAdmin(admin.ModelAdmin):
 
 
 @admin.register(Team)
-class TeamAdmin(admin.ModelAdmin):
+class TeamAdmin(AuditedAdmin):
     list_display = ("slug", "name", "tenant", "member_count")
     list_filter = (("tenant", admin.RelatedOnlyFieldListFilter),)
     list_select_related = ("tenant",)
@@ -202,7 +207,7 @@ class TeamAdmin(admin.ModelAdmin):
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
+class MembershipAdmin(AuditedAdmin):
     list_display = ("user", "tenant", "team", "role", "created_at")
     list_filter = ("role", ("tenant", admin.RelatedOnlyFieldListFilter))
     list_select_related = ("user", "tenant", "team")
@@ -251,7 +256,7 @@ class KeyStatusFilter(admin.SimpleListFilter):
 
 
 @admin.register(ApiKey)
-class ApiKeyAdmin(admin.ModelAdmin):
+class ApiKeyAdmin(AuditedAdmin):
     form = ApiKeyAdminForm
     list_display = ("prefix", "name", "tenant", "team", "user", "scopes", "last_used_at", "status", "expires_at")
     list_filter = (KeyStatusFilter, ("tenant", admin.RelatedOnlyFieldListFilter))
@@ -378,7 +383,7 @@ admin.site.unregister(User)
 
 
 @admin.register(User)
-class CatalystUserAdmin(UserAdmin):
+class CatalystUserAdmin(AuditedAdmin, UserAdmin):
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
         credential_cache.forget_user(obj)
@@ -389,3 +394,19 @@ class CatalystUserAdmin(UserAdmin):
     def delete_queryset(self, request, queryset) -> None:
         for user in queryset:
             services.user_delete(user=user, by=request.user)
+
+
+# --- the identity models other packages register: staff changes to them are audited too -----------
+
+admin.site.unregister(Group)
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(Group)
+class AuditedGroupAdmin(AuditedAdmin, GroupAdmin):
+    pass
+
+
+@admin.register(TOTPDevice)
+class AuditedTOTPDeviceAdmin(AuditedAdmin, TOTPDeviceAdmin):
+    pass

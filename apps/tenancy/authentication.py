@@ -21,7 +21,7 @@ from django.utils import timezone
 from apps.core.db import refresh_connections
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import AuthenticationFailed, PermissionDenied, RateLimited
-from apps.core.hotstore import hot_store
+from apps.core.redis.hotstore import hot_store
 
 from . import credential_cache, keys, tokens
 from .models import ApiKey, Membership, TenantStatus

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.db import transaction
 
 from apps.core import epochs
-from apps.core.hotstore import MemoryHotStore, RedisHotStore, per_store
+from apps.core.redis.hotstore import MemoryHotStore, RedisHotStore, per_store
 
 ABSENT: dict = {}
 GENERATION = "cred:generation"

@@ -41,11 +41,12 @@ INSTALLED_APPS = [
     "apps.chat",
     "apps.audit",
     "apps.observability",
-    "apps.mockllm",
+    "apps.compliance",
+    "apps.api",
 ]
 
 MIDDLEWARE = [
-    "apps.core.middleware.RequestIdMiddleware",
+    "apps.api.middleware.RequestIdMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -59,8 +60,8 @@ MIDDLEWARE = [
 # The API paths run through a lean handler with only natively async middleware (ADR 0005).
 API_PATH_PREFIXES = ("/v1/", "/health", "/ready", "/metrics")
 API_MIDDLEWARE = [
-    "apps.core.middleware.RequestIdMiddleware",
-    "apps.core.middleware.ApiSecurityHeadersMiddleware",
+    "apps.api.middleware.RequestIdMiddleware",
+    "apps.api.middleware.ApiSecurityHeadersMiddleware",
 ]
 
 ROOT_URLCONF = "catalyst.urls"

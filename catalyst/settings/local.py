@@ -31,3 +31,5 @@ def install_secret(var_dir: Path) -> str:
 
 SECRET_KEY = env_str("SECRET_KEY") or install_secret(VAR_DIR)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+# The mock LLM server's command (`manage.py runmock`) for development and tests; never in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "apps.mockllm"]

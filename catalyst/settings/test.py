@@ -19,3 +19,5 @@ CELERY_RESULT_BACKEND = None
 
 # Two suites may share one server (a developer and a helper); TEST_DB_NAME keeps them apart.
 DATABASES["default"]["TEST"] = {"NAME": env_str("TEST_DB_NAME", "test_catalyst")}
+# The mock LLM server's command (`manage.py runmock`) for development and tests; never in production.
+INSTALLED_APPS = [*INSTALLED_APPS, "apps.mockllm"]

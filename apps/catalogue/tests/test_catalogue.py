@@ -9,7 +9,7 @@ from django.core.management import call_command
 
 from apps.catalogue.models import LlmModel, ModelKind, Provider, ProviderKind
 from apps.catalogue.snapshot import catalogue_changed, current_catalogue
-from apps.core.hotstore import hot_store
+from apps.core.redis.hotstore import hot_store
 
 
 def test_default_providers_come_from_the_environment_without_storing_keys(db, monkeypatch):

@@ -145,7 +145,7 @@ def test_the_periodic_task_flushes_queued_records(world):
 
 def _forget_budget_hash(world, store) -> None:
     """What an evicted key, a flushed Redis or a restarted process leaves: no budget counters."""
-    from apps.core.hotstore import hot_store
+    from apps.core.redis.hotstore import hot_store
 
     period = dt.date(2026, 11, 1)
     if store == "redis":

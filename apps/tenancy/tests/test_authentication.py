@@ -110,7 +110,7 @@ def test_an_unknown_prefix_costs_the_same_work_as_a_wrong_secret(world, api):
 
 
 def _cached_credentials() -> int:
-    from apps.core.hotstore import hot_store
+    from apps.core.redis.hotstore import hot_store
 
     store = hot_store()
     return sum(1 for _ in store._sync.scan_iter(match=store.prefix + "cred:key:*"))

@@ -1,0 +1,75 @@
+"""The platform's own API, POST /v1/generate: a prompt in, content and accounting out.
+
+Streaming uses the same frame vocabulary as the WebSocket chat: `token`, then `done` (or `error`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from apps.chat import frames
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import InvalidRequest
+from apps.gateway.pipeline import Request, StreamFailure
+from apps.providers.types import ChatRequest, Completion, Event, TextDelta
+
+from . import sse
+
+AVAILABLE_PIPELINES = ("auto", "direct")
+
+
+class GenerateRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    prompt: str = Field(min_length=1, max_length=400_000)
+    system: str | None = Field(None, max_length=100_000)
+    pipeline: Literal["auto", "direct", "rag", "agent"] = "auto"
+    model: str = Field("auto", min_length=1, max_length=200)
+    max_tokens: int | None = Field(None, ge=1)
+    temperature: float | None = Field(None, ge=0, le=2)
+    stream: bool = False
+
+    def to_chat(self) -> ChatRequest:
+        if self.pipeline not in AVAILABLE_PIPELINES:
+            raise InvalidRequest(
+                f"The '{self.pipeline}' pipeline is not available on this deployment yet; use 'auto' or 'direct'.",
+                code=ErrorCode.PIPELINE_NOT_AVAILABLE,
+                param="pipeline",
+            )
+        messages = [{"role": "system", "content": self.system}] if self.system else []
+        messages.append({"role": "user", "content": self.prompt})
+        return ChatRequest(messages=messages, max_tokens=self.max_tokens, temperature=self.temperature)
+
+
+def summary(request: Request, content: str) -> dict[str, Any]:
+    usage = request.usage
+    return {
+        "request_id": request.request_id,
+        "content": content,
+        "model_used": request.model.name if request.model else None,
+        "pipeline_used": "direct",
+        "tokens_in": usage.input_tokens if usage else 0,
+        "tokens_out": usage.output_tokens if usage else 0,
+        "latency_ms": round(request.latency_ms, 2),
+        "cached": False,
+        "cost_usd": str(request.cost_usd),
+    }
+
+
+def render(request: Request, completion: Completion) -> dict[str, Any]:
+    return summary(request, completion.text or "")
+
+
+async def render_stream(request: Request, events: AsyncIterator[Event | StreamFailure]) -> AsyncIterator[bytes]:
+    parts: list[str] = []
+    async for event in events:
+        if isinstance(event, TextDelta):
+            parts.append(event.text)
+            yield sse.data({"type": "token", "content": event.text})
+        elif isinstance(event, StreamFailure):
+            yield sse.data(frames.error(None, event.error))
+            return
+    yield sse.data({"type": "done", **summary(request, "".join(parts))})

@@ -1,0 +1,69 @@
+"""The conversation API (`/v1/conversations`, Bearer key or JWT of a user)."""
+
+from __future__ import annotations
+
+from asgiref.sync import sync_to_async
+from django.http import HttpRequest, HttpResponse, JsonResponse
+
+from apps.chat import selectors, services
+from apps.core.db import refresh_connections
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import InvalidRequest, PermissionDenied
+from apps.tenancy.principal import Principal
+
+from ..edge import rest
+from ..formats.validation import json_body
+
+
+def _in_db(function):
+    """Run a query function off the event loop, on a fresh connection (the lean handler sends no
+    request signals)."""
+
+    def call(*args):
+        refresh_connections()
+        return function(*args)
+
+    return sync_to_async(call)
+
+
+def _user_of(principal: Principal) -> int:
+    if principal.user_id is None:
+        raise PermissionDenied(
+            "Conversations belong to users: use a user's token or a key issued to a user.",
+            code=ErrorCode.CONVERSATIONS_NEED_A_USER,
+        )
+    return principal.user_id
+
+
+@rest("conversations", methods=("GET",))
+async def conversation_list(request: HttpRequest, principal: Principal) -> JsonResponse:
+    user_id = _user_of(principal)
+    query = request.GET.get("q", "").strip()[:200]
+    limit = request.GET.get("limit", "50")
+    if not limit.isdigit() or not 1 <= int(limit) <= 200:
+        raise InvalidRequest("'limit' must be an integer from 1 to 200.", param="limit")
+    rows = await _in_db(selectors.conversations)(principal.tenant_id, user_id, query, int(limit))
+    return JsonResponse({"object": "list", "data": rows})
+
+
+@rest("conversations", methods=("GET", "PATCH", "DELETE"))
+async def conversation_detail(request: HttpRequest, principal: Principal, conversation_id: int) -> HttpResponse:
+    user_id = _user_of(principal)
+    if request.method == "DELETE":
+        await _in_db(services.delete)(principal.tenant_id, user_id, conversation_id)
+        return HttpResponse(status=204)
+    if request.method == "PATCH":
+        title = json_body(request).get("title")
+        title = title.strip() if isinstance(title, str) else ""
+        if not 1 <= len(title) <= 200:
+            raise InvalidRequest("'title' must be a string of 1 to 200 characters.", param="title")
+        conversation = await _in_db(services.rename)(principal.tenant_id, user_id, conversation_id, title)
+    else:
+        conversation = await _in_db(services.owned_conversation)(principal.tenant_id, user_id, conversation_id)
+    return JsonResponse(selectors.conversation_detail(conversation))
+
+
+@rest("conversations", methods=("GET",))
+async def conversation_messages(request: HttpRequest, principal: Principal, conversation_id: int) -> JsonResponse:
+    rows = await _in_db(selectors.messages)(principal.tenant_id, _user_of(principal), conversation_id)
+    return JsonResponse({"object": "list", "data": rows})

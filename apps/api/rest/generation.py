@@ -1,0 +1,68 @@
+"""The generation endpoints. Views stay thin: parse the wire format into a pipeline Request, run
+the pipeline, render its answer as JSON or as server-sent events."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+
+from django.http import HttpRequest, HttpResponse
+
+from apps.catalogue.models import ModelKind
+from apps.gateway import pipeline
+from apps.providers.types import ChatRequest, Completion
+from apps.tenancy.principal import Principal
+
+from ..edge import rest
+from ..formats import anthropic_messages, embeddings, generate, openai_chat
+from ..formats.validation import json_body, validated
+from .responses import json_response, sse_response
+
+Render = Callable[[pipeline.Request, Completion], dict]
+RenderStream = Callable[[pipeline.Request, AsyncIterator], AsyncIterator[bytes]]
+
+
+async def _answer(
+    http: HttpRequest, principal: Principal, endpoint: str, body, render: Render, render_stream: RenderStream
+) -> HttpResponse:
+    request = pipeline.Request(principal, http.request_id, endpoint, body.model, body.to_chat(), stream=body.stream)
+    await pipeline.start(request)
+    if body.stream:
+        return sse_response(render_stream(request, pipeline.events(request)), request)
+    completion = await pipeline.complete(request)
+    return json_response(render(request, completion), request)
+
+
+@rest("chat", methods=("POST",))
+async def chat_completions(http: HttpRequest, principal: Principal) -> HttpResponse:
+    body = validated(openai_chat.ChatCompletionRequest, json_body(http))
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    def render_stream(request, events):
+        return openai_chat.render_stream(request, events, include_usage)
+
+    return await _answer(http, principal, "chat", body, openai_chat.render, render_stream)
+
+
+@rest("messages", methods=("POST",), anthropic=True)
+async def messages(http: HttpRequest, principal: Principal) -> HttpResponse:
+    """Anthropic Messages, so the `anthropic` SDK works against Catalyst unchanged."""
+    body = validated(anthropic_messages.MessagesRequest, json_body(http))
+    return await _answer(http, principal, "messages", body, anthropic_messages.render, anthropic_messages.render_stream)
+
+
+@rest("generate", methods=("POST",))
+async def generate_view(http: HttpRequest, principal: Principal) -> HttpResponse:
+    """The platform API: a prompt in; content, model, tokens, latency and cost out."""
+    body = validated(generate.GenerateRequest, json_body(http))
+    return await _answer(http, principal, "generate", body, generate.render, generate.render_stream)
+
+
+@rest("embeddings", methods=("POST",))
+async def embeddings_view(http: HttpRequest, principal: Principal) -> HttpResponse:
+    body = validated(embeddings.EmbeddingRequest, json_body(http))
+    request = pipeline.Request(
+        principal, http.request_id, "embeddings", body.model, ChatRequest(messages=[]),
+        kind=ModelKind.EMBEDDING, inputs=body.inputs, dimensions=body.dimensions,
+    )  # fmt: skip
+    result = await pipeline.embed(request)
+    return json_response(embeddings.render(request.model.name, result, body.encoding_format), request)

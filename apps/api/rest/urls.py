@@ -1,0 +1,19 @@
+from django.urls import path, re_path
+
+from . import account, conversations, generation
+
+app_name = "api"
+
+urlpatterns = [
+    path("me", account.me, name="me"),
+    path("models", account.models, name="models"),
+    path("usage", account.usage, name="usage"),
+    path("chat/completions", generation.chat_completions, name="chat-completions"),
+    path("messages", generation.messages, name="messages"),
+    path("embeddings", generation.embeddings_view, name="embeddings"),
+    path("generate", generation.generate_view, name="generate"),
+    path("conversations", conversations.conversation_list, name="conversations"),
+    path("conversations/<int:conversation_id>", conversations.conversation_detail, name="conversation"),
+    path("conversations/<int:conversation_id>/messages", conversations.conversation_messages, name="messages-of"),
+    re_path(r"^.*$", account.unknown_route),
+]

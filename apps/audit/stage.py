@@ -1,0 +1,65 @@
+"""The audit trail as a pipeline stage: once a request has ended, its entry (who, what, which model
+and attempts, tokens, cost; the prompt and answer only when the tenant keeps prompts) is queued."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from decimal import Decimal
+from typing import Any, Protocol
+
+from apps.core.outcome import Outcome
+from apps.core.stage import Stage
+
+from . import trail
+
+
+class Audited(Protocol):
+    principal: Any  # apps.tenancy.principal.Principal
+    request_id: str
+    endpoint: str
+    requested_model: str
+    stream: bool
+    chat: Any  # apps.providers.types.ChatRequest
+    model: Any  # the ModelInfo that answered, or None
+    usage: Any  # apps.providers.types.Usage, or None
+    trace: Any  # apps.gateway.resilience.Trace, or None
+    cost_usd: Decimal
+    latency_ms: float
+    answer_text: str
+    outcome: Outcome
+
+
+def record(request: Audited) -> Awaitable[None] | None:
+    if request.outcome == Outcome.INVALID:  # answered, not recorded (see apps/core/outcome.py)
+        return None
+    return trail.record(entry(request))
+
+
+def entry(request: Audited) -> dict:
+    principal, model, usage = request.principal, request.model, request.usage
+    by_key = principal.method == "api_key"
+    payload = {
+        "endpoint": request.endpoint,
+        "model": model.name if model else request.requested_model[:100],
+        "provider": model.provider.name if model else "",
+        "tokens_in": usage.input_tokens if usage else 0,
+        "tokens_out": usage.output_tokens if usage else 0,
+        "tokens_cached": usage.cached_tokens if usage else 0,
+        "cost_usd": request.cost_usd,
+        "latency_ms": round(request.latency_ms, 3),
+        "requested_model": request.requested_model,
+        "outcome": str(request.outcome),
+        "stream": request.stream,
+        "attempts": [attempt.short() for attempt in request.trace.attempts] if request.trace else [],
+        "user_id": principal.user_id,
+    }
+    if principal.keep_prompts:  # the tenant's policy; purged after its retention period
+        payload |= {"prompt": request.chat.messages, "answer": request.answer_text}
+    return trail.event(
+        f"generation.{request.endpoint}", actor_type="api_key" if by_key else "user",
+        actor=principal.key_prefix if by_key else f"user:{principal.user_id}", tenant_id=principal.tenant_id,
+        tenant_slug=principal.tenant_slug, request_id=request.request_id, payload=payload,
+    )  # fmt: skip
+
+
+stage = Stage("audit", leave=record)

@@ -1,0 +1,62 @@
+"""Retention and erasure of what people wrote: chat messages and the payloads the audit trail keeps.
+
+Both only ever delete chat rows and set audit payloads to NULL (the one change the append-only
+trigger allows); each entry's digest stays in the chain, so verification still holds. Each run
+is itself recorded in the trail.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from asgiref.sync import async_to_sync
+from django.db import transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from apps.audit.models import AuditEntry
+from apps.audit.trail import queue, record_change
+from apps.chat.models import Conversation, Message
+from apps.tenancy.models import Tenant
+
+
+def purge_expired(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
+    """For every tenant with a retention period: delete older chat messages (and conversations
+    left empty) and drop older audit payloads. Returns what went, per tenant slug."""
+    now = now or timezone.now()
+    report = {}
+    for tenant in Tenant.objects.exclude(retention_days=None):
+        cutoff = now - dt.timedelta(days=tenant.retention_days)
+        with transaction.atomic():
+            messages = Message.objects.filter(tenant=tenant, created_at__lt=cutoff).delete()[0]
+            conversations = Conversation.objects.filter(tenant=tenant, messages__isnull=True).delete()[0]
+            payloads = AuditEntry.objects.filter(
+                tenant_id=tenant.pk, created_at__lt=cutoff, payload__isnull=False
+            ).update(payload=None)
+            counts = {"messages": messages, "conversations": conversations, "audit_payloads": payloads}
+            if any(counts.values()):
+                record_change("retention.purge", tenant=tenant, payload={**counts, "before": cutoff.isoformat()})
+        report[tenant.slug] = counts
+    return report
+
+
+def erase_user(*, tenant: Tenant, user, by=None) -> dict[str, int]:
+    """Erase one person's conversations and the payloads stored about their requests in a tenant.
+
+    Entries still queued in Redis are written first, so none lands after the erasure with a prompt."""
+    async_to_sync(queue.flush_all)()
+    with transaction.atomic():
+        return _erase(tenant, user, by)
+
+
+def _erase(tenant: Tenant, user, by) -> dict[str, int]:
+    conversations = Conversation.objects.filter(tenant=tenant, user=user)
+    counts = {"messages": Message.objects.filter(conversation__in=conversations).count()}
+    counts["conversations"] = conversations.count()
+    conversations.delete()
+    mine = Q(actor_type="user", actor=f"user:{user.pk}") | Q(actor_type="api_key", payload__user_id=user.pk)
+    counts["audit_payloads"] = AuditEntry.objects.filter(mine, tenant_id=tenant.pk, payload__isnull=False).update(
+        payload=None
+    )
+    record_change("erasure.user", tenant=tenant, obj=user, payload=counts, by=by)
+    return counts
