@@ -37,7 +37,7 @@ tenant.override_requests_per_minute = tenant.override_tokens_per_minute = 100_00
 tenant.override_concurrent_streams = 100_000
 tenant.monthly_budget_usd = {budget}
 tenant.save()
-print(issue_token(user_id=onboarding.owner.user.pk, tenant_slug="bench", ttl_seconds=86_400))
+print(issue_token(user_id=onboarding.owner.user.pk, tenant_slug="bench", ttl_seconds=43_200))
 print(onboarding.issued.plaintext)
 """
 

@@ -102,6 +102,17 @@ def _wait_for_other_sessions_to_end(seconds: float = 10.0) -> None:
             time.sleep(0.1)
 
 
+@pytest.fixture(scope="module")
+def embedded_server(live, django_db_blocker, tmp_path_factory) -> LiveServer:
+    """A second server on the same database with no Redis: its hot store is its own memory, as on
+    the embedded default."""
+    with django_db_blocker.unblock():
+        url = _database_url()
+    server = start_catalyst(url, tmp_path_factory.mktemp("embedded") / "server.log", REDIS_URL="")
+    yield server
+    stop(server.process)
+
+
 @dataclass
 class LiveWorld:
     tenant: Tenant

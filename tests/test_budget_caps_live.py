@@ -19,9 +19,6 @@ from apps.metering.ledger import month_start
 from apps.metering.models import Budget, UsageRecord
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
-from catalyst.testing.live import start_catalyst, stop
-
-from .conftest import _database_url
 
 pytestmark = pytest.mark.django_db
 
@@ -49,16 +46,6 @@ def long_model(live, django_db_blocker):
         LlmModel.objects.filter(name="long-mock").delete()
         Provider.objects.filter(name="mock-patient").delete()
         catalogue_changed()
-
-
-@pytest.fixture(scope="module")
-def embedded_server(live, django_db_blocker, tmp_path_factory):
-    """A second server on the same database with no Redis: the hot store is in its own memory."""
-    with django_db_blocker.unblock():
-        url = _database_url()
-    server = start_catalyst(url, tmp_path_factory.mktemp("embedded") / "server.log", REDIS_URL="")
-    yield server
-    stop(server.process)
 
 
 def _tenant(slug: str) -> tuple[Tenant, str]:

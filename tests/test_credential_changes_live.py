@@ -18,21 +18,12 @@ from django.contrib.auth import get_user_model
 from apps.tenancy import credential_cache, services
 from apps.tenancy.models import Role, Tenant
 from apps.tenancy.tokens import issue_token
-from catalyst.testing.live import ROOT, start_catalyst, stop
+from catalyst.testing.live import ROOT
 
 from .conftest import _database_url
 
 pytestmark = pytest.mark.django_db
 CHANGES = ("revoke", "deactivate", "delete-user", "leave", "delete-tenant")
-
-
-@pytest.fixture(scope="module")
-def embedded_server(live, django_db_blocker, tmp_path_factory):
-    with django_db_blocker.unblock():
-        url = _database_url()
-    server = start_catalyst(url, tmp_path_factory.mktemp("embedded") / "server.log", REDIS_URL="")
-    yield server
-    stop(server.process)
 
 
 @pytest.fixture(scope="module")

@@ -33,10 +33,16 @@ def new_request_id() -> str:
 
 
 async def principal_for(credential: str, endpoint: str, client: str | None) -> Principal:
-    """Who is calling, allowed to call `endpoint`; `client` is their address (failures are throttled by it)."""
+    """Who is calling, allowed to call `endpoint`; `client` is their address (failures are throttled
+    by it). A span of the request's root span when there is one (a WebSocket handshake has none)."""
+    if not tracing.current().is_recording():
+        return _authorised(await authenticate(credential, client), endpoint)
     with tracing.stage("authenticate"):
-        principal = await authenticate(credential, client)
-        authorize(principal, endpoint=endpoint)
+        return _authorised(await authenticate(credential, client), endpoint)
+
+
+def _authorised(principal: Principal, endpoint: str) -> Principal:
+    authorize(principal, endpoint=endpoint)
     return principal
 
 

@@ -20,13 +20,14 @@ class Audited(Protocol):
     requested_model: str
     stream: bool
     chat: Any  # apps.providers.types.ChatRequest
-    model: Any  # the ModelInfo that answered, or None
-    usage: Any  # apps.providers.types.Usage, or None
     trace: Any  # apps.gateway.resilience.Trace, or None
     cost_usd: Decimal
     latency_ms: float
     answer_text: str
     outcome: Outcome
+    model_name: str
+    provider_name: str
+    tokens: Any  # apps.providers.types.Usage: what was used, zeros without an answer
 
 
 def record(request: Audited) -> Awaitable[None] | None:
@@ -36,15 +37,15 @@ def record(request: Audited) -> Awaitable[None] | None:
 
 
 def entry(request: Audited) -> dict:
-    principal, model, usage = request.principal, request.model, request.usage
+    principal, used = request.principal, request.tokens
     by_key = principal.method == "api_key"
     payload = {
         "endpoint": request.endpoint,
-        "model": model.name if model else request.requested_model[:100],
-        "provider": model.provider.name if model else "",
-        "tokens_in": usage.input_tokens if usage else 0,
-        "tokens_out": usage.output_tokens if usage else 0,
-        "tokens_cached": usage.cached_tokens if usage else 0,
+        "model": request.model_name,
+        "provider": request.provider_name,
+        "tokens_in": used.input_tokens,
+        "tokens_out": used.output_tokens,
+        "tokens_cached": used.cached_tokens,
         "cost_usd": request.cost_usd,
         "latency_ms": round(request.latency_ms, 3),
         "requested_model": request.requested_model,

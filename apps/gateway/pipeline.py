@@ -103,6 +103,20 @@ class Request:
     def answer_text(self) -> str:
         return "".join(self.parts)
 
+    @property
+    def model_name(self) -> str:
+        """The model that answered, else the one asked for (every record names one)."""
+        return self.model.name if self.model else self.requested_model[:100]
+
+    @property
+    def provider_name(self) -> str:
+        return self.model.provider.name if self.model else ""
+
+    @property
+    def tokens(self) -> Usage:
+        """What was used (nothing, for a request that got no answer)."""
+        return self.usage or Usage(0, 0)
+
 
 async def start(request: Request) -> None:
     """Run the stages' `enter` until one answers; on a refusal, end the request and re-raise."""

@@ -47,6 +47,9 @@ class Metered(Protocol):
     answer_text: str
     cost_usd: Decimal
     outcome: Outcome
+    model_name: str
+    provider_name: str
+    tokens: Usage
 
 
 def budget_caps(principal: Principal) -> ledger.Caps:
@@ -123,8 +126,7 @@ def settle(request: Metered) -> Awaitable[None] | None:
 
 
 async def _settle_after_response(request: Metered) -> None:
-    usage = request.usage
-    used = usage.input_tokens + usage.output_tokens if usage else 0
+    used = request.tokens.input_tokens + request.tokens.output_tokens
     started = dt.datetime.fromtimestamp(request.started_at, dt.UTC)
     steps = [recorder.record(_usage_record(request), request.hold, budget_caps(request.principal), now=started)]
     if request.admission is not None:
@@ -145,7 +147,7 @@ async def _settle_after_response(request: Metered) -> None:
 
 
 def _usage_record(request: Metered) -> dict:
-    principal, model, usage = request.principal, request.model, request.usage
+    principal, model, used = request.principal, request.model, request.tokens
     return {
         "request_id": request.request_id,
         "tenant_id": principal.tenant_id,
@@ -153,11 +155,11 @@ def _usage_record(request: Metered) -> dict:
         "key_id": principal.key_id,
         "user_id": principal.user_id,
         "endpoint": request.endpoint,
-        "model": model.name if model else request.requested_model[:100],
-        "provider": model.provider.name if model else "",
-        "tokens_in": usage.input_tokens if usage else 0,
-        "tokens_out": usage.output_tokens if usage else 0,
-        "tokens_cached": usage.cached_tokens if usage else 0,
+        "model": request.model_name,
+        "provider": request.provider_name,
+        "tokens_in": used.input_tokens,
+        "tokens_out": used.output_tokens,
+        "tokens_cached": used.cached_tokens,
         "price_input": model.price_input if model else Decimal(0),
         "price_output": model.price_output if model else Decimal(0),
         "price_cached_input": model.price_cached_input if model else Decimal(0),

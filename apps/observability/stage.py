@@ -25,7 +25,7 @@ class Observed(Protocol):
     stream: bool
     chat: Any
     model: Any
-    usage: Any
+    tokens: Any  # apps.providers.types.Usage
     trace: Any
     cost_usd: Decimal
     latency_ms: float
@@ -36,7 +36,7 @@ class Observed(Protocol):
 def report(request: Observed) -> None:
     if request.outcome == Outcome.INVALID:  # answered, not recorded (see apps/core/outcome.py)
         return
-    principal, usage, trace, model = request.principal, request.usage, request.trace, request.model
+    principal, used, trace, model = request.principal, request.tokens, request.trace, request.model
     fields = {
         "request_id": request.request_id,
         "tenant": principal.tenant_slug,
@@ -47,8 +47,8 @@ def report(request: Observed) -> None:
         "model_used": model.name if model else None,
         "provider": model.provider.name if model else None,
         "attempts": [attempt.short() for attempt in trace.attempts] if trace else [],
-        "tokens_in": usage.input_tokens if usage else 0,
-        "tokens_out": usage.output_tokens if usage else 0,
+        "tokens_in": used.input_tokens,
+        "tokens_out": used.output_tokens,
         "cost_usd": str(request.cost_usd),
         "latency_ms": round(request.latency_ms, 2),
         "ttft_ms": round(request.ttft_ms, 2) if request.ttft_ms is not None else None,

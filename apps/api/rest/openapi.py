@@ -33,7 +33,7 @@ ERRORS = {
     "413": "Request too large",
     "429": "Rate limited (Retry-After, RateLimit-* headers)",
     "502": "Every provider in the chain failed",
-    "503": "Providers unavailable (circuit open or rate limited)",
+    "503": "Providers unavailable (circuit open or rate limited), or a service the gateway needs (Redis) is down",
     "504": "Upstream timeout",
 }
 
