@@ -33,7 +33,12 @@ class Audited(Protocol):
 def record(request: Audited) -> Awaitable[None] | None:
     if request.outcome == Outcome.INVALID:  # answered, not recorded (see apps/core/outcome.py)
         return None
-    return trail.record(entry(request))
+    return _record_after_response(request)
+
+
+async def _record_after_response(request: Audited) -> None:
+    """The entry is built here, after the response, not on its path: it digests the payload."""
+    await trail.record(entry(request))
 
 
 def entry(request: Audited) -> dict:
