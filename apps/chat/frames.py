@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from apps.core import money
 from apps.core.errors import ApiError
 
 Frame = dict
@@ -17,7 +18,7 @@ def token(client_id: str, text: str, offset: int) -> Frame:
 def done(client_id: str, conversation_id: int, model: str, tokens_in: int, tokens_out: int, cost_usd: Decimal) -> Frame:
     return {
         "type": "done", "id": client_id, "conversation_id": conversation_id, "model": model,
-        "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": str(cost_usd), "cached": False,
+        "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": money.usd(cost_usd), "cached": False,
     }  # fmt: skip
 
 

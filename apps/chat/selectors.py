@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from django.db.models import Q
 
+from apps.core import money
+
 from .models import Conversation, Message
 from .services import expire_lost_answers, owned_conversation
 
@@ -41,7 +43,7 @@ def messages(tenant_id: int, user_id: int, conversation_id: int) -> list[dict]:
             "error_code": m.error_code,
             "tokens_in": m.tokens_in,
             "tokens_out": m.tokens_out,
-            "cost_usd": str(m.cost_usd),
+            "cost_usd": money.usd(m.cost_usd),
             "created_at": m.created_at.isoformat(),
         }
         for m in conversation.messages.order_by("id")

@@ -12,6 +12,7 @@ from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
+from apps.core import money
 from apps.tenancy.models import Tenant
 
 from .models import UsageRecord
@@ -92,8 +93,8 @@ def csv_rows(records):
         writer.writerow([
             record.created_at.isoformat(), record.request_id, record.tenant.slug,
             record.key.prefix if record.key else "", record.endpoint, record.model, record.provider,
-            record.tokens_in, record.tokens_out, record.tokens_cached, record.price_input, record.price_output,
-            record.price_cached_input, record.cost_usd, record.latency_ms, record.ttft_ms, record.cache_status,
-            record.outcome, record.stream,
+            record.tokens_in, record.tokens_out, record.tokens_cached, money.price(record.price_input),
+            money.price(record.price_output), money.price(record.price_cached_input), money.usd(record.cost_usd),
+            record.latency_ms, record.ttft_ms, record.cache_status, record.outcome, record.stream,
         ])  # fmt: skip
         yield buffer.getvalue()

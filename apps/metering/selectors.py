@@ -8,6 +8,8 @@ from decimal import Decimal
 from django.db.models import Count, Sum
 from django.db.models.functions import TruncDate
 
+from apps.core import money
+
 from .models import Budget, UsageRecord
 
 
@@ -20,7 +22,7 @@ def _rows(records, group: str, label: str) -> list[dict]:
     return [
         {
             label: str(row[group]) if row[group] is not None else None,
-            "spend_usd": str(row["spend"] or Decimal(0)),
+            "spend_usd": money.usd(row["spend"]),
             "tokens": (row["tokens_in"] or 0) + (row["tokens_out"] or 0),
             "requests": row["requests"],
         }
@@ -38,10 +40,10 @@ def usage_report(*, tenant_id: int, period: dt.date, caps_usd: Decimal | None, c
     )
     return {
         "period": period.strftime("%Y-%m"),
-        "spend_usd": str(spent),
+        "spend_usd": money.usd(spent),
         "tokens": tokens,
-        "budget_usd": str(caps_usd) if caps_usd is not None else None,
-        "remaining_usd": str(max(caps_usd - spent, Decimal(0))) if caps_usd is not None else None,
+        "budget_usd": money.usd(caps_usd) if caps_usd is not None else None,
+        "remaining_usd": money.usd(max(caps_usd - spent, Decimal(0))) if caps_usd is not None else None,
         "token_budget": caps_tokens,
         "remaining_tokens": max(caps_tokens - tokens, 0) if caps_tokens is not None else None,
         "by_day": _rows(records.annotate(day=TruncDate("created_at")), "day", "date"),

@@ -9,6 +9,7 @@ from typing import Any, Protocol
 
 from django.conf import settings
 
+from apps.core import money
 from apps.core.outcome import Outcome
 from apps.core.stage import Stage
 
@@ -49,7 +50,7 @@ def report(request: Observed) -> None:
         "attempts": [attempt.short() for attempt in trace.attempts] if trace else [],
         "tokens_in": used.input_tokens,
         "tokens_out": used.output_tokens,
-        "cost_usd": str(request.cost_usd),
+        "cost_usd": money.usd(request.cost_usd),
         "latency_ms": round(request.latency_ms, 2),
         "ttft_ms": round(request.ttft_ms, 2) if request.ttft_ms is not None else None,
         "stream": request.stream,

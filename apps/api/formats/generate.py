@@ -11,6 +11,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from apps.chat import frames
+from apps.core import money
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import InvalidRequest
 from apps.gateway.pipeline import Request, StreamFailure
@@ -55,7 +56,7 @@ def summary(request: Request, content: str) -> dict[str, Any]:
         "tokens_out": usage.output_tokens if usage else 0,
         "latency_ms": round(request.latency_ms, 2),
         "cached": False,
-        "cost_usd": str(request.cost_usd),
+        "cost_usd": money.usd(request.cost_usd),
     }
 
 

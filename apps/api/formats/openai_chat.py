@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from apps.core import money
 from apps.gateway.pipeline import Request, StreamFailure
 from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCallDelta, Usage
 
@@ -201,6 +202,6 @@ async def render_stream(
             yield sse.data(event.error.envelope())
             return
     if include_usage:
-        usage = {**_usage(request.usage), "cost_usd": str(request.cost_usd)}
+        usage = {**_usage(request.usage), "cost_usd": money.usd(request.cost_usd)}
         yield sse.data({**base, "choices": [], "usage": usage})
     yield sse.DONE

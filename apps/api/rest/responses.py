@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 from django.http import HttpResponse, JsonResponse, StreamingHttpResponse
 
+from apps.core import money
 from apps.gateway.pipeline import Request
 
 
@@ -17,7 +18,7 @@ def generation_headers(response: HttpResponse, request: Request, *, with_cost: b
             response[name] = value
     response["X-Catalyst-Cache"] = "MISS"
     if with_cost:
-        response["X-Catalyst-Cost-USD"] = str(request.cost_usd)
+        response["X-Catalyst-Cost-USD"] = money.usd(request.cost_usd)
     return response
 
 
