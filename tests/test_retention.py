@@ -18,6 +18,7 @@ from apps.audit.chain import verify_all
 from apps.audit.models import AuditEntry
 from apps.chat.models import Conversation, Message
 from apps.compliance.retention import erase_user, purge_expired
+from apps.responses.models import StoredResponse
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 
@@ -30,6 +31,14 @@ def _conversation(tenant, user, title: str, age_days: int) -> Conversation:
         content=f"{title} question", created_at=when,
     )  # fmt: skip
     return conversation
+
+
+def _response(tenant, user, name: str, age_days: int, key=None) -> StoredResponse:
+    return StoredResponse.objects.create(
+        id=f"resp_{name}", tenant=tenant, user_id=user.pk if user else None, key_id=key.pk if key else None,
+        request_id=f"req_{name}", model="m", status="completed", body={}, turn=[{"role": "user", "content": name}],
+        created_at=timezone.now() - dt.timedelta(days=age_days),
+    )  # fmt: skip
 
 
 def _generation_entry(tenant, user, age_days: int, prompt: str) -> AuditEntry:
@@ -50,10 +59,13 @@ def test_the_purge_drops_what_is_past_each_tenants_retention_and_the_chain_still
     old_entry = _generation_entry(world.acme, world.owner, 40, "old-prompt")
     new_entry = _generation_entry(world.acme, world.owner, 2, "new-prompt")
     forever_entry = _generation_entry(world.globex, world.outsider, 400, "forever-prompt")
+    _response(world.acme, world.owner, "old", 40)
+    _response(world.acme, world.owner, "new", 2)
 
     report = purge_expired()
 
-    assert report["acme"] == {"messages": 1, "conversations": 1, "audit_payloads": 1}
+    assert report["acme"] == {"messages": 1, "conversations": 1, "responses": 1, "audit_payloads": 1}
+    assert list(StoredResponse.objects.values_list("id", flat=True)) == ["resp_new"]
     assert "globex" not in report  # no retention period: never looked at
     assert not Conversation.objects.filter(pk=old.pk).exists()
     assert Conversation.objects.filter(pk__in=[new.pk, kept_forever.pk]).count() == 2
@@ -70,23 +82,31 @@ def test_erasing_a_user_removes_their_conversations_and_payloads_only_and_is_its
     alices = _conversation(world.acme, world.owner, "alice", age_days=1)
     bob_entry = _generation_entry(world.acme, world.teammate, 1, "bob-prompt")
     alice_entry = _generation_entry(world.acme, world.owner, 1, "alice-prompt")
+    bobs_key = services.key_create(tenant=world.acme, name="bob's", user=world.teammate).key
+    _response(world.acme, world.teammate, "bob-as-user", 1)
+    _response(world.acme, None, "bob-by-key", 1, key=bobs_key)
+    _response(world.acme, world.owner, "alice", 1)
     out = io.StringIO()
 
     call_command("erase_user", "--tenant", "acme", "--user", "bob", stdout=out)
 
-    assert out.getvalue().strip() == "Erased 1 conversations, 1 messages and 1 stored payloads of bob in acme."
+    assert out.getvalue().strip() == (
+        "Erased 1 conversations, 1 messages, 2 stored responses and 1 stored payloads of bob in acme."
+    )
+    assert list(StoredResponse.objects.values_list("id", flat=True)) == ["resp_alice"]
     assert not Conversation.objects.filter(pk=bobs.pk).exists()
     assert Conversation.objects.filter(pk=alices.pk).exists()
     assert AuditEntry.objects.get(pk=bob_entry.pk).payload is None
     assert AuditEntry.objects.get(pk=alice_entry.pk).payload["prompt"] == "alice-prompt"
     erasure = AuditEntry.objects.get(action="erasure.user")
     assert (erasure.object_id, erasure.payload) == (
-        str(world.teammate.pk), {"messages": 1, "conversations": 1, "audit_payloads": 1},
+        str(world.teammate.pk), {"messages": 1, "conversations": 1, "responses": 2, "audit_payloads": 1},
     )  # fmt: skip
     assert verify_all()[1] is None
     assert erase_user(tenant=world.acme, user=world.teammate) == {
         "messages": 0,
         "conversations": 0,
+        "responses": 0,
         "audit_payloads": 0,
     }
 

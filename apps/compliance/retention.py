@@ -17,7 +17,8 @@ from django.utils import timezone
 from apps.audit.models import AuditEntry
 from apps.audit.trail import queue, record_change
 from apps.chat.models import Conversation, Message
-from apps.tenancy.models import Tenant
+from apps.responses.models import StoredResponse
+from apps.tenancy.models import ApiKey, Tenant
 
 
 def purge_expired(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
@@ -30,10 +31,14 @@ def purge_expired(now: dt.datetime | None = None) -> dict[str, dict[str, int]]:
         with transaction.atomic():
             messages = Message.objects.filter(tenant=tenant, created_at__lt=cutoff).delete()[0]
             conversations = Conversation.objects.filter(tenant=tenant, messages__isnull=True).delete()[0]
+            responses = StoredResponse.objects.filter(tenant=tenant, created_at__lt=cutoff).delete()[0]
             payloads = AuditEntry.objects.filter(
                 tenant_id=tenant.pk, created_at__lt=cutoff, payload__isnull=False
             ).update(payload=None)
-            counts = {"messages": messages, "conversations": conversations, "audit_payloads": payloads}
+            counts = {
+                "messages": messages, "conversations": conversations, "responses": responses,
+                "audit_payloads": payloads,
+            }  # fmt: skip
             if any(counts.values()):
                 record_change("retention.purge", tenant=tenant, payload={**counts, "before": cutoff.isoformat()})
         report[tenant.slug] = counts
@@ -54,6 +59,9 @@ def _erase(tenant: Tenant, user, by) -> dict[str, int]:
     counts = {"messages": Message.objects.filter(conversation__in=conversations).count()}
     counts["conversations"] = conversations.count()
     conversations.delete()
+    keys = ApiKey.objects.filter(tenant=tenant, user=user).values_list("pk", flat=True)
+    mine_responses = StoredResponse.objects.filter(Q(user_id=user.pk) | Q(key_id__in=list(keys)), tenant=tenant)
+    counts["responses"] = mine_responses.delete()[0]
     mine = Q(actor_type="user", actor=f"user:{user.pk}") | Q(actor_type="api_key", payload__user_id=user.pk)
     counts["audit_payloads"] = AuditEntry.objects.filter(mine, tenant_id=tenant.pk, payload__isnull=False).update(
         payload=None

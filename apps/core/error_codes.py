@@ -25,6 +25,7 @@ class ErrorCode(StrEnum):
     UPSTREAM_TIMEOUT = "upstream_timeout"
     UPSTREAM_REJECTED = "upstream_rejected"
     PIPELINE_NOT_AVAILABLE = "pipeline_not_available"
+    UNSUPPORTED_PARAMETER = "unsupported_parameter"
     RATE_LIMITED = "rate_limited"
     BUDGET_EXHAUSTED = "budget_exhausted"
     TOO_MANY_STREAMS = "too_many_concurrent_streams"

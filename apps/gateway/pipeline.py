@@ -182,11 +182,14 @@ async def complete(request: Request) -> Completion:
     """The whole answer at once (a non-streamed request), through the same relays."""
     text: list[str] = []
     calls: dict[int, list[str]] = {}
+    logprobs: dict[str, list] = {}
     finish = "stop"
     async with contextlib.aclosing(events(request)) as relayed:
         async for event in relayed:
             if isinstance(event, TextDelta):
                 text.append(event.text)
+                for kind, entries in (event.logprobs or {}).items():
+                    logprobs.setdefault(kind, []).extend(entries or [])
             elif isinstance(event, ToolCallDelta):
                 call = calls.setdefault(event.index, [event.id or "", event.name or "", ""])
                 call[2] += event.arguments
@@ -195,7 +198,8 @@ async def complete(request: Request) -> Completion:
             elif isinstance(event, StreamFailure):
                 raise event.error
     tool_calls = [ToolCall(*call) for _, call in sorted(calls.items())]
-    return Completion("".join(text) if text or not tool_calls else None, tool_calls, finish, request.usage)
+    answer = "".join(text) if text or not tool_calls else None
+    return Completion(answer, tool_calls, finish, request.usage, logprobs or None)
 
 
 async def embed(request: Request) -> Embeddings:

@@ -235,8 +235,8 @@ async def _streamed(opened: OpenedStream, trace: Trace) -> AsyncIterator[Event]:
 
 
 async def events_of(completion: Completion) -> AsyncIterator[Event]:
-    if completion.text:
-        yield TextDelta(completion.text)
+    if completion.text or completion.logprobs:
+        yield TextDelta(completion.text or "", completion.logprobs)
     for index, tool in enumerate(completion.tool_calls):
         yield ToolCallDelta(index, tool.id, tool.name, tool.arguments)
     if completion.usage is not None:

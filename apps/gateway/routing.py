@@ -18,6 +18,7 @@ from apps.core.errors import ApiError, InvalidRequest, PermissionDenied
 from apps.core.outcome import Outcome
 from apps.core.stage import Stage
 from apps.metering import tokens
+from apps.providers import capabilities
 from apps.providers.types import ChatRequest
 from apps.tenancy.principal import Principal
 
@@ -122,12 +123,24 @@ async def route(request: Routed) -> None:
             request.route = choose_auto(catalogue, request.principal, request.chat)
         else:
             request.route = resolve_route(catalogue, request.principal, request.requested_model, kind=request.kind)
+        request.route = able(request.route, request.chat)
         first, chat = request.route[0], request.chat
         request.prompt_tokens = tokens.prompt_tokens(first, chat.messages, chat.tools)
         validate_against(first, chat, request.prompt_tokens)
     except ApiError:
         request.outcome = Outcome.INVALID
         raise
+
+
+def able(route: list[ModelInfo], chat: ChatRequest) -> list[ModelInfo]:
+    """The route without the fallbacks that cannot honour the request; the first model must."""
+    missing = capabilities.unsupported(route[0].provider.kind, chat)
+    if missing:
+        raise InvalidRequest(
+            f"The model '{route[0].name}' cannot honour {', '.join(missing)}; leave it out or choose another model.",
+            code=ErrorCode.UNSUPPORTED_PARAMETER,
+        )
+    return [model for model in route if not capabilities.unsupported(model.provider.kind, chat)]
 
 
 def validate_against(model: ModelInfo, chat: ChatRequest, prompt_tokens: int) -> None:

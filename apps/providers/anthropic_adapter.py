@@ -16,6 +16,7 @@ from anthropic._models import FinalRequestOptions
 
 from apps.catalogue.snapshot import ModelInfo
 
+from .capabilities import ANTHROPIC_SERVICE_TIERS
 from .clients import anthropic_client
 from .errors import from_sdk_error, reading_answer, sending
 from .request_options import post_options
@@ -121,7 +122,30 @@ def _params(model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
         ]
     if (choice := _tool_choice(request.tool_choice)) is not None:
         params["tool_choice"] = choice
+    if request.parallel_tool_calls is False and request.tools:
+        params["tool_choice"] = {**params.get("tool_choice", {"type": "auto"}), "disable_parallel_tool_use": True}
+    if request.user:
+        params["metadata"] = {"user_id": request.user}
+    if request.service_tier is not None:
+        params["service_tier"] = ANTHROPIC_SERVICE_TIERS[request.service_tier]
+    if (answer_tool := structured_output_tool(request)) is not None:
+        params["tools"], params["tool_choice"] = [answer_tool], {"type": "tool", "name": answer_tool["name"]}
     return params
+
+
+def structured_output_tool(request: ChatRequest) -> dict[str, Any] | None:
+    """Anthropic's structured output: a tool whose input is the answer, forced (capabilities.py
+    refuses it beside the request's own tools). Its input comes back as the answer's text."""
+    response_format = request.response_format or {}
+    if response_format.get("type") == "json_schema":
+        spec = response_format.get("json_schema") or {}
+        schema = spec.get("schema") or {"type": "object"}
+        name = spec.get("name") or "answer"
+    elif response_format.get("type") == "json_object":
+        schema, name = {"type": "object"}, "answer"
+    else:
+        return None
+    return {"name": name[:64], "description": "Give the answer as this tool's input.", "input_schema": schema}
 
 
 def _usage(usage: dict[str, Any] | None) -> Usage:
@@ -153,10 +177,13 @@ async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: flo
             for block in blocks
             if block.get("type") == "tool_use"
         ]
+        finish = STOP_REASONS.get(data.get("stop_reason") or "end_turn", "stop")
+        if structured_output_tool(request) is not None:  # the forced tool's input is the answer
+            texts, calls, finish = [call.arguments for call in calls], [], "stop" if finish == "tool_calls" else finish
         return Completion(
             text="".join(texts) if texts or not calls else None,
             tool_calls=calls,
-            finish_reason=STOP_REASONS.get(data.get("stop_reason") or "end_turn", "stop"),
+            finish_reason=finish,
             usage=_usage(data.get("usage")),
         )
 
@@ -174,6 +201,7 @@ async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float
         raise from_sdk_error(error) from None
     start_usage: dict[str, Any] = {}
     tool_index_of_block: dict[int, int] = {}
+    structured = structured_output_tool(request) is not None  # the forced tool's input streams as text
     try:
         async for event in upstream:
             kind = event.get("type")
@@ -181,10 +209,14 @@ async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float
                 delta = event["delta"]
                 if delta.get("type") == "text_delta":
                     yield TextDelta(delta["text"])
+                elif delta.get("type") == "input_json_delta" and structured:
+                    yield TextDelta(delta.get("partial_json") or "")
                 elif delta.get("type") == "input_json_delta":
                     yield ToolCallDelta(
                         tool_index_of_block[event["index"]], None, None, delta.get("partial_json") or ""
                     )
+            elif kind == "content_block_start" and event["content_block"].get("type") == "tool_use" and structured:
+                continue
             elif kind == "content_block_start" and event["content_block"].get("type") == "tool_use":
                 tool_index_of_block[event["index"]] = len(tool_index_of_block)
                 block = event["content_block"]
@@ -196,7 +228,8 @@ async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float
                     {**start_usage, **{k: v for k, v in (event.get("usage") or {}).items() if v is not None}}
                 )
                 yield merged
-                yield Finish(STOP_REASONS.get((event.get("delta") or {}).get("stop_reason") or "end_turn", "stop"))
+                finish = STOP_REASONS.get((event.get("delta") or {}).get("stop_reason") or "end_turn", "stop")
+                yield Finish("stop" if structured and finish == "tool_calls" else finish)
     except Exception as error:
         raise from_sdk_error(error) from None
     finally:

@@ -23,7 +23,8 @@ from .request_options import post_options
 from .types import ChatRequest, Completion, Embeddings, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage
 
 _OPTIONAL = ("temperature", "top_p", "stop", "tools", "tool_choice", "response_format", "seed")
-_OPTIONAL += ("presence_penalty", "frequency_penalty")
+_OPTIONAL += ("presence_penalty", "frequency_penalty", "parallel_tool_calls", "user", "metadata", "service_tier")
+_OPTIONAL += ("logprobs", "top_logprobs")
 
 
 def _params(model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
@@ -65,8 +66,9 @@ async def complete(model: ModelInfo, request: ChatRequest, upstream_timeout: flo
         ]
         finish = choice.get("finish_reason") or "stop"
         return Completion(
-            text=message.get("content"), tool_calls=calls, finish_reason=finish, usage=_usage(data.get("usage"))
-        )
+            text=message.get("content"), tool_calls=calls, finish_reason=finish, usage=_usage(data.get("usage")),
+            logprobs=choice.get("logprobs"),
+        )  # fmt: skip
 
 
 async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float) -> AsyncIterator[Event]:
@@ -86,8 +88,8 @@ async def stream(model: ModelInfo, request: ChatRequest, upstream_timeout: float
                 yield _usage(chunk["usage"])
             for choice in chunk.get("choices") or ():
                 delta = choice.get("delta") or {}
-                if delta.get("content"):
-                    yield TextDelta(delta["content"])
+                if delta.get("content") or choice.get("logprobs"):
+                    yield TextDelta(delta.get("content") or "", choice.get("logprobs"))
                 for call in delta.get("tool_calls") or ():
                     function = call.get("function") or {}
                     yield ToolCallDelta(

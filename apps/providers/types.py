@@ -23,11 +23,20 @@ class ChatRequest:
     seed: int | None = None
     presence_penalty: float | None = None
     frequency_penalty: float | None = None
+    # Passed through where the provider has them; routing refuses (or drops from a chain) models
+    # whose provider cannot honour what the request asks for (see apps/gateway/routing.py).
+    parallel_tool_calls: bool | None = None
+    user: str | None = None
+    metadata: dict[str, str] | None = None
+    service_tier: str | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = None
 
 
 @dataclass(slots=True)
 class TextDelta:
     text: str
+    logprobs: dict[str, Any] | None = None  # the provider's, for the tokens of this delta (when asked for)
 
 
 @dataclass(slots=True)
@@ -66,6 +75,7 @@ class Completion:
     tool_calls: list[ToolCall] = field(default_factory=list)
     finish_reason: str = "stop"
     usage: Usage | None = None
+    logprobs: dict[str, Any] | None = None
 
 
 @dataclass(slots=True)

@@ -8,7 +8,10 @@ from django.db import models
 from django.utils import timezone
 
 # Endpoint names a key may be scoped to (the `allowed_endpoints` of ApiKey).
-API_ENDPOINTS = ("chat", "messages", "embeddings", "models", "generate", "jobs", "usage", "me", "conversations")
+API_ENDPOINTS = (
+    "chat", "responses", "completions", "messages", "embeddings", "models", "generate", "jobs", "usage", "me",
+    "conversations",
+)  # fmt: skip
 
 
 class Tier(models.Model):

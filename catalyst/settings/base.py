@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "apps.metering",
     "apps.gateway",
     "apps.chat",
+    "apps.responses",
     "apps.audit",
     "apps.observability",
     "apps.compliance",

@@ -126,6 +126,11 @@ class ChatCompletionRequest(_Base):
     presence_penalty: float | None = Field(None, ge=-2, le=2)
     frequency_penalty: float | None = Field(None, ge=-2, le=2)
     user: str | None = Field(None, max_length=256)
+    parallel_tool_calls: bool | None = None
+    metadata: dict[str, str] | None = Field(None, max_length=16)
+    service_tier: Literal["auto", "default", "flex", "priority", "scale"] | None = None
+    logprobs: bool | None = None
+    top_logprobs: int | None = Field(None, ge=0, le=20)
 
     def to_chat(self) -> ChatRequest:
         stop = [self.stop] if isinstance(self.stop, str) else self.stop
@@ -141,6 +146,12 @@ class ChatCompletionRequest(_Base):
             seed=self.seed,
             presence_penalty=self.presence_penalty,
             frequency_penalty=self.frequency_penalty,
+            parallel_tool_calls=self.parallel_tool_calls,
+            user=self.user,
+            metadata=self.metadata,
+            service_tier=self.service_tier,
+            logprobs=self.logprobs,
+            top_logprobs=self.top_logprobs,
         )
 
 
@@ -170,7 +181,9 @@ def render(request: Request, completion: Completion) -> dict[str, Any]:
         "object": "chat.completion",
         "created": int(time.time()),
         "model": request.model.name,
-        "choices": [{"index": 0, "message": message, "finish_reason": completion.finish_reason, "logprobs": None}],
+        "choices": [
+            {"index": 0, "message": message, "finish_reason": completion.finish_reason, "logprobs": completion.logprobs}
+        ],
         "usage": _usage(completion.usage),
     }
 
@@ -182,13 +195,14 @@ async def render_stream(
     base = {"id": _completion_id(request), "object": "chat.completion.chunk", "created": int(time.time())}
     base["model"] = request.model.name
 
-    def chunk(delta: dict[str, Any], finish: str | None = None) -> bytes:
-        return sse.data({**base, "choices": [{"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}]})
+    def chunk(delta: dict[str, Any], finish: str | None = None, logprobs: dict | None = None) -> bytes:
+        choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": logprobs}
+        return sse.data({**base, "choices": [choice]})
 
     yield chunk({"role": "assistant", "content": ""})
     async for event in events:
         if isinstance(event, TextDelta):
-            yield chunk({"content": event.text})
+            yield chunk({"content": event.text}, logprobs=event.logprobs)
         elif isinstance(event, ToolCallDelta):
             call: dict[str, Any] = {"index": event.index, "function": {"arguments": event.arguments}}
             if event.id:

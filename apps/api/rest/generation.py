@@ -15,7 +15,7 @@ from apps.tenancy.principal import Principal
 from ..edge import rest
 from ..formats import anthropic_messages, embeddings, generate, openai_chat
 from ..formats.validation import json_body, validated
-from .responses import json_response, sse_response
+from .replies import json_response, sse_response
 
 Render = Callable[[pipeline.Request, Completion], dict]
 RenderStream = Callable[[pipeline.Request, AsyncIterator], AsyncIterator[bytes]]

@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import account, conversations, generation
+from . import account, conversations, generation, responses_api
 
 app_name = "api"
 
@@ -10,6 +10,8 @@ urlpatterns = [
     path("usage", account.usage, name="usage"),
     path("chat/completions", generation.chat_completions, name="chat-completions"),
     path("messages", generation.messages, name="messages"),
+    path("responses", responses_api.create, name="responses"),
+    path("responses/<str:response_id>", responses_api.detail, name="response"),
     path("embeddings", generation.embeddings_view, name="embeddings"),
     path("generate", generation.generate_view, name="generate"),
     path("conversations", conversations.conversation_list, name="conversations"),

@@ -21,6 +21,7 @@ class Command(BaseCommand):
             raise CommandError("No such tenant or user.")
         counts = erase_user(tenant=tenant, user=user)
         self.stdout.write(
-            f"Erased {counts['conversations']} conversations, {counts['messages']} messages and "
-            f"{counts['audit_payloads']} stored payloads of {user.get_username()} in {tenant.slug}."
+            f"Erased {counts['conversations']} conversations, {counts['messages']} messages, "
+            f"{counts['responses']} stored responses and {counts['audit_payloads']} stored payloads of "
+            f"{user.get_username()} in {tenant.slug}."
         )
