@@ -39,7 +39,7 @@ CHAT_CASES = [
     ("{not json", 400, "invalid_request", None),
     ("[1, 2]", 400, "invalid_request", None),
     ({"messages": HELLO}, 400, "invalid_request", "model"),
-    ({"model": "nope", "messages": HELLO}, 400, "model_not_found", "model"),
+    ({"model": "nope", "messages": HELLO}, 404, "model_not_found", "model"),  # as OpenAI answers it
     ({"model": "small", "messages": []}, 400, "invalid_request", "messages"),
     ({"model": "small", "messages": [{"role": "wizard", "content": "hi"}]}, 400, "invalid_request", "messages.0"),
     ({"model": "small", "messages": [{"role": "user"}]}, 400, "invalid_request", "messages.0"),

@@ -21,6 +21,8 @@ from apps.observability import tracing
 from apps.tenancy.authentication import authenticate, authorize, credential_from_headers
 from apps.tenancy.principal import Principal
 
+from . import cors
+
 logger = logging.getLogger("catalyst.api")
 View = Callable[..., Awaitable[HttpResponse]]
 # Failures of a service the gateway needs, not of the request: 503 with Retry-After, never a 500.
@@ -89,24 +91,29 @@ def rest(name: str, methods: tuple[str, ...], *, anthropic: bool = False) -> Cal
         @csrf_exempt
         @functools.wraps(view)
         async def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+            if request.method == "OPTIONS":  # a preflight carries no credentials
+                return await cors.preflight(request, methods)
             root = begin(name, request.request_id)
-            response = None
+            response, principal = None, None
             try:
                 if request.method not in methods:
-                    raise MethodNotAllowed(f"{request.method} is not allowed here; use {', '.join(methods)}.")
+                    raise MethodNotAllowed(
+                        f"{request.method} is not allowed here; use {', '.join(methods)}.",
+                        headers={"Allow": ", ".join((*methods, "OPTIONS"))},
+                    )
                 credential = credential_from_headers(
                     request.headers.get("Authorization"), request.headers.get("X-Api-Key")
                 )
                 principal = await principal_for(credential, name, request.META.get("REMOTE_ADDR"))
                 root.set_attribute("catalyst.tenant", principal.tenant_slug)
                 response = await view(request, principal, *args, **kwargs)
-                return response
             except Exception as failure:  # every failure leaves as an envelope
                 error = as_api_error(failure, name, request.request_id)
-                return error_response(error, request.request_id, anthropic=anthropic)
+                response = error_response(error, request.request_id, anthropic=anthropic)
             finally:
                 if not isinstance(response, StreamingHttpResponse):
                     tracing.finish(root)
+            return await cors.decorate(request, response, principal)
 
         return wrapper
 

@@ -66,7 +66,8 @@ class ApiASGIHandler(ASGIHandler):
         except RequestAborted:
             return
         except PayloadTooLarge as error:
-            await self.send_response(error_response(error, new_request_id()), send)
+            anthropic = scope["path"].startswith("/v1/messages")
+            await self.send_response(error_response(error, new_request_id(), anthropic=anthropic), send)
             return
         set_script_prefix(get_script_prefix(scope))
         request, early = self.create_request(scope, body)

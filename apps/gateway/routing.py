@@ -14,7 +14,7 @@ from typing import Protocol
 from apps.catalogue.models import ModelKind
 from apps.catalogue.snapshot import Catalogue, ModelInfo, current_catalogue
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import ApiError, InvalidRequest, PermissionDenied
+from apps.core.errors import ApiError, InvalidRequest, NotFound, PermissionDenied
 from apps.core.outcome import Outcome
 from apps.core.stage import Stage
 from apps.metering import tokens
@@ -78,8 +78,8 @@ def resolve_route(catalogue: Catalogue, principal: Principal, requested: str, *,
         names = catalogue.chains[requested]
     elif requested in catalogue.models:
         names = (requested, *catalogue.models[requested].fallback)
-    else:
-        raise InvalidRequest(
+    else:  # as OpenAI answers it: 404
+        raise NotFound(
             f"The model '{requested}' does not exist or is not enabled.", code=ErrorCode.MODEL_NOT_FOUND, param="model"
         )
     if requested in catalogue.models:

@@ -119,6 +119,7 @@ def _load_key_record(prefix: str, digest: str) -> dict:
         "revoked": key.revoked_at is not None,
         "user_active": key.user is None or key.user.is_active,
         "keep_prompts": tenant.keep_prompts,
+        "allowed_origins": list(tenant.allowed_origins or ()),
         "limits": {
             **tenant.effective_limits(),
             "own_requests_per_minute": key.requests_per_minute,
@@ -160,6 +161,7 @@ async def _authenticate_key(credential: str, client: str | None) -> Principal:
         limits=Limits(**record["limits"]),
         keep_prompts=record.get("keep_prompts", False),
         expires_at=record["expires_at"] if record["expires_at"] is not None else float("inf"),
+        allowed_origins=tuple(record.get("allowed_origins", ())),
     )
 
 
@@ -208,6 +210,7 @@ def _load_member_record(tenant_slug: str, user_id: int) -> dict:
         "user_id": user_id,
         "role": membership.role,
         "keep_prompts": tenant.keep_prompts,
+        "allowed_origins": list(tenant.allowed_origins or ()),
         "limits": tenant.effective_limits(),
     }
 
@@ -239,4 +242,5 @@ async def member_principal(tenant_slug: str, user_id: int, client: str | None = 
         role=record["role"],
         limits=Limits(**record["limits"]),
         keep_prompts=record.get("keep_prompts", False),
+        allowed_origins=tuple(record.get("allowed_origins", ())),
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import re
+
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.utils import timezone
@@ -32,6 +35,15 @@ class Tier(models.Model):
         return self.name
 
 
+ORIGIN = re.compile(r"^https?://[A-Za-z0-9.-]+(:\d{1,5})?$")
+
+
+def validate_origins(value: object) -> None:
+    """A list of browser origins: scheme, host and optional port, no path (`https://app.example.com`)."""
+    if not isinstance(value, list) or not all(isinstance(item, str) and ORIGIN.match(item) for item in value):
+        raise ValidationError('Give a list of origins such as ["https://app.example.com", "http://localhost:3000"].')
+
+
 class TenantStatus(models.TextChoices):
     ACTIVE = "active", "Active"
     SUSPENDED = "suspended", "Suspended"
@@ -57,6 +69,10 @@ class Tenant(models.Model):
     override_requests_per_hour = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
     override_tokens_per_minute = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
     override_concurrent_streams = models.PositiveIntegerField(null=True, blank=True, help_text="Empty: the tier's.")
+    allowed_origins = models.JSONField(
+        default=list, blank=True, validators=[validate_origins],
+        help_text='Browser apps that may call the API with this tenant\'s keys (CORS): ["https://app.example.com"].',
+    )  # fmt: skip
     keep_prompts = models.BooleanField(
         default=False, help_text="Keep prompts and answers in the audit trail (for the retention period)."
     )

@@ -36,6 +36,7 @@ class Principal:
     limits: Limits | None = None
     keep_prompts: bool = False  # the tenant's policy: prompts and answers go into the audit trail
     expires_at: float = float("inf")  # when the credential stops working (a JWT's exp, a key's expiry)
+    allowed_origins: tuple[str, ...] = ()  # browser origins the tenant lets call the API (CORS)
 
     def may_call(self, endpoint: str) -> bool:
         return not self.allowed_endpoints or endpoint in self.allowed_endpoints

@@ -110,6 +110,12 @@ class MessagesRequest(_Base):
         )
 
 
+class CountTokensRequest(MessagesRequest):
+    """A Messages request to count, not to answer: it names no max_tokens."""
+
+    max_tokens: int = Field(1, ge=1)
+
+
 def _tool_choice(choice: ToolChoice | None) -> str | dict[str, Any] | None:
     if choice is None:
         return None

@@ -9,6 +9,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 
 from apps.catalogue.snapshot import current_catalogue
+from apps.core.error_codes import ErrorCode
 from apps.core.errors import NotFound
 from apps.gateway import routing
 from apps.metering.ledger import month_start
@@ -40,8 +41,10 @@ async def me(request: HttpRequest, principal: Principal) -> JsonResponse:
 @rest("models", methods=("GET",))
 async def models(request: HttpRequest, principal: Principal) -> JsonResponse:
     """The models and fallback chains this key may use, each with its fallback chain."""
-    catalogue = await current_catalogue()
+    return JsonResponse({"object": "list", "data": _listing(await current_catalogue(), principal)})
 
+
+def _listing(catalogue, principal: Principal) -> list[dict]:
     def allowed(names) -> list[str]:
         return [n for n in names if n in catalogue.models and routing.usable(catalogue.models[n], principal)]
 
@@ -70,7 +73,17 @@ async def models(request: HttpRequest, principal: Principal) -> JsonResponse:
                     "fallbacks": members,
                 }
             )
-    return JsonResponse({"object": "list", "data": data})
+    return data
+
+
+@rest("models", methods=("GET",))
+async def model(request: HttpRequest, principal: Principal, model_id: str) -> JsonResponse:
+    """One model or chain this key may use, as `GET /v1/models` lists it; 404 otherwise."""
+    catalogue = await current_catalogue()
+    for entry in _listing(catalogue, principal):
+        if entry["id"] == model_id:
+            return JsonResponse(entry)
+    raise NotFound(f"The model '{model_id}' does not exist or is not enabled.", code=ErrorCode.MODEL_NOT_FOUND)
 
 
 @rest("usage", methods=("GET",))
@@ -85,5 +98,6 @@ async def usage(request: HttpRequest, principal: Principal) -> JsonResponse:
 
 @csrf_exempt
 async def unknown_route(request: HttpRequest) -> JsonResponse:
-    """Any other /v1/ path: the error envelope, in every environment."""
-    return error_response(NotFound(f"No route for {request.method} {request.path}."), request.request_id)
+    """Any other /v1/ path: the error envelope (Anthropic's under /v1/messages), in every environment."""
+    missing = NotFound(f"No route for {request.method} {request.path}.")
+    return error_response(missing, request.request_id, anthropic=request.path.startswith("/v1/messages"))

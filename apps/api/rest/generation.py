@@ -5,15 +5,15 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from apps.catalogue.models import ModelKind
-from apps.gateway import pipeline
+from apps.gateway import pipeline, routing
 from apps.providers.types import ChatRequest, Completion
 from apps.tenancy.principal import Principal
 
 from ..edge import rest
-from ..formats import anthropic_messages, embeddings, generate, openai_chat
+from ..formats import anthropic_messages, completions, embeddings, generate, openai_chat
 from ..formats.validation import json_body, validated
 from .replies import json_response, sse_response
 
@@ -43,11 +43,34 @@ async def chat_completions(http: HttpRequest, principal: Principal) -> HttpRespo
     return await _answer(http, principal, "chat", body, openai_chat.render, render_stream)
 
 
+@rest("completions", methods=("POST",))
+async def legacy_completions(http: HttpRequest, principal: Principal) -> HttpResponse:
+    """OpenAI's legacy Completions: the prompt as one user message of a chat request."""
+    body = validated(completions.CompletionRequest, json_body(http))
+    include_usage = bool(body.stream_options and body.stream_options.include_usage)
+
+    def render_stream(request, events):
+        return completions.render_stream(request, events, include_usage)
+
+    return await _answer(http, principal, "completions", body, completions.render, render_stream)
+
+
 @rest("messages", methods=("POST",), anthropic=True)
 async def messages(http: HttpRequest, principal: Principal) -> HttpResponse:
     """Anthropic Messages, so the `anthropic` SDK works against Catalyst unchanged."""
     body = validated(anthropic_messages.MessagesRequest, json_body(http))
     return await _answer(http, principal, "messages", body, anthropic_messages.render, anthropic_messages.render_stream)
+
+
+@rest("messages", methods=("POST",), anthropic=True)
+async def count_tokens(http: HttpRequest, principal: Principal) -> HttpResponse:
+    """Anthropic's token count for a Messages request: exact for models with an OpenAI-family
+    tokenizer, an estimate for the others (Anthropic's tokenizer is not public). Nothing is sent
+    upstream and nothing is billed."""
+    body = validated(anthropic_messages.CountTokensRequest, json_body(http))
+    request = pipeline.Request(principal, http.request_id, "messages", body.model, body.to_chat())
+    await routing.route(request)
+    return JsonResponse({"input_tokens": request.prompt_tokens})
 
 
 @rest("generate", methods=("POST",))
