@@ -1,4 +1,4 @@
-"""Deterministic content: prompt token counts, answer words, tool-call arguments and embeddings.
+"""Deterministic content: prompt token counts, answer words, tool calls, structured output and embeddings.
 
 Token rule: a token is a run of word characters or a single other non-space character (`TOKEN_RE`), counted
 over every text a provider would bill (message texts, system prompt, tool results). Answers are words drawn
@@ -23,6 +23,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from .prose import WORD_RE, prose_words
+from .schema_instances import instance_for
 
 TOKEN_RE = re.compile(r"\w+|[^\w\s]")
 VOCABULARY = (
@@ -73,7 +74,6 @@ VOCABULARY = (
 ARGUMENT_PIECE = 8
 CACHED_ANSWER_WORDS = 512
 SURROGATES = "surrogatepass"  # JSON may carry lone surrogates ("\\ud800"); hashing them must not fail
-MAX_SCHEMA_DEPTH = 8
 
 
 def count_tokens(texts: Iterable[str]) -> int:
@@ -159,6 +159,13 @@ class Reply:
         return "".join(self.words)
 
 
+@dataclass(frozen=True, slots=True)
+class JsonOutput:
+    """Structured output: any JSON object (`json_object`, schema None) or an instance of `schema` (`json_schema`)."""
+
+    schema: dict | None = None
+
+
 def text_reply(
     seed: bytes,
     *,
@@ -169,22 +176,49 @@ def text_reply(
     text: str | None = None,
     min_tokens: int | None = None,
     prose: bool = False,
+    output: JsonOutput | None = None,
 ) -> Reply:
     """A text answer of `tokens` words (or quoting `tool_result`, or exactly `text`), cut at `max_tokens`
-    with finish "length"; `min_tokens` and `prose` shape only the generated answer."""  # fmt: skip
+    with finish "length"; `min_tokens` and `prose` shape only the generated answer.
+
+    With `output`, the answer is `{"answer": <that text>}` or the schema's instance; `text` still wins, so a
+    script can make the mock answer any JSON at all.
+    """
     if text is not None:
         words = tuple(WORD_RE.findall(text))
-    elif tool_result is not None:
-        words = tool_result_words(seed, tokens, tool_result)
+    elif output is not None and output.schema is not None:
+        words = json_pieces(instance_for(output.schema, complete=True))
     else:
-        length = answer_length(seed, tokens, min_tokens)
-        # Drawing only what max_tokens lets through (plus one, to tell a cut) gives the same leading tokens:
-        # plain words are prefix-stable, and prose is generated front to back for its full length.
-        count = length if max_tokens is None else min(length, max_tokens + 1)
-        words = prose_words(seed, length, count) if prose else answer_words(seed, count)
+        if tool_result is not None:
+            words = tool_result_words(seed, tokens, tool_result)
+        else:
+            length = answer_length(seed, tokens, min_tokens)
+            # Drawing only what max_tokens lets through (plus one, to tell a cut) gives the same leading tokens:
+            # plain words are prefix-stable, and prose is generated front to back for its full length.
+            count = length if max_tokens is None else min(length, max_tokens + 1)
+            words = prose_words(seed, length, count) if prose else answer_words(seed, count)
+        if output is not None:
+            words = json_object_words(words)
     if max_tokens is not None and len(words) > max_tokens:
         return Reply(words[:max_tokens], None, "length", prompt_tokens)
     return Reply(words, None, "stop", prompt_tokens)
+
+
+def json_pieces(value: object) -> tuple[str, ...]:
+    """A JSON value as `json.dumps` spaces it (non-ASCII kept as is), one token per `\\s*\\S+` piece."""
+    return tuple(WORD_RE.findall(json.dumps(value, ensure_ascii=False)))
+
+
+def json_object_words(words: tuple[str, ...]) -> tuple[str, ...]:
+    """The words as the string of `{"answer": ...}`, still one token each.
+
+    The opening rides with the first word and the closing with the last, so a cut leaves the closing out, as a
+    real length cut does.
+    """
+    escaped = [json.dumps(word, ensure_ascii=False)[1:-1] for word in words] or [""]
+    escaped[0] = '{"answer": "' + escaped[0]
+    escaped[-1] += '"}'
+    return tuple(escaped)
 
 
 def tool_reply(name: str, schema: object, prompt_tokens: int) -> Reply:
@@ -196,44 +230,9 @@ def tool_reply(name: str, schema: object, prompt_tokens: int) -> Reply:
 
 
 def arguments_for(schema: object) -> dict[str, object]:
-    """Every required property of an object schema, filled deterministically (nested objects recursively)."""
-    value = _value("value", schema, 0) if isinstance(schema, dict) else {}
+    """Every required property of an object schema, filled deterministically (`schema_instances`)."""
+    value = instance_for(schema, complete=False)
     return value if isinstance(value, dict) else {}
-
-
-def _value(name: str, schema: object, depth: int) -> object:
-    if depth > MAX_SCHEMA_DEPTH:
-        return None
-    if not isinstance(schema, dict):
-        return f"mock-{name}"
-    if "const" in schema:
-        return schema["const"]
-    enum = schema.get("enum")
-    if isinstance(enum, list) and enum:
-        return enum[0]
-    for key in ("anyOf", "oneOf", "allOf"):
-        listed = schema.get(key)
-        options = [option for option in listed if isinstance(option, dict)] if isinstance(listed, list) else []
-        if options:
-            chosen = next((option for option in options if option.get("type") != "null"), options[0])
-            return _value(name, chosen, depth + 1)
-    kind = schema.get("type", "object" if "properties" in schema else "string")
-    if isinstance(kind, list):
-        kind = next((item for item in kind if item != "null"), "null")
-    if not isinstance(kind, str):
-        kind = "string"
-    if kind == "object":
-        return _object(schema, depth + 1)
-    return {"integer": 1, "number": 1.5, "boolean": True, "null": None}.get(
-        kind, [] if kind == "array" else f"mock-{name}"
-    )
-
-
-def _object(schema: dict, depth: int) -> dict[str, object]:
-    properties = schema.get("properties") if isinstance(schema.get("properties"), dict) else {}
-    listed = schema.get("required")
-    required = [key for key in listed if isinstance(key, str)] if isinstance(listed, list) else []
-    return {key: _value(key, properties.get(key, {}), depth) for key in required}
 
 
 @lru_cache(maxsize=4096)

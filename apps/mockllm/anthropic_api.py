@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 
-from .answers import Reply, conversation_seed, count_tokens, text_reply, tool_reply
+from .answers import JsonOutput, Reply, conversation_seed, count_tokens, text_reply, tool_reply
 from .behaviour import Behaviour, base_model
 from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit
 
@@ -60,8 +60,21 @@ def chosen_tool(body: dict) -> tuple[str, object] | None:
     return name, schemas[name]
 
 
+def json_output(body: dict) -> JsonOutput | None:
+    """`output_config.format`, Anthropic's structured output: a text block holding an instance of the schema."""
+    config = body.get("output_config")
+    spec = config.get("format") if isinstance(config, dict) else None
+    if spec is None:
+        return None
+    if not isinstance(spec, dict) or spec.get("type") != "json_schema" or not isinstance(spec.get("schema"), dict):
+        raise InvalidRequest(
+            "output_config.format: expected {'type': 'json_schema', 'schema': {...}}", "output_config.format"
+        )
+    return JsonOutput(spec["schema"])
+
+
 def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAnswer:
-    """Plan a message: tool_use unless the last user turn carries a tool_result, else deterministic text."""
+    """Plan a message: tool_use unless the last user turn carries a tool_result, else text or JSON."""
     limit = optional_limit(body, "max_tokens")
     if limit is None:
         raise InvalidRequest("max_tokens: Field required", "max_tokens")
@@ -74,6 +87,7 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
             raise InvalidRequest(f"messages.{index}.role: must be 'user' or 'assistant'", f"messages.{index}")
         turns.append((message["role"], "\n".join(block_texts(message.get("content")))))
     tool = chosen_tool(body)
+    output = json_output(body)
     prompt_tokens = count_tokens(text for _, text in turns)
     seed = conversation_seed(base_model(model), turns)
     result = tool_result_of(messages[-1])
@@ -89,6 +103,7 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
             text=behaviour.text,
             min_tokens=behaviour.min_tokens,
             prose=behaviour.prose,
+            output=output,
         )
     return MessagesAnswer(model, reply)
 

@@ -1,4 +1,4 @@
-"""OpenAI wire format: Chat Completions (whole or streamed, text or tool calls), embeddings and the model list."""
+"""OpenAI wire format: Chat Completions (whole or streamed; text, JSON or tool calls), embeddings and the model list."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ import time
 from functools import lru_cache
 
 from .answers import (
+    JsonOutput,
     Reply,
     conversation_seed,
     count_tokens,
@@ -71,8 +72,39 @@ def chosen_tool(body: dict) -> tuple[str, object] | None:
     return name, functions[name]
 
 
+def json_output(spec: object, param: str, *, nested: bool) -> JsonOutput | None:
+    """`response_format` (the schema `nested` under "json_schema") or the Responses API's `text.format` (beside
+    the type) as the structured output it asks for; None for plain text."""
+    if spec is None:
+        return None
+    if not isinstance(spec, dict):
+        raise InvalidRequest(f"Invalid type for '{param}': expected an object.", param)
+    kind = spec.get("type")
+    if kind == "text":
+        return None
+    if kind == "json_object":
+        return JsonOutput()
+    if kind != "json_schema":
+        raise InvalidRequest(
+            f"Invalid value: {kind!r}. Supported values are: 'text', 'json_object', and 'json_schema'.", f"{param}.type"
+        )
+    holder = spec.get("json_schema") if nested else spec
+    where = f"{param}.json_schema" if nested else param
+    if not isinstance(holder, dict) or not isinstance(holder.get("name"), str):
+        raise InvalidRequest(f"Missing required parameter: '{where}.name'.", f"{where}.name")
+    schema = holder.get("schema", {"type": "object"})  # without one, any object will do: `{}`
+    if not isinstance(schema, dict):
+        raise InvalidRequest(f"Invalid type for '{where}.schema': expected an object.", f"{where}.schema")
+    return JsonOutput(schema)
+
+
+def mentions_json(texts: list[str]) -> bool:
+    """OpenAI refuses `json_object` unless the prompt asks for JSON (else a model may emit whitespace forever)."""
+    return any("json" in text.lower() for text in texts)
+
+
 def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
-    """Plan a chat completion: a tool call unless the last message is a tool result, else deterministic text."""
+    """Plan a chat completion: a tool call unless the last message is a tool result, else text or JSON."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("'messages' must be a non-empty array", "messages")
@@ -83,11 +115,22 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
         turns.append((message["role"], content_text(message.get("content"))))
     limit = optional_limit(body, "max_completion_tokens", "max_tokens")
     tool = chosen_tool(body)
+    output = json_output(body.get("response_format"), "response_format", nested=True)
+    if output == JsonOutput() and not mentions_json([text for _, text in turns]):
+        raise InvalidRequest(
+            "'messages' must contain the word 'json' in some form, to use 'response_format' of type 'json_object'.",
+            "messages",
+        )
     prompt_tokens = count_tokens(text for _, text in turns)
     seed = conversation_seed(base_model(model), turns)
     if turns[-1][0] == "tool":
         reply = text_reply(
-            seed, tokens=behaviour.tokens, max_tokens=limit, prompt_tokens=prompt_tokens, tool_result=turns[-1][1]
+            seed,
+            tokens=behaviour.tokens,
+            max_tokens=limit,
+            prompt_tokens=prompt_tokens,
+            tool_result=turns[-1][1],
+            output=output,
         )
     elif tool is not None:
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
@@ -101,6 +144,7 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
             text=behaviour.text,
             min_tokens=behaviour.min_tokens,
             prose=behaviour.prose,
+            output=output,
         )
     options = body.get("stream_options")
     if options is not None and body.get("stream") is not True:

@@ -15,6 +15,7 @@ from .behaviour import BehaviourError, MockConfig, add_arguments, config_from_op
 from .dialects import ANTHROPIC, OPENAI
 from .flow import Endpoint, serve, serve_models
 from .openai_api import MODELS_BODY, chat_answer, embeddings_answer
+from .responses_api import responses_answer
 from .state import MockState
 
 STATE = web.AppKey("mockllm_state", MockState)
@@ -22,10 +23,15 @@ MAX_BODY_BYTES = 64 * 1024 * 1024
 CHAT = Endpoint("chat", OPENAI, chat_answer)
 EMBEDDINGS = Endpoint("embeddings", OPENAI, embeddings_answer, streams=False)
 MESSAGES = Endpoint("messages", ANTHROPIC, messages_answer)
+RESPONSES = Endpoint("responses", OPENAI, responses_answer)
 
 
 async def chat_completions(request: web.Request) -> web.StreamResponse:
     return await serve(request, request.app[STATE], CHAT)
+
+
+async def responses(request: web.Request) -> web.StreamResponse:
+    return await serve(request, request.app[STATE], RESPONSES)
 
 
 async def embeddings(request: web.Request) -> web.StreamResponse:
@@ -78,6 +84,7 @@ def create_app(config: MockConfig) -> web.Application:
     app = web.Application(client_max_size=MAX_BODY_BYTES)
     app[STATE] = MockState(config)
     app.router.add_post("/v1/chat/completions", chat_completions)
+    app.router.add_post("/v1/responses", responses)
     app.router.add_post("/v1/embeddings", embeddings)
     app.router.add_post("/v1/messages", messages)
     app.router.add_get("/v1/models", models)

@@ -1,0 +1,228 @@
+"""OpenAI Responses API (`POST /v1/responses`): text, a function call or structured output, whole or as events.
+
+Stateless: `previous_response_id` and `store` are accepted and ignored, so a conversation is whatever `input`
+carries. The answers are the Chat Completions ones for the same turns (same seed), so a client moving from one
+API to the other sees the same words.
+"""
+
+from __future__ import annotations
+
+import secrets
+import time
+
+from .answers import JsonOutput, Reply, conversation_seed, count_tokens, text_reply, tool_reply
+from .behaviour import Behaviour, base_model
+from .openai_api import content_text, json_output, mentions_json
+from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit
+
+ROLES = ("user", "assistant", "system", "developer")
+
+
+def input_turns(body: dict) -> tuple[list[tuple[str, str]], str | None]:
+    """The (role, text) turns of `instructions` and `input`, and the output of a function call when it is last."""
+    instructions = body.get("instructions")
+    turns = [("system", instructions)] if isinstance(instructions, str) else []
+    items = body.get("input")
+    if isinstance(items, str):
+        items = [{"role": "user", "content": items}]
+    if not isinstance(items, list) or not items:
+        raise InvalidRequest("'input' must be a non-empty string or array", "input")
+    for index, item in enumerate(items):
+        kind = item.get("type", "message") if isinstance(item, dict) else None
+        if kind == "message" and item.get("role") in ROLES:
+            turns.append((item["role"], content_text(item.get("content"))))
+        elif kind == "function_call_output":
+            turns.append(("tool", content_text(item.get("output"))))
+        elif kind == "function_call":
+            turns.append(("assistant", ""))  # like a Chat assistant turn that only calls: no billable text
+        elif kind is None or kind == "message":
+            raise InvalidRequest(f"input[{index}] must be a message with a role or a typed item", f"input[{index}]")
+    return turns, turns[-1][1] if turns and turns[-1][0] == "tool" else None
+
+
+def chosen_function(body: dict) -> tuple[str, object] | None:
+    """The function to call: the one `tool_choice` names, else the first; None without functions or with "none"."""
+    tools = body.get("tools")
+    if tools is None:
+        return None
+    if not isinstance(tools, list):
+        raise InvalidRequest("'tools' must be an array", "tools")
+    functions: dict[str, object] = {}
+    for index, tool in enumerate(tools):
+        if not isinstance(tool, dict) or tool.get("type") != "function":
+            continue  # hosted tools (web search, files) are never called by the mock
+        if not isinstance(tool.get("name"), str):
+            raise InvalidRequest(f"Missing required parameter: 'tools[{index}].name'.", f"tools[{index}].name")
+        functions.setdefault(tool["name"], tool.get("parameters", {}))
+    choice = body.get("tool_choice")
+    if not functions or choice == "none":
+        return None
+    if isinstance(choice, dict) and choice.get("type") == "function":
+        name = choice.get("name")
+        if name not in functions:
+            raise InvalidRequest(f"tool_choice names an unknown function: {name!r}", "tool_choice")
+        return name, functions[name]
+    name = next(iter(functions))
+    return name, functions[name]
+
+
+def responses_answer(body: dict, behaviour: Behaviour, model: str) -> ResponsesAnswer:
+    """Plan a response: a function call unless the last item is its output, else text or structured output."""
+    turns, result = input_turns(body)
+    limit = optional_limit(body, "max_output_tokens")
+    tool = chosen_function(body)
+    config = body.get("text")
+    spec = config.get("format") if isinstance(config, dict) else None
+    output = json_output(spec, "text.format", nested=False)
+    if output == JsonOutput() and not mentions_json([text for _, text in turns]):
+        raise InvalidRequest(
+            "Response input messages must contain the word 'json' in some form to use 'text.format' of type "
+            "'json_object'.",
+            "input",
+        )
+    prompt_tokens = count_tokens(text for _, text in turns)
+    seed = conversation_seed(base_model(model), turns)
+    if result is None and tool is not None:
+        reply = tool_reply(tool[0], tool[1], prompt_tokens)
+    else:
+        reply = text_reply(
+            seed,
+            tokens=behaviour.tokens,
+            max_tokens=limit,
+            prompt_tokens=prompt_tokens,
+            tool_result=result,
+            text=None if result is not None else behaviour.text,  # `text` would hide the tool result
+            min_tokens=behaviour.min_tokens,
+            prose=behaviour.prose,
+            output=output,
+        )
+    echo = {
+        "instructions": body.get("instructions"),
+        "max_output_tokens": limit,
+        "tools": body.get("tools") or [],
+        "tool_choice": body.get("tool_choice", "auto"),
+        "text": {"format": spec if isinstance(spec, dict) else {"type": "text"}},
+    }
+    return ResponsesAnswer(model, reply, echo)
+
+
+class ResponsesAnswer:
+    """A planned response, rendered as one `response` object or as its typed event stream."""
+
+    __slots__ = ("call_id", "created", "echo", "id", "item_id", "model", "planned_tokens", "prompt_tokens", "reply")
+
+    def __init__(self, model: str, reply: Reply, echo: dict[str, object]) -> None:
+        self.model = model
+        self.reply = reply
+        self.echo = echo
+        self.prompt_tokens = reply.prompt_tokens
+        self.planned_tokens = reply.completion_tokens
+        self.id = f"resp_{secrets.token_hex(12)}"
+        self.item_id = f"{'fc' if reply.tool else 'msg'}_{secrets.token_hex(12)}"
+        self.call_id = f"call_{secrets.token_hex(12)}"
+        self.created = int(time.time())
+
+    @property
+    def status(self) -> str:
+        return "incomplete" if self.reply.finish == "length" else "completed"
+
+    def usage(self) -> dict[str, object]:
+        return {
+            "input_tokens": self.prompt_tokens,
+            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+            "output_tokens": self.planned_tokens,
+            "output_tokens_details": {"reasoning_tokens": 0},
+            "total_tokens": self.prompt_tokens + self.planned_tokens,
+        }
+
+    def response(self, *, done: bool) -> dict[str, object]:
+        """The response object: finished (output, usage, final status) or as it is announced at the start."""
+        status = self.status if done else "in_progress"
+        incomplete = {"reason": "max_output_tokens"} if status == "incomplete" else None
+        return {
+            "id": self.id,
+            "object": "response",
+            "created_at": self.created,
+            "status": status,
+            "error": None,
+            "incomplete_details": incomplete,
+            "model": self.model,
+            "output": [self.item(done=True)] if done else [],
+            "parallel_tool_calls": True,
+            "previous_response_id": None,
+            "reasoning": {"effort": None, "summary": None},
+            "temperature": 1.0,
+            "top_p": 1.0,
+            "truncation": "disabled",
+            "metadata": {},
+            "usage": self.usage() if done else None,
+            **self.echo,
+        }
+
+    def item(self, *, done: bool) -> dict[str, object]:
+        """The one output item: a function call or an assistant message, empty until it is done."""
+        tool = self.reply.tool
+        if tool:
+            return {
+                "type": "function_call",
+                "id": self.item_id,
+                "call_id": self.call_id,
+                "name": tool.name,
+                "arguments": tool.arguments_json if done else "",
+                "status": "completed" if done else "in_progress",
+            }
+        return {
+            "type": "message",
+            "id": self.item_id,
+            "status": self.status if done else "in_progress",
+            "role": "assistant",
+            "content": [self.part(self.reply.text)] if done else [],
+        }
+
+    @staticmethod
+    def part(text: str) -> dict[str, object]:
+        return {"type": "output_text", "text": text, "annotations": [], "logprobs": []}
+
+    def body(self) -> bytes:
+        return dumps(self.response(done=True))
+
+    def frames(self) -> Frames:
+        """response.created ... response.completed (or .incomplete after a cut), numbered in order."""
+        tool = self.reply.tool
+        at = {"item_id": self.item_id, "output_index": 0}
+        text_at = {**at, "content_index": 0}
+        head = [
+            ("response.created", {"response": self.response(done=False)}),
+            ("response.in_progress", {"response": self.response(done=False)}),
+            ("response.output_item.added", {"output_index": 0, "item": self.item(done=False)}),
+        ]
+        if tool:
+            delta_kind, delta_at = "response.function_call_arguments.delta", at
+            tail = [
+                ("response.function_call_arguments.done", {**at, "name": tool.name, "arguments": tool.arguments_json})
+            ]
+        else:
+            head.append(("response.content_part.added", {**text_at, "part": self.part("")}))
+            delta_kind, delta_at = "response.output_text.delta", {**text_at, "logprobs": []}
+            tail = [
+                ("response.output_text.done", {**text_at, "text": self.reply.text, "logprobs": []}),
+                ("response.content_part.done", {**text_at, "part": self.part(self.reply.text)}),
+            ]
+        tail += [
+            ("response.output_item.done", {"output_index": 0, "item": self.item(done=True)}),
+            (f"response.{self.status}", {"response": self.response(done=True)}),
+        ]
+        units = self.reply.units
+        deltas = (
+            _event(delta_kind, {**delta_at, "delta": unit}, len(head) + number) for number, unit in enumerate(units)
+        )
+        return Frames(_events(head, 0), deltas, _events(tail, len(head) + len(units)))
+
+
+def _events(events: list[tuple[str, dict[str, object]]], first: int) -> bytes:
+    return b"".join(_event(kind, payload, first + number) for number, (kind, payload) in enumerate(events))
+
+
+def _event(kind: str, payload: dict[str, object], number: int) -> bytes:
+    """One SSE event; `sequence_number` counts every event of the stream, as the SDK's accumulator expects."""
+    return event_frame(kind, {"type": kind, "sequence_number": number, **payload})
