@@ -46,8 +46,13 @@ $(VENV)/.installed-test: $(VENV)/.installed-base requirements/test.txt
 	$(BIN)/pip install --quiet -r requirements/test.txt
 	touch $@
 
+# The Vercel AI SDK for tests/test_ai_sdk_live.py, pinned by tests/js/package-lock.json.
+tests/js/node_modules/.installed: tests/js/package.json tests/js/package-lock.json
+	cd tests/js && npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
 install: $(VENV)/.installed-base
-install-test: $(VENV)/.installed-test
+install-test: $(VENV)/.installed-test tests/js/node_modules/.installed
 
 ## browser: Debian's Chromium for the chat page's browser tests (Playwright drives it; no download)
 browser:
@@ -80,4 +85,4 @@ otp: install
 	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py totp_code admin
 
 clean:
-	rm -rf $(VENV) var
+	rm -rf $(VENV) var tests/js/node_modules

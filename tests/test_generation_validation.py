@@ -53,7 +53,6 @@ CHAT_CASES = [
     ({"model": "small", "messages": HELLO, "top_p": -1}, 400, "invalid_request", "top_p"),
     ({"model": "small", "messages": HELLO, "n": 2}, 400, "invalid_request", "n"),
     ({"model": "small", "messages": HELLO, "max_tokens": 0}, 400, "invalid_request", "max_tokens"),
-    ({"model": "small", "messages": HELLO, "max_tokens": 101}, 400, "invalid_request", "max_tokens"),
     (
         {"model": "small", "messages": HELLO, "stop": ["a", "b", "c", "d", "e"]},
         400,

@@ -56,3 +56,17 @@ def test_a_chain_drops_the_fallbacks_that_cannot_honour_the_request(fresh):
     assert [r["model"] for r in fresh.mock.requests()][:4] == ["primary", "primary", "backup-model", "backup-model"]
     assert without.status_code == 200
     assert without.headers["x-catalyst-model"] == "last-resort"
+
+
+def test_a_max_tokens_above_what_the_model_writes_is_lowered_to_its_maximum(fresh):
+    """Clients' defaults (the AI SDK asks Claude models for 128,000) must not be a 400."""
+    fresh.mock.script("claude-mock", [{"tokens": 5000}])
+    response = httpx.post(
+        fresh.server.url + "/v1/messages", headers={"x-api-key": fresh.key}, timeout=30,
+        json={"model": "claude-mock", "max_tokens": 128_000, "messages": [{"role": "user", "content": "Write a lot"}]},
+    )  # fmt: skip
+
+    [upstream] = fresh.mock.requests()
+    assert response.status_code == 200
+    assert upstream["planned_tokens"] == 4096  # claude-mock writes at most 4,096
+    assert response.json()["stop_reason"] == "max_tokens"

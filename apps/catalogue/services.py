@@ -9,12 +9,12 @@ from django.db import transaction
 from .models import ChainLink, FallbackChain, LlmModel, ModelKind, Provider, ProviderKind
 from .snapshot import catalogue_changed
 
-# name, provider, upstream name, kind, $/M in, $/M out, quality, context window
+# name, provider, upstream name, kind, $/M in, $/M out, quality, context window, most output tokens
 DEMO_MODELS = [
-    ("gpt-4o-mini", "mock-openai", "gpt-4o-mini", ModelKind.CHAT, "0.15", "0.60", 2, 128_000),
-    ("gpt-4o", "mock-openai", "gpt-4o", ModelKind.CHAT, "2.50", "10.00", 4, 128_000),
-    ("claude-sonnet", "mock-anthropic", "claude-sonnet-4", ModelKind.CHAT, "3.00", "15.00", 5, 200_000),
-    ("text-embedding-3-small", "mock-openai", "text-embedding-3-small", ModelKind.EMBEDDING, "0.02", "0", 1, 8_191),
+    ("gpt-4o-mini", "mock-openai", "gpt-4o-mini", ModelKind.CHAT, "0.15", "0.60", 2, 128_000, 16_384),
+    ("gpt-4o", "mock-openai", "gpt-4o", ModelKind.CHAT, "2.50", "10.00", 4, 128_000, 16_384),
+    ("claude-sonnet", "mock-anthropic", "claude-sonnet-4", ModelKind.CHAT, "3.00", "15.00", 5, 200_000, 64_000),
+    ("text-embedding-3-small", "mock-openai", "text-embedding-3-small", ModelKind.EMBEDDING, "0.02", "0", 1, 8_191, 1),
 ]
 
 
@@ -32,7 +32,7 @@ def catalogue_seed_demo(*, mock_url: str) -> None:
     }
     chain, _ = FallbackChain.objects.get_or_create(name="default", defaults={"description": "Cheap first, then strong"})
     models = {}
-    for name, provider, upstream, kind, price_in, price_out, quality, window in DEMO_MODELS:
+    for name, provider, upstream, kind, price_in, price_out, quality, window, most_out in DEMO_MODELS:
         models[name], _ = LlmModel.objects.update_or_create(
             name=name,
             defaults={
@@ -43,6 +43,7 @@ def catalogue_seed_demo(*, mock_url: str) -> None:
                 "price_output": Decimal(price_out),
                 "quality": quality,
                 "context_window": window,
+                "max_output_tokens": most_out,
             },
         )
     for position, name in enumerate(("gpt-4o-mini", "gpt-4o", "claude-sonnet")):

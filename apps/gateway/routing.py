@@ -146,12 +146,9 @@ def able(route: list[ModelInfo], chat: ChatRequest) -> list[ModelInfo]:
 def validate_against(model: ModelInfo, chat: ChatRequest, prompt_tokens: int) -> None:
     if chat.tools and not model.supports_tools:
         raise InvalidRequest(f"The model '{model.name}' does not support tools.", param="tools")
-    if chat.max_tokens is not None and chat.max_tokens > model.max_output_tokens:
-        raise InvalidRequest(
-            f"max_tokens is {chat.max_tokens}; '{model.name}' writes at most {model.max_output_tokens}.",
-            param="max_tokens",
-        )
-    if prompt_tokens + (chat.max_tokens or 0) > model.context_window:
+    # A max_tokens above what the model writes is an upper bound it cannot reach: it is lowered to
+    # the model's maximum on the way upstream (resilience.for_model), as clients' defaults expect.
+    if prompt_tokens + min(chat.max_tokens or 0, model.max_output_tokens) > model.context_window:
         raise InvalidRequest(
             f"{prompt_tokens} prompt tokens do not fit the {model.context_window}-token context of {model.name}.",
             code=ErrorCode.CONTEXT_LENGTH_EXCEEDED,

@@ -71,6 +71,15 @@ class ToolChoice(_Base):
     name: str | None = None
 
 
+class OutputFormat(_Base):
+    type: Literal["json_schema"]
+    schema_: dict[str, Any] = Field(alias="schema")
+
+
+class OutputConfig(_Base):
+    format: OutputFormat | None = None
+
+
 class MessagesRequest(_Base):
     model: str = Field(min_length=1, max_length=200)
     max_tokens: int = Field(ge=1)
@@ -83,6 +92,15 @@ class MessagesRequest(_Base):
     stream: bool = False
     tools: list[ToolDef] | None = Field(None, max_length=128)
     tool_choice: ToolChoice | None = None
+    output_config: OutputConfig | None = None  # structured output: the answer is JSON of this schema
+    output_format: OutputFormat | None = None  # the same, as its beta named it
+    metadata: dict[str, Any] | None = None
+
+    def _response_format(self) -> dict[str, Any] | None:
+        chosen = (self.output_config.format if self.output_config else None) or self.output_format
+        if chosen is None:
+            return None
+        return {"type": "json_schema", "json_schema": {"name": "answer", "schema": chosen.schema_, "strict": True}}
 
     def to_chat(self) -> ChatRequest:
         messages: list[dict[str, Any]] = []
@@ -107,6 +125,8 @@ class MessagesRequest(_Base):
             if self.tools
             else None,
             tool_choice=_tool_choice(self.tool_choice),
+            response_format=self._response_format(),
+            user=str((self.metadata or {}).get("user_id") or "") or None,
         )
 
 
