@@ -5,7 +5,7 @@ models). Each does text, a stream, a tool call and structured output end to end.
 from __future__ import annotations
 
 import asyncio
-from enum import Enum
+from enum import StrEnum
 
 import pytest
 from langchain_anthropic import ChatAnthropic
@@ -22,7 +22,7 @@ from pydantic_ai.providers.openai import OpenAIProvider
 pytestmark = pytest.mark.django_db
 
 
-class Mood(str, Enum):
+class Mood(StrEnum):
     calm = "calm"
     stormy = "stormy"
 
