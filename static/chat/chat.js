@@ -16,6 +16,8 @@
   const CLOSE_TOKEN_REJECTED = 4401;
   const CLOSE_FORBIDDEN = 4403;
   const MODEL_STORAGE_KEY = 'catalyst.chat.model';
+  const AUTO_MODEL = 'auto';
+  const NARROW = window.matchMedia('(max-width: 720px)'); // as in chat.css: the sidebar is a drawer
   const HTML_ESCAPES = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
   const PURIFY_OPTIONS = {
     FORBID_TAGS: ['img', 'style', 'iframe', 'form', 'input', 'svg', 'math'],
@@ -24,8 +26,15 @@
     RETURN_DOM_FRAGMENT: true,
   };
 
-  const config = document.getElementById('chat').dataset; // tokenUrl, wsPath, apiBase, tenant, csrfToken
+  const root = document.getElementById('chat');
+  const config = root.dataset; // tokenUrl, wsPath, apiBase, tenant, csrfToken
+  // Per tenant: each tenant has its own conversations.
+  const CONVERSATION_STORAGE_KEY = `catalyst.chat.conversation.${config.tenant}`;
   const el = {
+    sidebar: document.getElementById('sidebar'),
+    sidebarToggle: document.getElementById('sidebar-toggle'),
+    pane: root.querySelector('.pane'),
+    emptyState: document.getElementById('empty-state'),
     messages: document.getElementById('messages'),
     composer: document.getElementById('composer'),
     prompt: document.getElementById('prompt'),
@@ -149,23 +158,57 @@
     if (response.status === 401) {
       response = await apiRequest(path, method, body, await getToken({ fresh: true }));
     }
-    if (!response.ok) throw new Error(await errorMessage(response));
+    if (!response.ok) {
+      const error = new Error(await errorMessage(response));
+      error.status = response.status;
+      throw error;
+    }
     return response.status === 204 ? null : response.json();
   }
 
   // --- Models ------------------------------------------------------------------------------------
 
-  async function loadModels() {
-    const body = await api('/models');
-    const saved = localStorage.getItem(MODEL_STORAGE_KEY);
-    const options = body.data
-      .filter((model) => model.type === 'chat')
-      .map((model) => new Option(model.id, model.id, false, model.id === saved));
-    el.model.replaceChildren(...options);
+  function modelOption(value, text, description) {
+    const option = new Option(text, value);
+    option.title = description;
+    return option;
   }
 
-  function rememberModel() {
+  function optionGroup(label, options) {
+    const group = document.createElement('optgroup');
+    group.label = label;
+    group.append(...options);
+    return group;
+  }
+
+  /** `auto` first, then the fallback chains, then the chat models; embedding models are no use here. */
+  async function loadModels() {
+    const body = await api('/models');
+    const chains = body.data
+      .filter((item) => item.type === 'chain')
+      .map((chain) => modelOption(chain.id, `${chain.id} (chain)`, `Fallback chain: ${chain.fallbacks.join(' → ')}`));
+    const models = body.data
+      .filter((item) => item.type === 'chat')
+      .map((model) => modelOption(model.id, model.id, `Model served by ${model.owned_by}`));
+    const auto = modelOption(AUTO_MODEL, AUTO_MODEL, 'Catalyst picks the cheapest model that can handle the message');
+    const groups = [];
+    if (chains.length) groups.push(optionGroup('Fallback chains', chains));
+    if (models.length) groups.push(optionGroup('Models', models));
+    el.model.replaceChildren(auto, ...groups);
+    const saved = localStorage.getItem(MODEL_STORAGE_KEY);
+    const offered = [auto, ...chains, ...models].some((option) => option.value === saved);
+    el.model.value = offered ? saved : AUTO_MODEL;
+    describeModel();
+  }
+
+  function describeModel() {
+    const option = el.model.selectedOptions[0];
+    el.model.title = option ? option.title : '';
+  }
+
+  function onModelChange() {
     localStorage.setItem(MODEL_STORAGE_KEY, el.model.value);
+    describeModel();
   }
 
   // --- Conversation list -------------------------------------------------------------------------
@@ -218,7 +261,10 @@
     if (!button) return;
     const item = button.closest('li');
     const conversation = state.conversations.find((candidate) => sameId(candidate.id, item.dataset.id));
-    if (button.classList.contains('open')) openConversation(conversation.id).catch(report);
+    if (button.classList.contains('open')) {
+      setSidebarOpen(false);
+      openConversation(conversation.id).catch(report);
+    }
     if (button.classList.contains('rename')) startRename(item, conversation);
     if (button.classList.contains('delete')) confirmThenDelete(button, conversation);
   }
@@ -244,8 +290,9 @@
       }
     };
     input.addEventListener('keydown', (event) => {
-      if (event.key === 'Enter') finish(true);
-      if (event.key === 'Escape') finish(false);
+      if (event.key !== 'Enter' && event.key !== 'Escape') return;
+      event.preventDefault(); // the page's Escape shortcut must not stop an answer as well
+      finish(event.key === 'Enter');
     });
     input.addEventListener('blur', () => finish(true));
   }
@@ -271,7 +318,10 @@
   async function deleteConversation(conversation) {
     await api(`/conversations/${conversation.id}`, { method: 'DELETE' });
     state.conversations = state.conversations.filter((candidate) => candidate !== conversation);
-    if (sameId(conversation.id, state.conversationId)) startNewConversation();
+    if (sameId(conversation.id, state.conversationId)) {
+      clearConversation();
+      if (!drawerIsOpen()) el.prompt.focus();
+    }
     renderConversationList();
   }
 
@@ -302,10 +352,19 @@
     link.target = '_blank';
   }
 
+  /** A wide table scrolls within its answer rather than widening the page. */
+  function scrollInside(table) {
+    const wrapper = document.createElement('div');
+    wrapper.className = 'table-scroll';
+    table.replaceWith(wrapper);
+    wrapper.append(table);
+  }
+
   function renderMarkdown(target, text, { highlight }) {
     const fragment = DOMPurify.sanitize(markdown.parse(text), PURIFY_OPTIONS);
     fragment.querySelectorAll('a').forEach(hardenLink);
     if (highlight) fragment.querySelectorAll('pre code').forEach((block) => hljs.highlightElement(block));
+    fragment.querySelectorAll('table').forEach(scrollInside);
     target.replaceChildren(fragment);
   }
 
@@ -448,8 +507,18 @@
     return bubbles;
   }
 
-  async function openConversation(id) {
+  /** The conversation on screen, remembered so a reload reopens it. */
+  function selectConversation(id) {
     state.conversationId = id;
+    if (id === null) {
+      localStorage.removeItem(CONVERSATION_STORAGE_KEY);
+    } else {
+      localStorage.setItem(CONVERSATION_STORAGE_KEY, String(id));
+    }
+  }
+
+  async function openConversation(id) {
+    selectConversation(id);
     renderConversationList();
     el.messages.replaceChildren();
     updateControls();
@@ -461,12 +530,33 @@
     updateControls();
   }
 
-  function startNewConversation() {
-    state.conversationId = null;
+  /** After a reload: the conversation last on screen, unless it has been deleted meanwhile. */
+  async function reopenLastConversation() {
+    const stored = localStorage.getItem(CONVERSATION_STORAGE_KEY);
+    if (!/^[0-9]+$/.test(stored || '')) return;
+    const id = Number(stored); // as the API sends ids, and as `message` frames carry them
+    state.conversationId = id; // set at once, so the empty state never flashes while it loads
+    try {
+      await api(`/conversations/${id}`);
+    } catch (error) {
+      if (!sameId(state.conversationId, id)) return;
+      if (error.status !== 404) throw error;
+      clearConversation(); // gone: start afresh, nothing to tell the user
+      return;
+    }
+    if (sameId(state.conversationId, id)) await openConversation(id);
+  }
+
+  function clearConversation() {
+    selectConversation(null);
     el.messages.replaceChildren();
     renderConversationList();
     updateControls();
-    el.prompt.focus();
+  }
+
+  function startNewConversation() {
+    clearConversation();
+    focusPrompt();
   }
 
   function messageFrame(content) {
@@ -514,12 +604,67 @@
     el.stop.hidden = !streaming;
     el.send.disabled = streaming;
     el.regenerate.hidden = !canRegenerate();
+    el.emptyState.hidden = state.conversationId !== null || el.messages.childElementCount > 0;
   }
 
   function onPromptKeydown(event) {
     if (event.key !== 'Enter' || event.shiftKey || event.isComposing) return;
     event.preventDefault();
     sendPrompt();
+  }
+
+  // --- Sidebar drawer and shortcuts --------------------------------------------------------------
+
+  function drawerIsOpen() {
+    return root.classList.contains('sidebar-open');
+  }
+
+  /** On narrow screens the sidebar is a drawer over the pane; the pane is inert while it is open. */
+  function setSidebarOpen(open) {
+    const drawer = open && NARROW.matches;
+    const hadFocus = el.sidebar.contains(document.activeElement);
+    root.classList.toggle('sidebar-open', drawer);
+    el.sidebarToggle.setAttribute('aria-expanded', String(drawer));
+    el.pane.inert = drawer;
+    if (drawer) el.newConversation.focus();
+    if (!drawer && hadFocus && NARROW.matches) el.sidebarToggle.focus();
+  }
+
+  function onDocumentClick(event) {
+    // A click outside the open drawer (on the veil over the pane) closes it.
+    // The path as dispatched: renaming replaces the clicked button before this runs.
+    const path = event.composedPath();
+    if (!drawerIsOpen() || path.includes(el.sidebar) || path.includes(el.sidebarToggle)) return;
+    setSidebarOpen(false);
+  }
+
+  function isTyping(target) {
+    return target instanceof Element && target.closest('input, textarea, select, [contenteditable]') !== null;
+  }
+
+  function focusPrompt() {
+    setSidebarOpen(false);
+    el.prompt.focus();
+  }
+
+  /** Escape closes the drawer, else stops the answer; "/" (when not typing) or Ctrl/Cmd+K focuses the prompt. */
+  function onShortcut(event) {
+    if (event.defaultPrevented || event.isComposing) return;
+    if (event.key === 'Escape') {
+      if (event.target === el.search && el.search.value) return; // the browser clears the search
+      if (drawerIsOpen()) {
+        setSidebarOpen(false);
+      } else if (currentTurn()) {
+        stop();
+      }
+      return;
+    }
+    const modifier = event.ctrlKey || event.metaKey;
+    const commandK = modifier && !event.altKey && !event.shiftKey && event.key.toLowerCase() === 'k';
+    const slash = event.key === '/' && !modifier && !event.altKey && !isTyping(event.target);
+    if (!commandK && !slash) return;
+    event.preventDefault();
+    focusPrompt();
   }
 
   // --- Frames from the server --------------------------------------------------------------------
@@ -536,7 +681,7 @@
     if (!conversationId) return;
     turn.conversationId = conversationId;
     if (state.conversationId === null && turn.answerBubble.isConnected) {
-      state.conversationId = conversationId;
+      selectConversation(conversationId);
     }
     rememberConversation(conversationId, title);
   }
@@ -678,7 +823,7 @@
     el.prompt.addEventListener('keydown', onPromptKeydown);
     el.stop.addEventListener('click', stop);
     el.regenerate.addEventListener('click', regenerate);
-    el.model.addEventListener('change', rememberModel);
+    el.model.addEventListener('change', onModelChange);
     el.newConversation.addEventListener('click', startNewConversation);
     el.conversations.addEventListener('click', onConversationClick);
     el.search.addEventListener('input', debounce(() => loadConversations().catch(report), SEARCH_DEBOUNCE_MS));
@@ -686,11 +831,16 @@
       el.notice.hidden = true;
     });
     if (el.tenant) el.tenant.addEventListener('change', switchTenant);
+    el.sidebarToggle.addEventListener('click', () => setSidebarOpen(!drawerIsOpen()));
+    NARROW.addEventListener('change', () => setSidebarOpen(false));
+    document.addEventListener('click', onDocumentClick);
+    document.addEventListener('keydown', onShortcut);
   }
 
   bindEvents();
   connect();
   loadModels().catch(report);
+  reopenLastConversation().catch(report);
   loadConversations().catch(report);
   updateControls();
 })();
