@@ -53,6 +53,12 @@ CHAT_CASES = [
     ({"model": "small", "messages": HELLO, "top_p": -1}, 400, "invalid_request", "top_p"),
     ({"model": "small", "messages": HELLO, "n": 2}, 400, "invalid_request", "n"),
     ({"model": "small", "messages": HELLO, "max_tokens": 0}, 400, "invalid_request", "max_tokens"),
+    # JSON types as the schema states them: a string is not a number, 0 is not false
+    ({"model": "small", "messages": HELLO, "temperature": "0.5"}, 400, "invalid_request", "temperature"),
+    ({"model": "small", "messages": HELLO, "max_tokens": "5"}, 400, "invalid_request", "max_tokens"),
+    ({"model": "small", "messages": HELLO, "max_tokens": True}, 400, "invalid_request", "max_tokens"),
+    ({"model": "small", "messages": HELLO, "max_tokens": 5.5}, 400, "invalid_request", "max_tokens"),
+    ({"model": "small", "messages": HELLO, "stream": 0}, 400, "invalid_request", "stream"),
     (
         {"model": "small", "messages": HELLO, "stop": ["a", "b", "c", "d", "e"]},
         400,
@@ -71,7 +77,15 @@ CHAT_CASES = [
         "context_length_exceeded",
         "messages",
     ),
-    ({"model": "vectors", "messages": HELLO}, 400, "model_not_found", "model"),
+    ({"model": "vectors", "messages": HELLO}, 404, "model_not_found", "model"),
+    # a forced tool the request does not offer would be refused upstream, after the hold
+    (
+        {"model": "small", "messages": HELLO, "tool_choice": {"type": "function", "function": {"name": "ghost"}}},
+        400,
+        "invalid_request",
+        "tool_choice",
+    ),
+    ({"model": "small", "messages": HELLO, "tool_choice": "required"}, 400, "invalid_request", "tool_choice"),
     ({"model": "premium", "messages": HELLO}, 403, "model_not_allowed", "model"),
 ]
 
@@ -153,7 +167,8 @@ def test_embeddings_refuse_a_chat_model_and_empty_input(catalogue, client):
     wrong_kind = post(client, "/v1/embeddings", {"model": "small", "input": "x"}, catalogue.acme_key)
     empty = post(client, "/v1/embeddings", {"model": "vectors", "input": []}, catalogue.acme_key)
 
-    assert (wrong_kind.status_code, wrong_kind.json()["error"]["code"]) == (400, "model_not_found")
+    # as OpenAI answers it
+    assert (wrong_kind.status_code, wrong_kind.json()["error"]["code"]) == (404, "model_not_found")
     assert (empty.status_code, empty.json()["error"]["param"]) == (400, "input")
 
 
@@ -173,6 +188,8 @@ DEEP = (
          "487507 prompt tokens do not fit the 128000-token context of exact."),
         ('{"model": "small", "messages": [{"role": "user", "content": "\\ud83d\\ude00 \\udc00"}]}', "invalid_request",
          "messages.0.content: the text holds a lone UTF-16 surrogate, which is not valid Unicode."),
+        ('{"model": "small", "messages": [{"role": "user", "content": "a\\u0000b"}]}', "invalid_request",
+         "messages.0.content: the text holds a NUL character (U+0000), which cannot be stored."),
     ],
 )  # fmt: skip
 def test_input_that_broke_the_server_gets_its_400(catalogue, client, settings, body, code, message):
@@ -183,3 +200,16 @@ def test_input_that_broke_the_server_gets_its_400(catalogue, client, settings, b
 
     assert response.status_code == 400
     assert (response.json()["error"]["code"], response.json()["error"]["message"]) == (code, message)
+
+
+def test_a_nul_in_a_stored_response_is_refused_before_anything_is_sent(catalogue, client):
+    """A NUL reached PostgreSQL's jsonb when the response was stored, after the provider answered: a 500."""
+    body = '{"model": "small", "input": [{"role": "user", "content": "x\\u0000"}], "store": true}'
+
+    response = post(client, "/v1/responses", body, catalogue.acme_key)
+
+    assert response.status_code == 400
+    assert response.json()["error"]["message"] == (
+        "input.0.content: the text holds a NUL character (U+0000), which cannot be stored."
+    )
+    assert response.json()["error"]["param"] == "input"

@@ -291,7 +291,7 @@ def test_canaries_in_a_provider_key_an_api_key_and_a_jwt_never_leave_their_place
     }
     statuses = [r.status_code for r in responses]
 
-    assert statuses == [200, 200, 400, 400, 200, 200, 400, 400, 502, 401]
+    assert statuses == [200, 200, 404, 400, 200, 200, 404, 400, 502, 401]
     assert upstream_keys == {True}  # the provider did receive a key: the canary went where it belongs
     assert AuditEntry.objects.filter(request_id__in=ids).count() >= 5
     assert '"span"' in surfaces["logs and spans"]

@@ -85,7 +85,9 @@ def resolve_route(catalogue: Catalogue, principal: Principal, requested: str, *,
     if requested in catalogue.models:
         first = catalogue.models[requested]
         if first.kind != kind:
-            raise InvalidRequest(f"'{requested}' is not a {kind} model.", code=ErrorCode.MODEL_NOT_FOUND, param="model")
+            raise NotFound(  # as OpenAI answers a chat model on /v1/embeddings: 404
+                f"'{requested}' is not a {kind} model.", code=ErrorCode.MODEL_NOT_FOUND, param="model"
+            )
         if not usable(first, principal):
             raise PermissionDenied(
                 f"This key may not use the model '{requested}'.", code=ErrorCode.MODEL_NOT_ALLOWED, param="model"
@@ -146,6 +148,7 @@ def able(route: list[ModelInfo], chat: ChatRequest) -> list[ModelInfo]:
 def validate_against(model: ModelInfo, chat: ChatRequest, prompt_tokens: int) -> None:
     if chat.tools and not model.supports_tools:
         raise InvalidRequest(f"The model '{model.name}' does not support tools.", param="tools")
+    _check_tool_choice(chat)
     # A max_tokens above what the model writes is an upper bound it cannot reach: it is lowered to
     # the model's maximum on the way upstream (resilience.for_model), as clients' defaults expect.
     if prompt_tokens + min(chat.max_tokens or 0, model.max_output_tokens) > model.context_window:
@@ -153,6 +156,21 @@ def validate_against(model: ModelInfo, chat: ChatRequest, prompt_tokens: int) ->
             f"{prompt_tokens} prompt tokens do not fit the {model.context_window}-token context of {model.name}.",
             code=ErrorCode.CONTEXT_LENGTH_EXCEEDED,
             param="messages",
+        )
+
+
+def _check_tool_choice(chat: ChatRequest) -> None:
+    """A forced tool must be one the request offers; providers refuse it otherwise, after the hold."""
+    choice = chat.tool_choice
+    if choice is None or choice in ("auto", "none"):
+        return
+    offered = {tool["function"]["name"] for tool in chat.tools or ()}
+    if choice == "required" and not offered:
+        raise InvalidRequest("tool_choice 'required' needs at least one tool in tools.", param="tool_choice")
+    if isinstance(choice, dict) and choice["function"]["name"] not in offered:
+        raise InvalidRequest(
+            f"tool_choice names the function '{choice['function']['name']}', which is not in tools.",
+            param="tool_choice",
         )
 
 

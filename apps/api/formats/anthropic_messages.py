@@ -7,12 +7,13 @@ import json
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from apps.gateway.pipeline import Request, StreamFailure
 from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCallDelta, Usage
 
 from . import sse
+from .validation import NUMBER_ONLY, Integer, Number
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool_calls": "tool_use", "content_filter": "refusal"}
 
@@ -49,7 +50,7 @@ class ToolResultBlock(_Base):
     type: Literal["tool_result"]
     tool_use_id: str
     content: str | list[TextBlock | ImageBlock] | None = None
-    is_error: bool | None = None
+    is_error: StrictBool | None = None
 
 
 Block = Annotated[TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock, Field(discriminator="type")]
@@ -57,7 +58,7 @@ Block = Annotated[TextBlock | ImageBlock | ToolUseBlock | ToolResultBlock, Field
 
 class InputMessage(_Base):
     role: Literal["user", "assistant"]
-    content: str | list[Block]
+    content: str | Annotated[list[Block], Field(min_length=1)]
 
 
 class ToolDef(_Base):
@@ -82,14 +83,14 @@ class OutputConfig(_Base):
 
 class MessagesRequest(_Base):
     model: str = Field(min_length=1, max_length=200)
-    max_tokens: int = Field(ge=1)
+    max_tokens: Integer = Field(ge=1)
     messages: list[InputMessage] = Field(min_length=1, max_length=10_000)
     system: str | list[TextBlock] | None = None
-    temperature: float | None = Field(None, ge=0, le=1)
-    top_p: float | None = Field(None, ge=0, le=1)
-    top_k: int | None = Field(None, ge=0)
+    temperature: Number | None = Field(None, ge=0, le=1)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    top_k: Annotated[int, Field(ge=0), NUMBER_ONLY] | None = None
     stop_sequences: list[str] | None = Field(None, max_length=16)
-    stream: bool = False
+    stream: StrictBool = False
     tools: list[ToolDef] | None = Field(None, max_length=128)
     tool_choice: ToolChoice | None = None
     output_config: OutputConfig | None = None  # structured output: the answer is JSON of this schema
@@ -133,7 +134,7 @@ class MessagesRequest(_Base):
 class CountTokensRequest(MessagesRequest):
     """A Messages request to count, not to answer: it names no max_tokens."""
 
-    max_tokens: int = Field(1, ge=1)
+    max_tokens: Integer = Field(1, ge=1)
 
 
 def _tool_choice(choice: ToolChoice | None) -> str | dict[str, Any] | None:

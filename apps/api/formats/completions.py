@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import time
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from apps.core import money
 from apps.core.errors import InvalidRequest
@@ -19,12 +19,13 @@ from apps.gateway.pipeline import Request, StreamFailure
 from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, Usage
 
 from . import sse
+from .validation import NUMBER_ONLY, Integer, Number
 
 LEGACY_DEFAULT_MAX_TOKENS = 16  # what the endpoint writes when max_tokens is left out, as OpenAI's does
 
 
 class StreamOptions(BaseModel):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class CompletionRequest(BaseModel):
@@ -32,25 +33,32 @@ class CompletionRequest(BaseModel):
 
     model: str = Field(min_length=1, max_length=200)
     prompt: str | Annotated[list[str], Field(min_length=1, max_length=1)]
-    max_tokens: int | None = Field(LEGACY_DEFAULT_MAX_TOKENS, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    n: int | None = Field(None, ge=1, le=1, description="One choice per request.")
-    stream: bool = False
+    max_tokens: Annotated[int, Field(ge=1), NUMBER_ONLY] | None = LEGACY_DEFAULT_MAX_TOKENS
+    temperature: Number | None = Field(None, ge=0, le=2)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    n: Annotated[int, Field(ge=1, le=1, description="One choice per request."), NUMBER_ONLY] | None = None
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
-    seed: int | None = None
+    presence_penalty: Number | None = Field(None, ge=-2, le=2)
+    frequency_penalty: Number | None = Field(None, ge=-2, le=2)
+    seed: Integer | None = None
     user: str | None = Field(None, max_length=256)
-    echo: bool = False
-    suffix: str | None = None
-    logprobs: int | None = Field(None, ge=0, le=5)
-    best_of: int | None = Field(None, ge=1, le=1)
+    # What only a raw completion model could do: documented as unset, refused with its reason.
+    echo: Literal[False] = False
+    suffix: Literal[""] | None = None
+    logprobs: None = None
+    best_of: Annotated[int, Field(ge=1, le=1), NUMBER_ONLY] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _raw_model_only(cls, body: Any) -> Any:
+        raw_only = isinstance(body, dict) and (body.get("echo") is True or body.get("suffix"))
+        if raw_only or (isinstance(body, dict) and body.get("logprobs") is not None):
+            raise InvalidRequest("echo, suffix and logprobs need a raw completion model; use chat completions.")
+        return body
 
     def to_chat(self) -> ChatRequest:
-        if self.echo or self.suffix or self.logprobs is not None:
-            raise InvalidRequest("echo, suffix and logprobs need a raw completion model; use chat completions.")
         prompt = self.prompt if isinstance(self.prompt, str) else self.prompt[0]
         return ChatRequest(
             messages=[{"role": "user", "content": prompt}], max_tokens=self.max_tokens, temperature=self.temperature,

@@ -10,6 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apps.providers.types import Embeddings
 
+from .validation import NUMBER_ONLY
+
 Text = Annotated[str, Field(min_length=1, max_length=100_000)]
 
 
@@ -18,7 +20,7 @@ class EmbeddingRequest(BaseModel):
 
     model: str = Field(min_length=1, max_length=200)
     input: Text | Annotated[list[Text], Field(min_length=1, max_length=2048)]
-    dimensions: int | None = Field(None, ge=1, le=8192)
+    dimensions: Annotated[int, Field(ge=1, le=8192), NUMBER_ONLY] | None = None
     encoding_format: Literal["float", "base64"] = "float"
     user: str | None = Field(None, max_length=256)
 

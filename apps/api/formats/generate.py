@@ -6,9 +6,9 @@ Streaming uses the same frame vocabulary as the WebSocket chat: `token`, then `d
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
 
 from apps.chat import frames
 from apps.core import money
@@ -18,8 +18,9 @@ from apps.gateway.pipeline import Request, StreamFailure
 from apps.providers.types import ChatRequest, Completion, Event, TextDelta
 
 from . import sse
+from .validation import NUMBER_ONLY, Number
 
-AVAILABLE_PIPELINES = ("auto", "direct")
+FUTURE_PIPELINES = ("rag", "agent")  # named in the API, refused with their own code until built
 
 
 class GenerateRequest(BaseModel):
@@ -27,19 +28,24 @@ class GenerateRequest(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=400_000)
     system: str | None = Field(None, max_length=100_000)
-    pipeline: Literal["auto", "direct", "rag", "agent"] = "auto"
+    pipeline: Literal["auto", "direct"] = Field("auto", description="'rag' and 'agent' are not available yet.")
     model: str = Field("auto", min_length=1, max_length=200)
-    max_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    stream: bool = False
+    max_tokens: Annotated[int, Field(ge=1), NUMBER_ONLY] | None = None
+    temperature: Number | None = Field(None, ge=0, le=2)
+    stream: StrictBool = False
 
-    def to_chat(self) -> ChatRequest:
-        if self.pipeline not in AVAILABLE_PIPELINES:
+    @field_validator("pipeline", mode="before")
+    @classmethod
+    def _available(cls, pipeline: Any) -> Any:
+        if pipeline in FUTURE_PIPELINES:
             raise InvalidRequest(
-                f"The '{self.pipeline}' pipeline is not available on this deployment yet; use 'auto' or 'direct'.",
+                f"The '{pipeline}' pipeline is not available on this deployment yet; use 'auto' or 'direct'.",
                 code=ErrorCode.PIPELINE_NOT_AVAILABLE,
                 param="pipeline",
             )
+        return pipeline
+
+    def to_chat(self) -> ChatRequest:
         messages = [{"role": "system", "content": self.system}] if self.system else []
         messages.append({"role": "user", "content": self.prompt})
         return ChatRequest(messages=messages, max_tokens=self.max_tokens, temperature=self.temperature)

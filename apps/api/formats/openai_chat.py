@@ -6,13 +6,14 @@ import time
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from apps.core import money
 from apps.gateway.pipeline import Request, StreamFailure
 from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCallDelta, Usage
 
 from . import sse
+from .validation import NUMBER_ONLY, Integer, Number
 
 
 class _Base(BaseModel):
@@ -80,7 +81,7 @@ class FunctionDef(_Base):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
     parameters: dict[str, Any] | None = None
-    strict: bool | None = None
+    strict: StrictBool | None = None
 
 
 class Tool(_Base):
@@ -98,7 +99,7 @@ class NamedToolChoice(_Base):
 
 
 class StreamOptions(_Base):
-    include_usage: bool = False
+    include_usage: StrictBool = False
 
 
 class ResponseFormat(_Base):
@@ -111,26 +112,26 @@ class ChatCompletionRequest(_Base):
 
     model: str = Field(min_length=1, max_length=200)
     messages: list[Message] = Field(min_length=1, max_length=10_000)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    max_tokens: int | None = Field(None, ge=1)
-    max_completion_tokens: int | None = Field(None, ge=1)
-    n: int | None = Field(None, ge=1, le=1, description="Only one choice is supported.")
-    stream: bool = False
+    temperature: Number | None = Field(None, ge=0, le=2)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    max_tokens: Annotated[int, Field(ge=1), NUMBER_ONLY] | None = None
+    max_completion_tokens: Annotated[int, Field(ge=1), NUMBER_ONLY] | None = None
+    n: Annotated[int, Field(ge=1, le=1, description="Only one choice is supported."), NUMBER_ONLY] | None = None
+    stream: StrictBool = False
     stream_options: StreamOptions | None = None
     stop: str | Annotated[list[str], Field(max_length=4)] | None = None
     tools: list[Tool] | None = Field(None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedToolChoice | None = None
     response_format: ResponseFormat | None = None
-    seed: int | None = None
-    presence_penalty: float | None = Field(None, ge=-2, le=2)
-    frequency_penalty: float | None = Field(None, ge=-2, le=2)
+    seed: Integer | None = None
+    presence_penalty: Number | None = Field(None, ge=-2, le=2)
+    frequency_penalty: Number | None = Field(None, ge=-2, le=2)
     user: str | None = Field(None, max_length=256)
-    parallel_tool_calls: bool | None = None
+    parallel_tool_calls: StrictBool | None = None
     metadata: dict[str, str] | None = Field(None, max_length=16)
     service_tier: Literal["auto", "default", "flex", "priority", "scale"] | None = None
-    logprobs: bool | None = None
-    top_logprobs: int | None = Field(None, ge=0, le=20)
+    logprobs: StrictBool | None = None
+    top_logprobs: Annotated[int, Field(ge=0, le=20), NUMBER_ONLY] | None = None
 
     def to_chat(self) -> ChatRequest:
         stop = [self.stop] if isinstance(self.stop, str) else self.stop

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from apps.core import money
 from apps.core.errors import ApiError, InvalidRequest
@@ -19,6 +19,7 @@ from apps.gateway.pipeline import Request
 from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCall, ToolCallDelta
 
 from . import sse
+from .validation import NUMBER_ONLY, Number
 
 
 class _Base(BaseModel):
@@ -32,8 +33,15 @@ class InputText(_Base):
 
 class InputImage(_Base):
     type: Literal["input_image"]
-    image_url: str | None = Field(None, max_length=20_000_000)
+    image_url: str = Field(max_length=20_000_000)
     detail: Literal["auto", "low", "high"] | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _by_url(cls, part: Any) -> Any:
+        if isinstance(part, dict) and part.get("image_url") is None:
+            raise InvalidRequest("input_image needs an image_url (file ids are not supported).", param="input")
+        return part
 
 
 class Refusal(_Base):
@@ -71,7 +79,7 @@ class FunctionTool(_Base):
     name: str = Field(pattern=r"^[A-Za-z0-9_-]{1,64}$")
     description: str | None = None
     parameters: dict[str, Any] | None = None
-    strict: bool | None = None
+    strict: StrictBool | None = None
 
 
 class NamedFunction(_Base):
@@ -79,12 +87,23 @@ class NamedFunction(_Base):
     name: str
 
 
-class TextFormat(_Base):
-    type: Literal["text", "json_object", "json_schema"]
+class PlainText(_Base):
+    type: Literal["text"]
+
+
+class JsonObject(_Base):
+    type: Literal["json_object"]
+
+
+class JsonSchema(_Base):
+    type: Literal["json_schema"]
     name: str | None = Field(None, max_length=64)
-    schema_: dict[str, Any] | None = Field(None, alias="schema")
-    strict: bool | None = None
+    schema_: dict[str, Any] = Field(alias="schema")
+    strict: StrictBool | None = None
     description: str | None = None
+
+
+TextFormat = Annotated[PlainText | JsonObject | JsonSchema, Field(discriminator="type")]
 
 
 class TextOptions(_Base):
@@ -93,18 +112,18 @@ class TextOptions(_Base):
 
 class ResponsesRequest(_Base):
     model: str = Field(min_length=1, max_length=200)
-    input: str | list[InputItem] = Field(min_length=1)
+    input: Annotated[str, Field(min_length=1)] | Annotated[list[InputItem], Field(min_length=1)]
     instructions: str | None = Field(None, max_length=400_000)
     previous_response_id: str | None = Field(None, max_length=64)
-    store: bool = True
-    stream: bool = False
+    store: StrictBool = True
+    stream: StrictBool = False
     tools: list[FunctionTool] | None = Field(None, max_length=128)
     tool_choice: Literal["none", "auto", "required"] | NamedFunction | None = None
     text: TextOptions | None = None
-    max_output_tokens: int | None = Field(None, ge=1)
-    temperature: float | None = Field(None, ge=0, le=2)
-    top_p: float | None = Field(None, ge=0, le=1)
-    parallel_tool_calls: bool | None = None
+    max_output_tokens: Annotated[int, Field(ge=1), NUMBER_ONLY] | None = None
+    temperature: Number | None = Field(None, ge=0, le=2)
+    top_p: Number | None = Field(None, ge=0, le=1)
+    parallel_tool_calls: StrictBool | None = None
     metadata: dict[str, str] | None = Field(None, max_length=16)
     user: str | None = Field(None, max_length=256)
 
@@ -156,8 +175,6 @@ def _message(item: MessageItem) -> dict[str, Any]:
             parts.append({"type": "text", "text": part.text})
         elif isinstance(part, Refusal):
             parts.append({"type": "text", "text": part.refusal})
-        elif part.image_url is None:
-            raise InvalidRequest("input_image needs an image_url (file ids are not supported).", param="input")
         elif item.role != "user":
             raise InvalidRequest("Only user messages may hold images.", param="input")
         else:
@@ -190,8 +207,7 @@ def _response_format(text_format: TextFormat | None) -> dict[str, Any] | None:
         return None
     if text_format.type == "json_object":
         return {"type": "json_object"}
-    if text_format.schema_ is None:
-        raise InvalidRequest("text.format of type json_schema needs a schema.", param="text")
+    assert isinstance(text_format, JsonSchema)
     schema: dict[str, Any] = {"name": text_format.name or "response", "schema": text_format.schema_}
     if text_format.strict is not None:
         schema["strict"] = text_format.strict

@@ -4,19 +4,34 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, BeforeValidator, Strict, ValidationError
 
 from apps.core.errors import InvalidRequest, PayloadTooLarge
 
 M = TypeVar("M", bound=BaseModel)
+
+
+def _a_number(value: Any) -> Any:
+    """JSON numbers only: "5" is not a token count and true is not 1 (5.0 is still 5)."""
+    if isinstance(value, str | bool):
+        raise ValueError("Input should be a number, not a string or a boolean")
+    return value
+
+
+NUMBER_ONLY = BeforeValidator(_a_number)
+# A bounded optional integer is `Annotated[int, Field(ge=1), NUMBER_ONLY] | None`, the bound first:
+# pydantic drops it from the JSON schema when it comes after the validator or outside the union.
+Integer = Annotated[int, NUMBER_ONLY]
+Number = Annotated[float, Strict()]  # an int is a number; a string or a boolean is not
 # A JSON escape of a UTF-16 surrogate. Pairs decode to one character; a lone one stays a surrogate,
-# which no UTF-8 encoder accepts (the provider SDK, PostgreSQL): such text is refused here.
-_SURROGATE_ESCAPE = re.compile(rb"\\u[dD][89a-fA-F]")
+# which no UTF-8 encoder accepts (the provider SDK, PostgreSQL): such text is refused here, as is
+# NUL, which PostgreSQL cannot store in text or jsonb (conversations, stored responses).
+_SUSPECT_ESCAPE = re.compile(rb"\\u(?:[dD][89a-fA-F]|0000)")
 
 
 def json_body(request: HttpRequest) -> dict[str, Any]:
@@ -38,13 +53,13 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raise InvalidRequest("The request body is nested too deeply.") from None
     if not isinstance(body, dict):
         raise InvalidRequest("The request body must be a JSON object.")
-    if _SURROGATE_ESCAPE.search(raw):
+    if _SUSPECT_ESCAPE.search(raw):
         refuse_invalid_text(body)
     return body
 
 
 def refuse_invalid_text(value: Any) -> None:
-    """Raise InvalidRequest naming the first string (or key) holding a lone surrogate."""
+    """Raise InvalidRequest naming the first string (or key) holding a lone surrogate or a NUL."""
     stack: list[tuple[Any, str]] = [(value, "")]
     while stack:
         item, path = stack.pop()
@@ -59,6 +74,11 @@ def refuse_invalid_text(value: Any) -> None:
 
 
 def _encodable(text: str, path: str) -> None:
+    if "\x00" in text:
+        raise InvalidRequest(
+            f"{path or 'body'}: the text holds a NUL character (U+0000), which cannot be stored.",
+            param=path.split(".", 1)[0] or None,
+        )
     try:
         text.encode("utf-8")
     except UnicodeEncodeError:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from pydantic import BaseModel, Field
 
 from apps.chat import selectors, services
 from apps.core.db import refresh_connections
@@ -12,7 +13,13 @@ from apps.core.errors import InvalidRequest, PermissionDenied
 from apps.tenancy.principal import Principal
 
 from ..edge import rest
-from ..formats.validation import json_body
+from ..formats.validation import json_body, validated
+
+BLANK = " \t\n\r\f\v"  # what a title is trimmed of; it must hold something else
+
+
+class Rename(BaseModel):
+    title: str = Field(min_length=1, max_length=200, pattern=r"[^ \t\n\r\f\v]", description="Trimmed of blanks.")
 
 
 def _in_db(function):
@@ -53,10 +60,7 @@ async def conversation_detail(request: HttpRequest, principal: Principal, conver
         await _in_db(services.delete)(principal.tenant_id, user_id, conversation_id)
         return HttpResponse(status=204)
     if request.method == "PATCH":
-        title = json_body(request).get("title")
-        title = title.strip() if isinstance(title, str) else ""
-        if not 1 <= len(title) <= 200:
-            raise InvalidRequest("'title' must be a string of 1 to 200 characters.", param="title")
+        title = validated(Rename, json_body(request)).title.strip(BLANK)
         conversation = await _in_db(services.rename)(principal.tenant_id, user_id, conversation_id, title)
     else:
         conversation = await _in_db(services.owned_conversation)(principal.tenant_id, user_id, conversation_id)

@@ -3,10 +3,12 @@ document, and the JSON error pages for API paths."""
 
 from __future__ import annotations
 
+import functools
 import hmac
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.views.decorators.csrf import csrf_exempt
 from django.views.defaults import page_not_found
 from django.views.defaults import server_error as html_server_error
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -14,7 +16,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from apps.audit import trail
 from apps.catalogue.snapshot import current_catalogue
 from apps.core.error_codes import ErrorCode
-from apps.core.errors import AuthenticationFailed, InternalError, NotFound
+from apps.core.errors import AuthenticationFailed, InternalError, MethodNotAllowed, NotFound
 from apps.gateway import breaker, resilience
 from apps.metering import recorder
 from apps.observability import metrics, readiness
@@ -22,11 +24,30 @@ from apps.observability import metrics, readiness
 from ..edge import error_response
 
 
+def _probe(view):
+    """A read-only probe: GET and HEAD answer, OPTIONS says so, any other method is 405 with Allow."""
+
+    @csrf_exempt
+    @functools.wraps(view)
+    async def guarded(request: HttpRequest) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return await view(request)
+        allow = "GET, HEAD, OPTIONS"
+        if request.method == "OPTIONS":
+            return HttpResponse(status=204, headers={"Allow": allow})
+        refused = MethodNotAllowed(f"{request.method} is not allowed here; use GET.", headers={"Allow": allow})
+        return error_response(refused, request.request_id)
+
+    return guarded
+
+
+@_probe
 async def health(request: HttpRequest) -> JsonResponse:
     """Liveness: the process is up and answering. Readiness (/ready) checks dependencies."""
     return JsonResponse({"status": "ok"})
 
 
+@_probe
 async def ready(request: HttpRequest) -> JsonResponse:
     healthy, checks = await readiness.checks()
     return JsonResponse(

@@ -20,5 +20,5 @@ urlpatterns = [
     path("conversations", conversations.conversation_list, name="conversations"),
     path("conversations/<int:conversation_id>", conversations.conversation_detail, name="conversation"),
     path("conversations/<int:conversation_id>/messages", conversations.conversation_messages, name="messages-of"),
-    re_path(r"^.*$", account.unknown_route),
+    re_path(r"^[\s\S]*$", account.unknown_route),
 ]

@@ -5,7 +5,7 @@ from decimal import Decimal
 import pytest
 
 from apps.catalogue.snapshot import Catalogue, ModelInfo, ProviderInfo
-from apps.core.errors import InvalidRequest, PermissionDenied
+from apps.core.errors import NotFound, PermissionDenied
 from apps.gateway import resilience, routing
 from apps.providers.types import ChatRequest
 from apps.tenancy.principal import Principal
@@ -62,13 +62,14 @@ def test_a_chain_name_routes_to_its_members_within_the_key_scope():
 
 
 def test_unknown_and_forbidden_models_are_refused():
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(NotFound) as unknown:
         routing.resolve_route(CATALOGUE, principal(), "gpt-9", kind="chat")
+    assert unknown.value.code == "model_not_found"
     with pytest.raises(PermissionDenied):
         routing.resolve_route(CATALOGUE, principal(), "big", kind="chat")
     with pytest.raises(PermissionDenied):
         routing.resolve_route(CATALOGUE, principal(models=("tiny",)), "mid", kind="chat")
-    with pytest.raises(InvalidRequest):
+    with pytest.raises(NotFound):
         routing.resolve_route(CATALOGUE, principal(), "vec", kind="chat")
 
 
