@@ -1,80 +1,152 @@
-"""The OpenAPI 3.1 document, generated from the same pydantic models that validate requests."""
+"""The OpenAPI 3.1 document: every endpoint, its request model (the same pydantic models that
+validate requests), its response schema (schemas.py) and its real error envelope and statuses.
+
+tests/test_openapi_fuzz_live.py runs schemathesis against the live server with this document and
+checks every answer against it: status documented, content type documented, body valid."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel
 from pydantic.json_schema import models_json_schema
 
-from ..formats.anthropic_messages import MessagesRequest
+from ..formats.anthropic_messages import CountTokensRequest, MessagesRequest
+from ..formats.completions import CompletionRequest
 from ..formats.embeddings import EmbeddingRequest
 from ..formats.generate import GenerateRequest
 from ..formats.openai_chat import ChatCompletionRequest
+from ..formats.responses import ResponsesRequest
+from . import schemas as s
+from .conversations import Rename
 
-
-class ErrorBody(BaseModel):
-    message: str
-    type: str = Field(description="invalid_request_error, authentication_error, permission_error, ...")
-    code: str = Field(description="Stable machine-readable code, e.g. invalid_api_key, model_not_found.")
-    param: str | None = Field(None, description="The request field at fault, when there is one.")
-
-
-class ErrorEnvelope(BaseModel):
-    error: ErrorBody
-
-
-ERRORS = {
+STATUS_TEXT = {
     "400": "Invalid request",
     "401": "Missing or bad credentials",
     "402": "Budget exhausted",
-    "403": "Not allowed (model, endpoint, tenant suspended)",
+    "403": "Not allowed (model, endpoint, tenant suspended, conversations need a user)",
+    "404": "No such model, response or conversation (for this tenant)",
+    "405": "Method not allowed (see Allow)",
     "413": "Request too large",
     "429": "Rate limited (Retry-After, RateLimit-* headers)",
     "502": "Every provider in the chain failed",
     "503": "Providers unavailable (circuit open or rate limited), or a service the gateway needs (Redis) is down",
     "504": "Upstream timeout",
 }
+# Every authenticated endpoint can refuse the credential, rate-limit the caller and lose Redis.
+_ALWAYS = ("401", "405", "429", "503")
+GENERATION = ("400", "402", "403", "404", "413", "502", "504", *_ALWAYS)
+COUNTING = ("400", "403", "404", "413", *_ALWAYS)
+READING = ("403", *_ALWAYS)
+LOOKUP = ("403", "404", *_ALWAYS)
+EDITING = ("400", "403", "404", "413", *_ALWAYS)
 
-OPERATIONS: list[tuple[str, str, str, type[BaseModel] | None, str]] = [
-    ("/v1/chat/completions", "post", "createChatCompletion", ChatCompletionRequest,
-     "OpenAI-compatible chat completion; `stream: true` answers with server-sent events."),
-    ("/v1/messages", "post", "createMessage", MessagesRequest,
-     "Anthropic-compatible Messages; errors use Anthropic's envelope. Accepts the key in x-api-key."),
-    ("/v1/embeddings", "post", "createEmbedding", EmbeddingRequest, "OpenAI-compatible embeddings."),
-    ("/v1/generate", "post", "generate", GenerateRequest,
-     "Platform API: a prompt in; content, model, tokens, latency and cost out."),
-    ("/v1/models", "get", "listModels", None, "Models and fallback chains this key may use."),
-    ("/v1/usage", "get", "getUsage", None, "This month's spend, tokens, budget and remaining, by day, model and key."),
-    ("/v1/me", "get", "whoAmI", None, "The tenant, tier and scopes of the presented credential."),
-]  # fmt: skip
+
+@dataclass(frozen=True)
+class Operation:
+    path: str
+    method: str
+    operation_id: str
+    summary: str
+    answer: type[BaseModel] | None  # None: 204 No Content
+    request: type[BaseModel] | None = None
+    errors: tuple[str, ...] = READING
+    streams: bool = False  # `stream: true` answers text/event-stream
+    anthropic: bool = False  # errors in Anthropic's envelope
+    public: bool = False  # no credential
+    parameters: tuple[dict[str, Any], ...] = field(default=())
+
+
+def _path_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {"name": name, "in": "path", "required": True, "schema": schema, "description": description}
+
+
+MODEL_ID = _path_parameter("model_id", {"type": "string", "minLength": 1}, "A model or chain name.")
+RESPONSE_ID = _path_parameter("response_id", {"type": "string", "minLength": 1}, "A stored response's id.")
+CONVERSATION_ID = _path_parameter("conversation_id", {"type": "integer", "minimum": 1}, "A conversation's id.")
+ANTHROPIC_VERSION = {"name": "anthropic-version", "in": "header", "required": False, "schema": {"type": "string"}}
+CONVERSATION_QUERY = (
+    {"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
+     "description": "Matches titles and message text (its first 200 characters)."},
+    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 200},
+     "description": "How many, newest first (default 50)."},
+)  # fmt: skip
+
+
+SSE_EVENT = {
+    "description": "One server-sent event, in the provider's own framing (usage last); `data` holds JSON, "
+    "or `[DONE]` at the end of an OpenAI-format stream.",
+    "type": "object",
+    "properties": {"event": {"type": "string"}, "data": {"type": "string"}, "id": {"type": "string"}},
+    "required": ["data"],
+}
+
+
+OPERATIONS: tuple[Operation, ...] = (
+    Operation("/v1/chat/completions", "post", "createChatCompletion",
+              "OpenAI-compatible chat completion; `stream: true` answers with server-sent events.",
+              s.ChatCompletion, ChatCompletionRequest, GENERATION, streams=True),
+    Operation("/v1/responses", "post", "createResponse",
+              "OpenAI Responses API: instructions, function tools, text.format, previous_response_id "
+              "chaining and `store`; `stream: true` answers with its typed events.",
+              s.Response, ResponsesRequest, GENERATION, streams=True),
+    Operation("/v1/responses/{response_id}", "get", "getResponse",
+              "A stored response of this tenant.", s.Response, errors=LOOKUP, parameters=(RESPONSE_ID,)),
+    Operation("/v1/responses/{response_id}", "delete", "deleteResponse",
+              "Delete a stored response of this tenant.", s.ResponseDeleted, errors=LOOKUP, parameters=(RESPONSE_ID,)),
+    Operation("/v1/completions", "post", "createCompletion",
+              "Legacy OpenAI text completion (a prompt, no messages).",
+              s.TextCompletion, CompletionRequest, GENERATION, streams=True),
+    Operation("/v1/messages", "post", "createMessage",
+              "Anthropic-compatible Messages; errors use Anthropic's envelope. Accepts the key in x-api-key.",
+              s.AnthropicMessage, MessagesRequest, GENERATION, streams=True, anthropic=True,
+              parameters=(ANTHROPIC_VERSION,)),
+    Operation("/v1/messages/count_tokens", "post", "countMessageTokens",
+              "Anthropic's token count: exact for OpenAI-family tokenisers, an estimate for other models. "
+              "Nothing is sent upstream or billed.",
+              s.TokenCount, CountTokensRequest, COUNTING, anthropic=True, parameters=(ANTHROPIC_VERSION,)),
+    Operation("/v1/embeddings", "post", "createEmbedding", "OpenAI-compatible embeddings.",
+              s.EmbeddingList, EmbeddingRequest, GENERATION),
+    Operation("/v1/generate", "post", "generate",
+              "Platform API: a prompt in; content, model, tokens, latency and cost out.",
+              s.Generated, GenerateRequest, GENERATION, streams=True),
+    Operation("/v1/models", "get", "listModels", "Models and fallback chains this key may use.", s.ModelList),
+    Operation("/v1/models/{model_id}", "get", "getModel", "One model or chain this key may use.",
+              s.Model, errors=LOOKUP, parameters=(MODEL_ID,)),
+    Operation("/v1/usage", "get", "getUsage",
+              "This month's spend, tokens, budget and remaining, by day, model and key.", s.UsageReport),
+    Operation("/v1/me", "get", "whoAmI", "The tenant, tier and scopes of the presented credential.", s.Me),
+    Operation("/v1/conversations", "get", "listConversations",
+              "The calling user's conversations, newest first.", s.ConversationList,
+              errors=EDITING, parameters=CONVERSATION_QUERY),
+    Operation("/v1/conversations/{conversation_id}", "get", "getConversation", "One of the user's conversations.",
+              s.Conversation, errors=LOOKUP, parameters=(CONVERSATION_ID,)),
+    Operation("/v1/conversations/{conversation_id}", "patch", "renameConversation", "Rename a conversation.",
+              s.Conversation, Rename, EDITING, parameters=(CONVERSATION_ID,)),
+    Operation("/v1/conversations/{conversation_id}", "delete", "deleteConversation",
+              "Delete a conversation and its messages.", None, errors=LOOKUP, parameters=(CONVERSATION_ID,)),
+    Operation("/v1/conversations/{conversation_id}/messages", "get", "listConversationMessages",
+              "A conversation's messages, oldest first.", s.ConversationMessages, errors=LOOKUP,
+              parameters=(CONVERSATION_ID,)),
+    Operation("/health", "get", "health", "Liveness: the process answers.", s.Health, errors=("405",), public=True),
+    Operation("/ready", "get", "ready", "Readiness: database, migrations, Redis and providers (503 when not ready).",
+              s.Readiness, errors=("405",), public=True),
+)  # fmt: skip
 
 
 @lru_cache(maxsize=1)
 def schema() -> dict[str, Any]:
-    models = [m for *_, m, _ in OPERATIONS if m is not None] + [ErrorEnvelope]
+    models = {m for op in OPERATIONS for m in (op.request, op.answer) if m is not None}
+    models |= {s.ErrorEnvelope, s.AnthropicErrorEnvelope}
     _, definitions = models_json_schema(
-        [(m, "validation") for m in models], ref_template="#/components/schemas/{model}"
+        [(m, "validation") for m in sorted(models, key=lambda m: m.__name__)],
+        ref_template="#/components/schemas/{model}",
     )
-    error_responses = {
-        status: {
-            "description": text,
-            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorEnvelope"}}},
-        }
-        for status, text in ERRORS.items()
-    }
     paths: dict[str, Any] = {}
-    for path, method, operation_id, model, summary in OPERATIONS:
-        operation: dict[str, Any] = {
-            "operationId": operation_id,
-            "summary": summary,
-            "responses": {"200": {"description": "Success", "headers": _headers()}, **error_responses},
-        }
-        if model is not None:
-            reference = {"$ref": f"#/components/schemas/{model.__name__}"}
-            operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": reference}}}
-        paths[path] = {method: operation}
+    for op in OPERATIONS:
+        paths.setdefault(op.path, {})[op.method] = _operation(op)
     return {
         "openapi": "3.1.0",
         "info": {"title": "Catalyst API", "version": "1", "description": "Multi-tenant AI gateway."},
@@ -83,16 +155,55 @@ def schema() -> dict[str, Any]:
         "paths": paths,
         "components": {
             "schemas": definitions["$defs"],
-            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer", "description": "API key or JWT"}},
+            "securitySchemes": {
+                "bearer": {"type": "http", "scheme": "bearer", "description": "API key or JWT"},
+                "apiKey": {"type": "apiKey", "in": "header", "name": "x-api-key", "description": "API key (messages)"},
+            },
         },
     }
 
 
-def _headers() -> dict[str, Any]:
-    text = {"schema": {"type": "string"}}
-    return {
-        "X-Request-Id": {**text, "description": "The request's id, also in the logs."},
-        "X-Catalyst-Model": {**text, "description": "The model that answered (after any fallback)."},
-        "X-Catalyst-Cache": {**text, "description": "HIT, SEMANTIC or MISS."},
-        "X-Catalyst-Cost-USD": {**text, "description": "Cost of a non-streamed answer."},
+def _ref(model: type[BaseModel]) -> dict[str, str]:
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+def _operation(op: Operation) -> dict[str, Any]:
+    envelope = _ref(s.AnthropicErrorEnvelope if op.anthropic else s.ErrorEnvelope)
+    if op.answer is None:
+        success: dict[str, Any] = {"204": {"description": "Done; no body", "headers": _headers(op)}}
+    else:
+        content: dict[str, Any] = {"application/json": {"schema": _ref(op.answer)}}
+        if op.streams:
+            content["text/event-stream"] = {"schema": SSE_EVENT}
+        success = {"200": {"description": "Success", "headers": _headers(op), "content": content}}
+    responses = {
+        **success,
+        **{
+            status: {"description": STATUS_TEXT[status], "content": {"application/json": {"schema": envelope}}}
+            for status in op.errors
+        },
     }
+    if op.path == "/ready":
+        responses["503"] = {"description": "Not ready", "content": {"application/json": {"schema": _ref(s.Readiness)}}}
+    operation: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "responses": responses}
+    if op.parameters:
+        operation["parameters"] = list(op.parameters)
+    if op.request is not None:
+        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(op.request)}}}
+    if op.public:
+        operation["security"] = []
+    elif op.anthropic:
+        operation["security"] = [{"bearer": []}, {"apiKey": []}]
+    return operation
+
+
+def _headers(op: Operation) -> dict[str, Any]:
+    text = {"schema": {"type": "string"}}
+    headers: dict[str, Any] = {"X-Request-Id": {**text, "description": "The request's id, also in the logs."}}
+    if op.request is not None and op.errors == GENERATION:
+        headers |= {
+            "X-Catalyst-Model": {**text, "description": "The model that answered (after any fallback)."},
+            "X-Catalyst-Cache": {**text, "description": "HIT, SEMANTIC or MISS."},
+            "X-Catalyst-Cost-USD": {**text, "description": "Cost of a non-streamed answer, eight decimal places."},
+        }
+    return headers
