@@ -58,7 +58,7 @@ def _issued_keys(client: Client) -> list[str]:
     return ISSUED_KEY.findall(response.content.decode())
 
 
-def _wrong_token(device: TOTPDevice) -> str:
+def wrong_token(device: TOTPDevice) -> str:
     """A code that no step inside the device's tolerance accepts."""
     valid = {
         f"{TOTP(device.bin_key, device.step, device.t0, device.digits, device.drift + d).token():06d}"
@@ -104,7 +104,7 @@ def test_it_sends_a_password_only_login_back_to_the_admin_login_page(db, has_dev
 
 def test_it_refuses_a_login_with_a_wrong_totp_code(staff_device):
     client = Client()
-    response = _login(client, staff_device, _wrong_token(staff_device))
+    response = _login(client, staff_device, wrong_token(staff_device))
 
     assert response.status_code == 200
     assert list(response.context["form"].non_field_errors()) == [

@@ -18,6 +18,10 @@ from . import reports
 from .models import Alert, Budget, UsageRecord
 from .reports import ReportFilter
 
+# Daily spend over a short range reads best as bars (one day is a bar, not a lone dot); from a
+# month of days on, a line shows the trend without a comb of thin bars.
+LINE_CHART_FROM_DAYS = 32
+
 
 class EstimatedCountPaginator(Paginator):
     """Usage tables grow fast: PostgreSQL's estimate instead of COUNT(*) on the unfiltered list."""
@@ -84,6 +88,7 @@ class UsageRecordAdmin(ReadOnlyAdmin):
         chart = None
         if data:
             chart = {
+                "daily_type": "bar" if len(data["by_day"]) < LINE_CHART_FROM_DAYS else "line",
                 "days": [row["group"] for row in data["by_day"]],
                 "daily_spend": [float(row["spend"]) for row in data["by_day"]],
                 "models": [row["group"] for row in data["by_model"]],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth import get_user_model
 from django.contrib.auth.admin import GroupAdmin, UserAdmin
 from django.contrib.auth.models import Group
@@ -28,6 +29,8 @@ from .forms import ApiKeyAdminForm, OnboardTenantForm, RotateKeysForm
 from .models import ApiKey, KeyStatus, Membership, Team, Tenant, TenantStatus, Tier
 
 ISSUED_SESSION_KEY = "catalyst.issued_keys"
+# A new owner to show a set-password link for: their id, never the link (it is built on display).
+NEW_OWNER_SESSION_KEY = "catalyst.new_owner"
 User = get_user_model()
 
 
@@ -40,6 +43,31 @@ def remember_issued(request: HttpRequest, issued: list[services.IssuedKey]) -> N
 
 def issued_keys_url() -> str:
     return reverse("admin:tenancy_apikey_issued")
+
+
+def form_page(
+    request: HttpRequest,
+    model_admin: admin.ModelAdmin,
+    form,
+    *,
+    title: str,
+    submit_label: str,
+    fieldsets: list | tuple | None = None,
+    prepopulated_fields: dict[str, tuple[str, ...]] | None = None,
+) -> HttpResponse:
+    """An add page that calls a service instead of saving a model, in the change form's markup."""
+    fieldsets = fieldsets or [(None, {"fields": list(form.fields)})]
+    adminform = helpers.AdminForm(form, fieldsets, prepopulated_fields or {}, model_admin=model_admin)
+    context = {
+        **model_admin.admin_site.each_context(request),
+        "title": title,
+        "form": form,
+        "adminform": adminform,
+        "media": model_admin.media + adminform.media,
+        "opts": model_admin.model._meta,
+        "submit_label": submit_label,
+    }
+    return render(request, "admin/tenancy/form_page.html", context)
 
 
 def confirm_action(request, modeladmin, queryset, *, action: str, question: str, label: str, form=None):
@@ -114,6 +142,12 @@ class TenantAdmin(AuditedAdmin):
     def member_count(self, tenant: Tenant) -> int:
         return tenant.member_count
 
+    onboarding_fieldsets = (
+        ("Tenant", {"fields": ("name", "slug", "tier", "monthly_budget_usd")}),
+        ("Owner and first team", {"fields": ("owner_username", "owner_email", "team_name")}),
+        ("First API key", {"fields": ("key_name",)}),
+    )
+
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
         """Adding a tenant is onboarding: tenant, team, owner and first key in one step."""
         if not self.has_add_permission(request):
@@ -138,16 +172,32 @@ class TenantAdmin(AuditedAdmin):
             else:
                 self.log_addition(request, onboarding.tenant, "Onboarded")
                 remember_issued(request, [onboarding.issued])
+                if onboarding.owner_created:
+                    self._invite_owner(request, onboarding)
                 self.message_user(request, f"Tenant {onboarding.tenant.slug} onboarded.", messages.SUCCESS)
                 return HttpResponseRedirect(issued_keys_url())
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Onboard a tenant",
-            "form": form,
-            "opts": self.model._meta,
-            "submit_label": "Onboard tenant",
+        return form_page(
+            request,
+            self,
+            form,
+            title="Onboard a tenant",
+            submit_label="Onboard tenant",
+            fieldsets=self.onboarding_fieldsets,
+            prepopulated_fields={"slug": ("name",)},
+        )
+
+    def _invite_owner(self, request: HttpRequest, onboarding: services.Onboarding) -> None:
+        """E-mail the new owner their set-password link; the next page shows it once as well."""
+        email = onboarding.owner.user.email
+        try:
+            emailed = services.owner_invite_send(onboarding=onboarding, site_url=request.build_absolute_uri("/"))
+        except OSError as error:
+            emailed = False
+            self.message_user(request, f"Could not e-mail {email}: {error}. Pass the link on yourself.", messages.ERROR)
+        request.session[NEW_OWNER_SESSION_KEY] = {
+            "user_id": onboarding.owner.user.pk,
+            "emailed_to": email if emailed else "",
         }
-        return render(request, "admin/tenancy/form_page.html", context)
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)
@@ -287,15 +337,28 @@ class ApiKeyAdmin(AuditedAdmin):
         return [issued, *super().get_urls()]
 
     def issued_view(self, request: HttpRequest) -> HttpResponse:
-        """Show newly issued secrets once; a reload finds them gone."""
+        """Show newly issued secrets once, and a new owner's set-password link; a reload finds them gone."""
         issued = request.session.pop(ISSUED_SESSION_KEY, [])
         context = {
             **self.admin_site.each_context(request),
             "title": "New API keys",
             "issued": issued,
+            "new_owner": self._new_owner(request),
             "opts": self.model._meta,
         }
         return render(request, "admin/tenancy/issued_keys.html", context)
+
+    def _new_owner(self, request: HttpRequest) -> dict | None:
+        remembered = request.session.pop(NEW_OWNER_SESSION_KEY, None)
+        user = User.objects.filter(pk=(remembered or {}).get("user_id")).first()
+        if user is None or user.has_usable_password():  # gone, or chose a password already
+            return None
+        return {
+            "username": user.get_username(),
+            "url": services.set_password_url(user=user, site_url=request.build_absolute_uri("/")),
+            "lifetime": services.set_password_link_lifetime(),
+            "emailed_to": remembered["emailed_to"],
+        }
 
     def add_view(self, request: HttpRequest, form_url: str = "", extra_context=None) -> HttpResponse:
         if not self.has_add_permission(request):
@@ -320,14 +383,7 @@ class ApiKeyAdmin(AuditedAdmin):
                 self.log_addition(request, issued.key, "Issued")
                 remember_issued(request, [issued])
                 return HttpResponseRedirect(issued_keys_url())
-        context = {
-            **self.admin_site.each_context(request),
-            "title": "Issue an API key",
-            "form": form,
-            "opts": self.model._meta,
-            "submit_label": "Issue key",
-        }
-        return render(request, "admin/tenancy/form_page.html", context)
+        return form_page(request, self, form, title="Issue an API key", submit_label="Issue key")
 
     def save_model(self, request, obj, form, change) -> None:
         super().save_model(request, obj, form, change)

@@ -16,16 +16,38 @@ GRACE_CHOICES = [
 
 
 class OnboardTenantForm(forms.Form):
-    slug = forms.SlugField(max_length=63, help_text="Lowercase identifier, e.g. acme.")
-    name = forms.CharField(max_length=200)
-    tier = forms.ModelChoiceField(queryset=Tier.objects.all(), empty_label=None, to_field_name="name")
-    monthly_budget_usd = forms.DecimalField(
-        label="Monthly budget (USD)", max_digits=12, decimal_places=2, min_value=0, required=False
+    name = forms.CharField(max_length=200, help_text="The organisation, as staff and its members read it.")
+    slug = forms.SlugField(
+        max_length=63,
+        help_text="Lowercase identifier in tokens, reports and logs, e.g. acme. Filled from the name; "
+        "it cannot change later.",
     )
-    team_name = forms.CharField(max_length=200, initial="Default")
-    owner_username = forms.CharField(max_length=150, required=False, help_text="Created when it does not exist.")
-    owner_email = forms.EmailField(required=False)
-    key_name = forms.CharField(max_length=100, initial="First key")
+    tier = forms.ModelChoiceField(
+        queryset=Tier.objects.all(),
+        empty_label=None,
+        to_field_name="name",
+        help_text="Sets the rate limits, concurrent streams and monthly token allowance.",
+    )
+    monthly_budget_usd = forms.DecimalField(
+        label="Monthly budget (USD)",
+        max_digits=12,
+        decimal_places=2,
+        min_value=0,
+        required=False,
+        help_text="Spend cap per calendar month. Empty means no USD cap.",
+    )
+    owner_username = forms.CharField(
+        max_length=150,
+        required=False,
+        help_text="Created when it does not exist; a new owner gets a link to choose a password.",
+    )
+    owner_email = forms.EmailField(required=False, help_text="A new owner's set-password link is sent here.")
+    team_name = forms.CharField(
+        max_length=200, initial="Default", help_text="The first team: the owner and the first key belong to it."
+    )
+    key_name = forms.CharField(
+        max_length=100, initial="First key", help_text="A label for the key in lists; the secret is shown once."
+    )
 
     def clean_slug(self) -> str:
         slug = self.cleaned_data["slug"]

@@ -9,11 +9,18 @@ from dataclasses import dataclass
 from datetime import timedelta
 from decimal import Decimal
 
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.tokens import default_token_generator
+from django.core.mail import send_mail
 from django.db import IntegrityError, transaction
+from django.urls import reverse
 from django.utils import timezone
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django.utils.text import slugify
+from django.utils.timesince import timeuntil
 
 from apps.audit.trail import record_change
 
@@ -39,6 +46,7 @@ class Onboarding:
     team: Team
     owner: Membership | None
     issued: IssuedKey
+    owner_created: bool = False  # a new user, without a password: they need a set-password link
 
 
 # --- keys ---------------------------------------------------------------------------------------
@@ -276,12 +284,49 @@ def tenant_onboard(
     tenant = Tenant.objects.create(slug=slug, name=name, tier=tier, monthly_budget_usd=monthly_budget_usd)
     record_change("tenant.create", tenant=tenant, obj=tenant, payload=_tenant_facts(tenant), by=created_by)
     team = Team.objects.create(tenant=tenant, slug=slugify(team_name) or "default", name=team_name)
-    owner = None
+    owner, owner_created = None, False
     if owner_username:
-        user, created = User.objects.get_or_create(username=owner_username, defaults={"email": owner_email})
-        if created:
+        user, owner_created = User.objects.get_or_create(username=owner_username, defaults={"email": owner_email})
+        if owner_created:
             user.set_unusable_password()
             user.save(update_fields=["password"])
         owner = membership_add(tenant=tenant, user=user, role=Role.OWNER, team=team)
     issued = key_create(tenant=tenant, name=key_name, team=team, created_by=created_by)
-    return Onboarding(tenant=tenant, team=team, owner=owner, issued=issued)
+    return Onboarding(tenant=tenant, team=team, owner=owner, issued=issued, owner_created=owner_created)
+
+
+# --- a new owner's first password -----------------------------------------------------------------
+# Only for owners that onboarding created: naming an existing user as owner must not hand whoever
+# onboards a way into that account. The link is built when it is shown or sent, never stored or
+# logged: it is as good as the password it sets until it is used or expires.
+
+
+def set_password_url(*, user: AbstractBaseUser, site_url: str) -> str:
+    """A link to choose a password: Django's password-reset token, which stops working once the
+    password changes or after PASSWORD_RESET_TIMEOUT."""
+    uidb64 = urlsafe_base64_encode(force_bytes(user.pk))
+    path = reverse("set-password", kwargs={"uidb64": uidb64, "token": default_token_generator.make_token(user)})
+    return site_url.rstrip("/") + path
+
+
+def set_password_link_lifetime() -> str:
+    """How long a set-password link works, in words ("3 days"), with plain spaces for mail and terminals."""
+    now = timezone.now()
+    return timeuntil(now + timedelta(seconds=settings.PASSWORD_RESET_TIMEOUT), now).replace("\xa0", " ")
+
+
+def owner_invite_send(*, onboarding: Onboarding, site_url: str) -> bool:
+    """E-mail the new owner a set-password link; False when they have no address. Mail errors
+    (OSError) reach the caller: the tenant exists by then, and the link can be passed on by hand."""
+    user = onboarding.owner.user
+    if not user.email:
+        return False
+    url = set_password_url(user=user, site_url=site_url)
+    login_url = site_url.rstrip("/") + reverse("login")
+    body = (
+        f"Hello {user.get_username()},\n\n"
+        f"You are the owner of {onboarding.tenant.name} on Catalyst. Choose your password here; the link "
+        f"works once, for {set_password_link_lifetime()}:\n\n{url}\n\nAfterwards you sign in at {login_url}\n"
+    )
+    send_mail("Choose your Catalyst password", body, None, [user.email])
+    return True

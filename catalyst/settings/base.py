@@ -24,13 +24,13 @@ CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS")
 
 INSTALLED_APPS = [
     "apps.core.apps.CatalystAdminConfig",
-    "django.contrib.auth",
+    "apps.core.apps.UsersConfig",  # django.contrib.auth, named "Users and groups"
     "django.contrib.contenttypes",
     "django.contrib.sessions",
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_otp",
-    "django_otp.plugins.otp_totp",
+    "apps.core.apps.TwoFactorConfig",  # django_otp.plugins.otp_totp, named "Two-factor devices"
     "channels",
     "apps.core",
     "apps.tenancy",
@@ -222,6 +222,7 @@ LOG_LEVEL = env_str("LOG_LEVEL", "INFO")
 ADMINS = [("Operations", address) for address in env_list("ADMIN_EMAILS")]
 EMAIL_BACKEND = env_str("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
 SERVER_EMAIL = env_str("SERVER_EMAIL", "catalyst@localhost")
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", SERVER_EMAIL)  # the new owner's set-password mail
 EMAIL_HOST = env_str("EMAIL_HOST", "localhost")
 EMAIL_PORT = env_int("EMAIL_PORT", 25)
 EMAIL_HOST_USER = env_str("EMAIL_HOST_USER", "")

@@ -15,9 +15,14 @@ class Command(BaseCommand):
         parser.add_argument("--name", required=True)
         parser.add_argument("--tier", required=True)
         parser.add_argument("--owner", help="Username of the owner; created when it does not exist.")
-        parser.add_argument("--owner-email", default="")
+        parser.add_argument("--owner-email", default="", help="Where a new owner's set-password link is sent.")
         parser.add_argument("--team", default="Default", help="Name of the first team.")
         parser.add_argument("--budget-usd", help="Monthly budget in USD.")
+        parser.add_argument(
+            "--base-url",
+            default="http://127.0.0.1:8000",
+            help="Where people reach Catalyst, for a new owner's set-password link (default: %(default)s).",
+        )
 
     def handle(self, *args, **options) -> None:
         budget = None
@@ -44,5 +49,20 @@ class Command(BaseCommand):
         )
         if onboarding.owner:
             self.stdout.write(f"Owner: {onboarding.owner.user.username}.")
+        if onboarding.owner_created:
+            self._invite_owner(onboarding, options["base_url"])
         self.stdout.write(f"API key {onboarding.issued.key.prefix} (shown once, store it now):")
         self.stdout.write(onboarding.issued.plaintext)
+
+    def _invite_owner(self, onboarding: services.Onboarding, site_url: str) -> None:
+        """Print the new owner's set-password link and e-mail it when they have an address."""
+        user = onboarding.owner.user
+        lifetime = services.set_password_link_lifetime()
+        self.stdout.write(f"Set-password link for {user.username} (works once, for {lifetime}):")
+        self.stdout.write(services.set_password_url(user=user, site_url=site_url))
+        try:
+            emailed = services.owner_invite_send(onboarding=onboarding, site_url=site_url)
+        except OSError as error:
+            self.stderr.write(f"Could not e-mail the link to {user.email} ({error}); pass it on yourself.")
+        else:
+            self.stdout.write(f"E-mailed to {user.email}." if emailed else "No e-mail address: pass it on yourself.")
