@@ -60,6 +60,7 @@ browser:
 		DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium chromium-driver; }
 
 ## run: migrate, seed the demo tenant, key and mock catalogue, serve on $(HOST):$(PORT) beside the mock LLM
+## (Ctrl+C or SIGTERM stops both cleanly: the server finishes its shutdown, make exits 0)
 run: install
 	@DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py preflight
 	DJANGO_SETTINGS_MODULE=catalyst.settings.local $(BIN)/python manage.py migrate --noinput -v 0
@@ -67,9 +68,11 @@ run: install
 		--base-url http://$(HOST):$(PORT) --mock-url http://$(HOST):$(MOCK_PORT)
 	@export DJANGO_SETTINGS_MODULE=catalyst.settings.local; \
 	$(BIN)/python manage.py runmock --host $(HOST) --port $(MOCK_PORT) $(DEMO_MOCK_FLAGS) & mock=$$!; \
-	trap 'kill $$mock 2>/dev/null' EXIT INT TERM; \
-	$(BIN)/python -c "$$WAIT_FOR_MOCK" http://$(HOST):$(MOCK_PORT)/_mock/health; \
-	$(BIN)/uvicorn --host $(HOST) --port $(PORT) $(UVICORN_FLAGS) catalyst.asgi:application
+	trap 'kill $$mock 2>/dev/null' EXIT; \
+	$(BIN)/python -c "$$WAIT_FOR_MOCK" http://$(HOST):$(MOCK_PORT)/_mock/health || exit 1; \
+	$(BIN)/uvicorn --host $(HOST) --port $(PORT) $(UVICORN_FLAGS) catalyst.asgi:application & server=$$!; \
+	trap 'kill $$server 2>/dev/null; wait $$server 2>/dev/null; echo "Catalyst stopped."; exit 0' INT TERM; \
+	wait $$server
 
 ## test: lint, migration check and the whole suite on PostgreSQL + pgvector and Redis
 test: install-test browser lint
