@@ -420,6 +420,21 @@ def browser_staff(django_db_blocker):
         User.objects.filter(username="browser-root").delete()
 
 
+WIDE_PAGES = (
+    TENANTS_URL, "/admin/tenancy/apikey/", "/admin/tenancy/membership/", "/admin/audit/auditentry/",
+    "/admin/metering/usagerecord/", REPORT_URL,
+)  # fmt: skip
+# The page and each table's scrolling box: what is wider than the window or than its box.
+OVERFLOW = """() => {
+    const wide = [];
+    if (document.documentElement.scrollWidth > window.innerWidth) wide.push('page');
+    for (const box of document.querySelectorAll('#changelist .results, #content table')) {
+        if (box.scrollWidth > box.clientWidth + 1) wide.push(box.id || box.className || box.tagName);
+    }
+    return wide;
+}"""
+
+
 def in_browser(base_url: str, steps):
     """Run `steps(page)` in headless Chromium that may use the clipboard; return its result and what
     went wrong on the page (console errors, uncaught exceptions, responses of 400 and above)."""
@@ -467,12 +482,18 @@ def test_in_a_browser_the_name_fills_the_slug_and_copy_puts_the_key_on_the_clipb
         await page.click("button.copy-button")
         await expect(page.locator(".copy-status")).to_have_text("Copied to the clipboard.")
         await expect(page.locator("button.copy-button")).to_have_text("Copied")
-        return slug, shown, await page.evaluate("navigator.clipboard.readText()")
+        clipboard = await page.evaluate("navigator.clipboard.readText()")
+        overflowing = {}
+        for url in WIDE_PAGES:  # at 1366 px, beside the app sidebar, no table scrolls sideways
+            await page.goto(url)
+            overflowing[url] = await page.evaluate(OVERFLOW)
+        return slug, shown, clipboard, overflowing
 
-    (slug, shown, clipboard), problems = in_browser(base_url, steps)
+    (slug, shown, clipboard, overflowing), problems = in_browser(base_url, steps)
 
     assert slug == "umbrella-corp"
     assert clipboard == shown
+    assert overflowing == {url: [] for url in WIDE_PAGES}
     key = ApiKey.objects.get(tenant__slug="umbrella-corp")
     assert key.key_hash == keys.hash_key(clipboard)
     assert problems == []
