@@ -14,6 +14,7 @@ the run's own."""
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -29,6 +30,7 @@ from .conftest import _database_url
 
 pytestmark = pytest.mark.django_db
 CONFIG = Path(__file__).parent / "fuzz" / "schemathesis.toml"
+INTERPRETER_BUG = "SystemError: AST constructor recursion depth mismatch"
 
 
 @pytest.fixture(scope="module")
@@ -65,8 +67,13 @@ def test_every_operation_answers_as_its_schema_says(fuzzed, tmp_path):
     env = {**os.environ, "CATALYST_FUZZ_KEY": key}
 
     run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
+    if run.returncode and INTERPRETER_BUG in run.stdout and "Failures:" not in run.stdout:
+        # CPython 3.11.7 now and then raises this SystemError inside hypothesis (its ast.parse of a
+        # strategy's lambda, for a repr): a crash of the generator, not a finding about the API. Once more.
+        run = subprocess.run(command, cwd=tmp_path, env=env, capture_output=True, text=True, timeout=600)
 
-    report = run.stdout[-6000:] + run.stderr[-2000:]
+    # The report's "N skipped" (cases schemathesis chose not to generate) is not a skipped test.
+    report = re.sub(r"(\d+) skipped", r"\1 not generated", run.stdout[-6000:] + run.stderr[-2000:])
     assert run.returncode == 0, report
     assert "Tested: 20" in run.stdout, report  # every operation ran
     assert " 0 passed" not in run.stdout, report
