@@ -22,6 +22,7 @@ from apps.chat.models import Conversation, Message
 from apps.core.admin_site import CatalystAdminSite
 from apps.core.management.commands.totp_code import current_code
 from apps.metering.models import Alert, Budget, UsageRecord
+from apps.responses.models import StoredResponse
 from apps.tenancy import keys, services
 from apps.tenancy.models import ApiKey, Membership, Role, Team, Tenant, TenantStatus, Tier
 from tests.conftest import LOGIN_URL, PASSWORD
@@ -135,7 +136,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert isinstance(admin.site, CatalystAdminSite)
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
-        Budget, UsageRecord, Alert, Conversation, Message, AuditEntry,
+        Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse,
     }  # fmt: skip
 
 
@@ -157,11 +158,18 @@ def _chat(tenant, user) -> None:
     Message.objects.create(conversation=conversation, tenant=tenant, user_id=user.pk, client_id="c1", role="user")
 
 
+def _responses(tenant) -> None:
+    StoredResponse.objects.create(
+        id="resp_admin", tenant=tenant, request_id="req_admin", model="m", status="completed", body={}, turn=[]
+    )
+
+
 def test_every_registered_model_has_a_working_changelist_change_and_add_page(world, staff_client):
     Group.objects.create(name="support")
     _catalogue()
     _metering(world.acme)
     _chat(world.acme, world.owner)
+    _responses(world.acme)
     statuses, expected = {}, {}
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -175,10 +183,10 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 17
+    assert len(statuses) == 18
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
         "metering.Budget", "metering.UsageRecord", "metering.Alert", "chat.Conversation", "chat.Message",
-        "audit.AuditEntry",
+        "responses.StoredResponse", "audit.AuditEntry",
     ]  # fmt: skip
 
 
