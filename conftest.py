@@ -11,6 +11,8 @@ from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 
+from apps.cache import policy as cache_policy
+from apps.cache.models import CacheMode, CachePolicy
 from apps.catalogue.snapshot import forget_snapshot
 from apps.core.redis.hotstore import hot_store
 from apps.tenancy import services
@@ -31,14 +33,27 @@ def real_services(django_db_setup, django_db_blocker):
     hot_store().clear_sync()
 
 
+@pytest.fixture(scope="session", autouse=True)
+def no_platform_cache(real_services, django_db_blocker):
+    """As shipped, the platform policy caches every repeated request. Most tests send the same
+    prompt again on purpose and must reach the mock each time, so the suite turns the platform's
+    policy off; cache tests give their own tenants a policy (apps/cache/tests, tests/test_cache_*)."""
+    with django_db_blocker.unblock():
+        if CachePolicy._meta.db_table not in connection.introspection.table_names():
+            return  # no test of this session uses the database: pytest-django set none up
+        CachePolicy.objects.filter(tenant=None, tier=None, use_case="").update(mode=CacheMode.OFF)
+
+
 @pytest.fixture(autouse=True)
 def clean_hot_store():
-    """Each test starts with no cached credentials, breaker state or catalogue snapshot."""
+    """Each test starts with no cached credentials, breaker state, catalogue snapshot or cache entry."""
     hot_store().clear_sync()
     forget_snapshot()
+    cache_policy.forget()
     yield
     hot_store().clear_sync()
     forget_snapshot()
+    cache_policy.forget()
 
 
 @pytest.fixture(params=["redis", "memory"])

@@ -17,6 +17,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.models import AuditEntry
+from apps.cache.models import CachePolicy
 from apps.catalogue.models import FallbackChain, LlmModel, Provider
 from apps.chat.models import Conversation, Message
 from apps.core.admin_site import CatalystAdminSite
@@ -136,7 +137,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert isinstance(admin.site, CatalystAdminSite)
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
-        Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse,
+        Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse, CachePolicy,
     }  # fmt: skip
 
 
@@ -183,7 +184,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 18
+    assert len(statuses) == 19
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
         "metering.Budget", "metering.UsageRecord", "metering.Alert", "chat.Conversation", "chat.Message",
         "responses.StoredResponse", "audit.AuditEntry",

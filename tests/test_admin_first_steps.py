@@ -159,6 +159,7 @@ def test_the_index_names_each_app_for_people(staff_client):
         ("chat", "Chat and conversations"),
         ("metering", "Metering and limits"),
         ("catalogue", "Model catalogue"),
+        ("cache", "Response cache"),
         ("responses", "Stored responses"),
         ("tenancy", "Tenants and identity"),
         ("otp_totp", "Two-factor devices"),

@@ -204,7 +204,8 @@ class Answer:
         return model, tokens_in, tokens_out, request.cost_usd if request else Decimal(0)
 
     def _done(self, request: pipeline.Request | None) -> Frame:
-        return frames.done(self.client_id, self.turn.conversation_id, *self._billed(request))
+        cached = str(request.cache_status) if request else "BYPASS"
+        return frames.done(self.client_id, self.turn.conversation_id, *self._billed(request), cached=cached)
 
     async def _emit(self, frame: Frame) -> None:
         if frame["type"] == "token":

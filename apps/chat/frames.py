@@ -15,10 +15,13 @@ def token(client_id: str, text: str, offset: int) -> Frame:
     return {"type": "token", "id": client_id, "content": text, "offset": offset}
 
 
-def done(client_id: str, conversation_id: int, model: str, tokens_in: int, tokens_out: int, cost_usd: Decimal) -> Frame:
+def done(
+    client_id: str, conversation_id: int, model: str, tokens_in: int, tokens_out: int, cost_usd: Decimal,
+    cached: str = "BYPASS",
+) -> Frame:  # fmt: skip
     return {
         "type": "done", "id": client_id, "conversation_id": conversation_id, "model": model,
-        "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": money.usd(cost_usd), "cached": False,
+        "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": money.usd(cost_usd), "cached": cached,
     }  # fmt: skip
 
 

@@ -16,3 +16,17 @@ class Outcome(StrEnum):
 
 
 REFUSALS = frozenset({Outcome.RATE_LIMITED, Outcome.TOO_MANY_STREAMS, Outcome.BUDGET_EXHAUSTED})
+
+
+class CacheStatus(StrEnum):
+    """What the cache did for a request (the X-Catalyst-Cache header and the chat `done` frame)."""
+
+    HIT = "HIT"  # an exact entry, fresh
+    SEMANTIC = "SEMANTIC"  # a similar enough question's entry, fresh
+    MISS = "MISS"  # looked up, nothing to serve: the provider answered (and the answer is stored)
+    BYPASS = "BYPASS"  # not looked up: policy off, no-store, or not reusable
+    STALE = "STALE"  # an expired entry, because every provider in the chain failed
+
+    @property
+    def replayed(self) -> bool:
+        return self in (CacheStatus.HIT, CacheStatus.SEMANTIC, CacheStatus.STALE)

@@ -18,4 +18,7 @@ class Stage:
     enter: Callable[[Any], Awaitable[None]] | None = None
     relay: Callable[[Any, AsyncIterator[Any]], AsyncIterator[Any]] | None = None
     leave: Callable[[Any], Awaitable[None] | None] | None = None
+    # When a later stage's `enter` refuses, an earlier stage may answer instead (the cache's stale
+    # entry when every provider failed): it sets the request's events and returns True.
+    rescue: Callable[[Any, Any], Awaitable[bool]] | None = None
     span: bool = True  # trace `enter` as a span named after the stage (a stage may trace itself instead)

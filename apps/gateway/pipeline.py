@@ -21,11 +21,16 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from apps.audit import stage as audit
+from apps.cache import stage as cache
+from apps.cache.controls import NONE as NO_CONTROLS
+from apps.cache.controls import Controls
+from apps.cache.policy import Policy
+from apps.cache.store import Entry
 from apps.catalogue.models import ModelKind
 from apps.catalogue.snapshot import ModelInfo
 from apps.core.background import spawn
 from apps.core.errors import ApiError, UpstreamFailed
-from apps.core.outcome import Outcome
+from apps.core.outcome import CacheStatus, Outcome
 from apps.core.stage import Stage
 from apps.metering import stage as metering
 from apps.metering.holds import Hold
@@ -50,7 +55,9 @@ from . import resilience, routing
 
 STAGES: tuple[Stage, ...] = (
     routing.stage,  # the model, its fallbacks and the prompt's size; refuses what cannot fit (400)
+    cache.lookup_stage,  # the policy and a fresh entry; on a provider failure, a stale one (STALE)
     metering.stage,  # rate limits, stream caps, the budget hold (429, 402); after: correct, price, settle
+    cache.replay_stage,  # a hit answers from its entry; a provider's answer is stored after settlement
     resilience.stage,  # the provider call: breaker, retries, fallback, deadlines; opens the stream
     audit.stage,  # after: the request's audit entry
     telemetry.stage,  # after: the log line, metrics and the request's root span
@@ -94,6 +101,20 @@ class Request:
     parts: list[str] = field(default_factory=list)  # the answer as it was relayed
     entered: int = 0  # how many stages' `enter` ran (or refused)
     ended: bool = False
+    cache_controls: Controls = NO_CONTROLS
+    cache_status: CacheStatus = CacheStatus.BYPASS
+    cache_policy: Policy | None = None
+    cache_key: str | None = None
+    cache_entry: Entry | None = None  # a fresh entry to answer from
+    stale_entry: Entry | None = None  # an expired one that may stand in for failed providers
+    cache_capture: list[Event] | None = None
+    leased: bool = False  # a stream lease was taken (a replayed answer takes none)
+    saved_usd: Decimal = Decimal("0")
+
+    @property
+    def replayed(self) -> bool:
+        """Answered from the cache: no tokens charged, nothing held."""
+        return self.cache_status.replayed
 
     @property
     def latency_ms(self) -> float:
@@ -125,11 +146,15 @@ async def start(request: Request) -> None:
             request.entered = index + 1
             if stage.enter is None:
                 continue
-            if stage.span:
-                with tracing.stage(stage.name):
+            try:
+                if stage.span:
+                    with tracing.stage(stage.name):
+                        await stage.enter(request)
+                else:
                     await stage.enter(request)
-            else:
-                await stage.enter(request)
+            except ApiError as error:
+                if not await _rescued(request, index, error):
+                    raise
             if request.events is not None or request.embeddings is not None:
                 break
     except ApiError:
@@ -140,6 +165,14 @@ async def start(request: Request) -> None:
         end(request)
         raise
     request.ttft_ms = request.latency_ms
+
+
+async def _rescued(request: Request, failed: int, error: ApiError) -> bool:
+    """Whether a stage before the one that refused answered instead (it set the events)."""
+    for stage in reversed(STAGES[:failed]):
+        if stage.rescue is not None and await stage.rescue(request, error):
+            return True
+    return False
 
 
 async def events(request: Request) -> AsyncIterator[Event | StreamFailure]:

@@ -54,6 +54,8 @@ class UsageRecord(models.Model):
     latency_ms = models.FloatField(default=0)
     ttft_ms = models.FloatField(null=True, blank=True)
     cache_status = models.CharField(max_length=16, default="MISS")
+    tokens_replayed = models.IntegerField(default=0, help_text="A cached answer: the tokens it replayed, not charged.")
+    saved_usd = models.DecimalField(default=Decimal(0), help_text="A cached answer: what it would have cost.", **MONEY)
     outcome = models.CharField(max_length=32)
     stream = models.BooleanField(default=False)
     created_at = models.DateTimeField(default=timezone.now)

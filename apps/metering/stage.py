@@ -50,6 +50,10 @@ class Metered(Protocol):
     model_name: str
     provider_name: str
     tokens: Usage
+    cache_status: str
+    replayed: bool  # answered from the cache: request limits apply, tokens and budget do not
+    leased: bool
+    saved_usd: Decimal
 
 
 def budget_caps(principal: Principal) -> ledger.Caps:
@@ -62,9 +66,12 @@ async def admit(request: Metered) -> None:
     principal = request.principal
     if principal.limits is None:
         return
-    expected = _expected_output(request)
+    if request.replayed:  # a cache hit: it counts as a request, charges no tokens and holds nothing
+        token_cost, request.leased = 0, False
+    else:
+        token_cost, request.leased = request.prompt_tokens + _expected_output(request), request.stream
     decision = await limits.admit(
-        principal, token_cost=request.prompt_tokens + expected, request_id=request.request_id, stream=request.stream
+        principal, token_cost=token_cost, request_id=request.request_id, stream=request.leased
     )
     if not decision.allowed:
         streams = decision.denied == "concurrent streams"
@@ -74,7 +81,7 @@ async def admit(request: Metered) -> None:
         raise RateLimited(message, code=code, headers=decision.headers())
     request.admission = decision
     caps = budget_caps(principal)
-    if not caps.limited:
+    if not caps.limited or request.replayed:
         return
     ask = _ask(request)
     request.hold = await holds.reserve(tenant_id=principal.tenant_id, ask=ask, caps=caps, now=request.started_at)
@@ -122,11 +129,13 @@ def settle(request: Metered) -> Awaitable[None] | None:
     usage = request.usage
     if model is not None and usage is not None:
         request.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+    if request.replayed:  # what the answer would have cost; nothing is charged
+        request.saved_usd, request.cost_usd = request.cost_usd, Decimal(0)
     return _settle_after_response(request)
 
 
 async def _settle_after_response(request: Metered) -> None:
-    used = request.tokens.input_tokens + request.tokens.output_tokens
+    used = 0 if request.replayed else request.tokens.input_tokens + request.tokens.output_tokens
     started = dt.datetime.fromtimestamp(request.started_at, dt.UTC)
     steps = [recorder.record(_usage_record(request), request.hold, budget_caps(request.principal), now=started)]
     if request.admission is not None:
@@ -136,7 +145,7 @@ async def _settle_after_response(request: Metered) -> None:
                 request.admission,
                 actual_tokens=used,
                 request_id=request.request_id,
-                stream=request.stream,
+                stream=request.leased,
             )
         )
     # Together, so their Redis commands leave in one write; one failing does not stop the other.
@@ -148,6 +157,9 @@ async def _settle_after_response(request: Metered) -> None:
 
 def _usage_record(request: Metered) -> dict:
     principal, model, used = request.principal, request.model, request.tokens
+    replayed = used.input_tokens + used.output_tokens if request.replayed else 0
+    if request.replayed:
+        used = Usage(0, 0)
     return {
         "request_id": request.request_id,
         "tenant_id": principal.tenant_id,
@@ -168,6 +180,9 @@ def _usage_record(request: Metered) -> dict:
         "ttft_ms": round(request.ttft_ms, 3) if request.ttft_ms is not None else None,
         "outcome": str(request.outcome),
         "stream": request.stream,
+        "cache_status": str(request.cache_status),
+        "tokens_replayed": replayed,
+        "saved_usd": request.saved_usd,
     }
 
 

@@ -58,4 +58,4 @@ def observe(request) -> None:
         TOKENS.labels(tenant, tier, model, "in").inc(usage.input_tokens)
         TOKENS.labels(tenant, tier, model, "out").inc(usage.output_tokens)
     COST.labels(tenant, tier, model).inc(float(request.cost_usd))
-    CACHE.labels(tenant, "MISS").inc()
+    CACHE.labels(tenant, str(request.cache_status)).inc()

@@ -20,6 +20,7 @@ logger = logging.getLogger("catalyst.request")
 
 class Observed(Protocol):
     principal: Any  # apps.tenancy.principal.Principal
+    cache_status: str
     request_id: str
     endpoint: str
     requested_model: str
@@ -64,7 +65,8 @@ def report(request: Observed) -> None:
     tracing.finish(
         **{
             "catalyst.tenant": principal.tenant_slug, "catalyst.tier": principal.tier,
-            "catalyst.model": fields["model_used"] or request.requested_model, "catalyst.cache": "MISS",
+            "catalyst.model": fields["model_used"] or request.requested_model,
+            "catalyst.cache": str(request.cache_status),
             "catalyst.tokens_in": fields["tokens_in"], "catalyst.tokens_out": fields["tokens_out"],
             "catalyst.cost_usd": float(request.cost_usd), "catalyst.outcome": str(request.outcome),
         }

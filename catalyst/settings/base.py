@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "apps.catalogue",
     "apps.providers",
     "apps.metering",
+    "apps.cache",
     "apps.gateway",
     "apps.chat",
     "apps.responses",

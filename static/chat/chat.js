@@ -373,7 +373,7 @@
     const meta = document.createElement('div');
     meta.className = 'meta';
     const parts = [`${tokens_in} in`, `${tokens_out} out`, `$${cost_usd}`, model];
-    if (cached) parts.push('cached');
+    if (cached === 'HIT' || cached === 'SEMANTIC' || cached === 'STALE') parts.push(`cached (${cached.toLowerCase()})`);
     meta.textContent = parts.join(' · ');
     return meta;
   }

@@ -61,7 +61,8 @@ def summary(request: Request, content: str) -> dict[str, Any]:
         "tokens_in": usage.input_tokens if usage else 0,
         "tokens_out": usage.output_tokens if usage else 0,
         "latency_ms": round(request.latency_ms, 2),
-        "cached": False,
+        "cached": request.replayed,
+        "cache": str(request.cache_status),
         "cost_usd": money.usd(request.cost_usd),
     }
 

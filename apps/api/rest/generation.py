@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator, Callable
 
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from apps.cache import controls as cache_controls
 from apps.catalogue.models import ModelKind
 from apps.gateway import pipeline, routing
 from apps.providers.types import ChatRequest, Completion
@@ -25,6 +26,7 @@ async def _answer(
     http: HttpRequest, principal: Principal, endpoint: str, body, render: Render, render_stream: RenderStream
 ) -> HttpResponse:
     request = pipeline.Request(principal, http.request_id, endpoint, body.model, body.to_chat(), stream=body.stream)
+    request.cache_controls = cache_controls.from_headers(http.headers)
     await pipeline.start(request)
     if body.stream:
         return sse_response(render_stream(request, pipeline.events(request)), request)

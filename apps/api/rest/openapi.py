@@ -67,6 +67,16 @@ MODEL_ID = _path_parameter("model_id", {"type": "string", "minLength": 1}, "A mo
 RESPONSE_ID = _path_parameter("response_id", {"type": "string", "minLength": 1}, "A stored response's id.")
 CONVERSATION_ID = _path_parameter("conversation_id", {"type": "integer", "minimum": 1}, "A conversation's id.")
 ANTHROPIC_VERSION = {"name": "anthropic-version", "in": "header", "required": False, "schema": {"type": "string"}}
+CACHE_HEADERS = (
+    {"name": "Cache-Control", "in": "header", "required": False, "schema": {"type": "string"},
+     "description": "no-cache (do not serve from the cache, store the answer), no-store (neither), "
+                    "max-age=N (serve only an entry at most N s old)."},
+    {"name": "X-Catalyst-Cache-TTL", "in": "header", "required": False,
+     "schema": {"type": "string", "pattern": "^[0-9]{1,9}$"}, "description": "Store the answer for N s (capped)."},
+    {"name": "X-Catalyst-Use-Case", "in": "header", "required": False,
+     "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,62}$"},
+     "description": "The tenant's cache policy for this use case (an unknown name is a 400)."},
+)  # fmt: skip
 CONVERSATION_QUERY = (
     {"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
      "description": "Matches titles and message text (its first 200 characters)."},
@@ -186,8 +196,9 @@ def _operation(op: Operation) -> dict[str, Any]:
     if op.path == "/ready":
         responses["503"] = {"description": "Not ready", "content": {"application/json": {"schema": _ref(s.Readiness)}}}
     operation: dict[str, Any] = {"operationId": op.operation_id, "summary": op.summary, "responses": responses}
-    if op.parameters:
-        operation["parameters"] = list(op.parameters)
+    parameters = list(op.parameters) + (list(CACHE_HEADERS) if op.streams else [])
+    if parameters:
+        operation["parameters"] = parameters
     if op.request is not None:
         operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(op.request)}}}
     if op.public:
@@ -203,7 +214,7 @@ def _headers(op: Operation) -> dict[str, Any]:
     if op.request is not None and op.errors == GENERATION:
         headers |= {
             "X-Catalyst-Model": {**text, "description": "The model that answered (after any fallback)."},
-            "X-Catalyst-Cache": {**text, "description": "HIT, SEMANTIC or MISS."},
+            "X-Catalyst-Cache": {**text, "description": "HIT, SEMANTIC, MISS, BYPASS or STALE."},
             "X-Catalyst-Cost-USD": {**text, "description": "Cost of a non-streamed answer, eight decimal places."},
         }
     return headers

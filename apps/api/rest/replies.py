@@ -16,7 +16,7 @@ def generation_headers(response: HttpResponse, request: Request, *, with_cost: b
     if request.admission is not None:
         for name, value in request.admission.headers().items():
             response[name] = value
-    response["X-Catalyst-Cache"] = "MISS"
+    response["X-Catalyst-Cache"] = str(request.cache_status)
     if with_cost:
         response["X-Catalyst-Cost-USD"] = money.usd(request.cost_usd)
     return response

@@ -12,6 +12,7 @@ from collections.abc import AsyncIterator
 from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from apps.cache import controls as cache_controls
 from apps.gateway import pipeline
 from apps.gateway.pipeline import StreamFailure
 from apps.responses import services
@@ -32,6 +33,7 @@ async def create(http: HttpRequest, principal: Principal) -> HttpResponse:
     request = pipeline.Request(
         principal, http.request_id, "responses", wire.model, wire.to_chat(history), stream=wire.stream
     )
+    request.cache_controls = cache_controls.from_headers(http.headers)
     await pipeline.start(request)
     if wire.stream:
         return sse_response(_events(request, wire), request)

@@ -154,6 +154,7 @@ class Generated(BaseModel):
     tokens_out: int
     latency_ms: float
     cached: bool
+    cache: Literal["HIT", "SEMANTIC", "MISS", "BYPASS", "STALE"]
     cost_usd: Money
 
 

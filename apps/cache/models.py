@@ -1,0 +1,81 @@
+"""Cache policies: a platform default, overridden per tier and per tenant, each optionally per use
+case (`X-Catalyst-Use-Case`). The entries themselves live in the hot store (apps/cache/store.py)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
+from django.db import models
+
+from apps.tenancy.models import Tenant, Tier
+
+
+class CacheMode(models.TextChoices):
+    OFF = "off", "Off"
+    EXACT = "exact", "Exact"
+    SEMANTIC = "semantic", "Semantic (includes exact)"
+
+
+USE_CASE = RegexValidator(r"^[a-z0-9][a-z0-9_.-]{0,62}$", "Lowercase letters, digits, '.', '_' and '-'; at most 63.")
+
+
+class CachePolicy(models.Model):
+    """Which answers are reused, for how long, and when a stale one may stand in for a failed provider.
+
+    A row with neither tenant nor tier is the platform's; a tier's overrides it for that tier's
+    tenants, a tenant's overrides both. `use_case` "" is the default of its scope; a named one
+    applies when a request names it."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="cache_policies")
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, null=True, blank=True, related_name="cache_policies")
+    use_case = models.CharField(max_length=63, blank=True, validators=[USE_CASE], help_text="Empty: the default.")
+    mode = models.CharField(max_length=16, choices=CacheMode.choices, default=CacheMode.SEMANTIC)
+    ttl_seconds = models.PositiveIntegerField(default=3600, validators=[MaxValueValidator(30 * 86400)])
+    similarity_threshold = models.FloatField(
+        default=0.9, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+        help_text="Semantic mode: the least similarity served as a hit.",
+    )  # fmt: skip
+    max_temperature = models.FloatField(
+        default=1.0, validators=[MinValueValidator(0.0), MaxValueValidator(2.0)],
+        help_text="Requests above it are not cached; an unset temperature counts as 1.",
+    )  # fmt: skip
+    serve_stale = models.BooleanField(default=True, help_text="Answer from an expired entry when every provider fails.")
+    stale_seconds = models.PositiveIntegerField(
+        default=86400, validators=[MaxValueValidator(30 * 86400)],
+        help_text="How long past its TTL an entry may stand in.",
+    )  # fmt: skip
+    # One policy per scope and use case, on every database (NULLs are distinct in a unique index).
+    scope_key = models.CharField(max_length=100, unique=True, editable=False)
+
+    class Meta:
+        verbose_name_plural = "cache policies"
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tenant__isnull=True) | models.Q(tier__isnull=True), name="cache_policy_one_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} / {self.use_case or 'default'}: {self.mode}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.scope_key = self._scope_key()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.tenant_id and self.tier_id:
+            raise ValidationError("A policy is the platform's, a tier's or a tenant's: not a tier's and a tenant's.")
+        others = CachePolicy.objects.filter(scope_key=self._scope_key()).exclude(pk=self.pk)
+        if others.exists():
+            raise ValidationError(f"The {self.scope} already has a policy for {self.use_case or 'the default'}.")
+
+    def _scope_key(self) -> str:
+        return f"{self.tenant_id or '-'}:{self.tier_id or '-'}:{self.use_case}"
+
+    @property
+    def scope(self) -> str:
+        if self.tenant_id:
+            return f"tenant {self.tenant}"
+        if self.tier_id:
+            return f"tier {self.tier}"
+        return "platform"

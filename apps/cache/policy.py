@@ -1,0 +1,85 @@
+"""The cache policy of a request: the tenant's for its use case, else its tier's, else the
+platform's. Policies are read once per catalogue version (staff edits bump it, like a catalogue
+edit), so resolving one costs no query and no round trip."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from asgiref.sync import sync_to_async
+
+from apps.catalogue.snapshot import current_catalogue
+from apps.core.db import refresh_connections
+from apps.core.errors import InvalidRequest
+from apps.tenancy.principal import Principal
+
+from .models import CacheMode, CachePolicy
+
+
+@dataclass(frozen=True, slots=True)
+class Policy:
+    use_case: str
+    mode: str
+    ttl_seconds: int
+    similarity_threshold: float
+    max_temperature: float
+    serve_stale: bool
+    stale_seconds: int
+
+    @property
+    def on(self) -> bool:
+        return self.mode != CacheMode.OFF
+
+
+OFF = Policy("", CacheMode.OFF, 0, 1.0, 0.0, False, 0)
+Scope = tuple[str, str | int | None, str]  # ("tenant" | "tier" | "platform", id or tier name, use case)
+
+
+@dataclass(frozen=True)
+class Policies:
+    version: str
+    rows: dict[Scope, Policy]
+
+    def resolve(self, principal: Principal, use_case: str = "") -> Policy:
+        """The most specific policy; a use case no scope of this tenant defines is a 400."""
+        for scope in (("tenant", principal.tenant_id), ("tier", principal.tier), ("platform", None)):
+            found = self.rows.get((*scope, use_case))
+            if found is not None:
+                return found
+        if use_case:
+            raise InvalidRequest(f"No cache policy is named '{use_case}' for this tenant.", param="X-Catalyst-Use-Case")
+        return OFF
+
+
+def load(version: str) -> Policies:
+    refresh_connections()
+    rows: dict[Scope, Policy] = {}
+    for row in CachePolicy.objects.select_related("tier"):
+        scope: tuple[str, str | int | None]
+        if row.tenant_id:
+            scope = ("tenant", row.tenant_id)
+        elif row.tier_id:
+            scope = ("tier", row.tier.name)
+        else:
+            scope = ("platform", None)
+        rows[(*scope, row.use_case)] = Policy(
+            row.use_case, row.mode, row.ttl_seconds, row.similarity_threshold, row.max_temperature,
+            row.serve_stale, row.stale_seconds,
+        )  # fmt: skip
+    return Policies(version, rows)
+
+
+_loaded: Policies | None = None
+
+
+async def current() -> Policies:
+    global _loaded
+    version = (await current_catalogue()).version
+    if _loaded is None or _loaded.version != version:
+        _loaded = await sync_to_async(load)(version)
+    return _loaded
+
+
+def forget() -> None:
+    global _loaded
+    _loaded = None

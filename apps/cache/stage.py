@@ -1,0 +1,151 @@
+"""The cache as pipeline stages (apps/gateway/pipeline.py).
+
+`lookup` (after routing, before limits) resolves the policy and the request's key and finds a fresh
+entry: a hit then pays only the request-rate limits, no tokens and no hold. `replay` (after
+limits, before the provider) answers a hit from its entry; otherwise it records the provider's
+events on their way out and, once the request is settled, stores them (a stream is stored as
+the stream it was). When every provider fails, `rescue` answers from an entry past its TTL that
+the policy still allows (STALE).
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import AsyncIterator
+from decimal import Decimal
+from typing import Protocol
+
+from apps.catalogue.models import ModelKind
+from apps.catalogue.snapshot import ModelInfo, current_catalogue
+from apps.core.errors import ApiError, UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
+from apps.core.outcome import CacheStatus, Outcome
+from apps.core.stage import Stage
+from apps.providers.types import ChatRequest, Event, Finish, TextDelta
+from apps.tenancy.principal import Principal
+
+from . import policy, store
+from .controls import Controls
+
+# Provider failures a stale answer may stand in for (not the caller's own faults, nor limits).
+_PROVIDER_FAILURES = (UpstreamFailed, UpstreamUnavailable, UpstreamTimeout)
+
+
+class Cached(Protocol):
+    principal: Principal
+    kind: str
+    requested_model: str
+    chat: ChatRequest
+    route: list[ModelInfo]
+    model: ModelInfo | None
+    events: AsyncIterator[Event] | None
+    outcome: Outcome
+    cost_usd: Decimal
+    cache_controls: Controls
+    cache_status: CacheStatus
+    cache_policy: policy.Policy | None
+    cache_key: str | None
+    cache_entry: store.Entry | None
+    stale_entry: store.Entry | None
+    cache_capture: list[Event] | None
+
+
+def _reusable(chat: ChatRequest, rules: policy.Policy) -> bool:
+    temperature = 1.0 if chat.temperature is None else chat.temperature
+    return temperature <= rules.max_temperature
+
+
+async def lookup(request: Cached) -> None:
+    if request.kind != ModelKind.CHAT:
+        return
+    controls = request.cache_controls
+    try:
+        rules = (await policy.current()).resolve(request.principal, controls.use_case)
+    except ApiError:
+        request.outcome = Outcome.INVALID
+        raise
+    if not rules.on or controls.no_store or not _reusable(request.chat, rules):
+        return  # BYPASS
+    request.cache_policy = rules
+    request.cache_key = store.key(request.principal.tenant_id, rules.use_case, request.requested_model, request.chat)
+    request.cache_status = CacheStatus.MISS
+    if controls.no_cache:
+        return
+    entry = await store.get(request.cache_key)
+    if entry is None:
+        return
+    age = entry.age()
+    if age <= entry.ttl and (controls.max_age is None or age <= controls.max_age):
+        request.cache_entry = entry
+        request.cache_status = CacheStatus.HIT
+    elif (
+        rules.serve_stale
+        and age <= entry.ttl + rules.stale_seconds
+        and (controls.max_age is None or age <= controls.max_age)
+    ):
+        request.stale_entry = entry
+
+
+async def replay(request: Cached) -> None:
+    if request.cache_entry is not None:
+        await _serve(request, request.cache_entry)
+
+
+async def _serve(request: Cached, entry: store.Entry) -> None:
+    catalogue = await current_catalogue()
+    request.model = catalogue.models.get(entry.model) or request.route[0]
+    request.events = _replayed(entry, request.stream)
+
+
+_WORDS = re.compile(r"\s*\S+\s*|\s+")
+
+
+async def _replayed(entry: store.Entry, stream: bool) -> AsyncIterator[Event]:
+    """The stored events; to a stream, an answer stored whole is replayed word by word."""
+    for event in entry.events:
+        if stream and isinstance(event, TextDelta) and " " in event.text.strip():
+            for word in _WORDS.findall(event.text):
+                yield TextDelta(word)
+        else:
+            yield event
+
+
+async def rescue(request: Cached, error: ApiError) -> bool:
+    """Every provider failed: answer from the stale entry the lookup kept, if the policy allows."""
+    if request.stale_entry is None or not isinstance(error, _PROVIDER_FAILURES):
+        return False
+    request.cache_status = CacheStatus.STALE
+    request.outcome = Outcome.PENDING
+    await _serve(request, request.stale_entry)
+    return True
+
+
+async def capture(request: Cached, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    if request.cache_status != CacheStatus.MISS or request.cache_key is None:
+        async for event in events:
+            yield event
+        return
+    request.cache_capture = captured = []
+    async for event in events:
+        captured.append(event)
+        yield event
+
+
+def keep(request: Cached):
+    """Store a provider's complete answer once the request is settled (its cost is known then)."""
+    captured, rules = request.cache_capture, request.cache_policy
+    if request.outcome != Outcome.OK or not captured or rules is None or request.model is None:
+        return None
+    if not isinstance(captured[-1], Finish) and not any(isinstance(e, Finish) for e in captured):
+        return None
+    wanted = request.cache_controls.ttl
+    ttl = rules.ttl_seconds if wanted is None else min(wanted, rules.ttl_seconds)
+    if ttl <= 0:
+        return None
+    entry = store.Entry(time.time(), ttl, request.model.name, tuple(captured), request.cost_usd)
+    keep_for = ttl + (rules.stale_seconds if rules.serve_stale else 0)
+    return store.put(request.cache_key, entry, keep_for)
+
+
+lookup_stage = Stage("cache", enter=lookup, rescue=rescue)
+replay_stage = Stage("cache-replay", enter=replay, relay=capture, leave=keep, span=False)

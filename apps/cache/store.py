@@ -1,0 +1,96 @@
+"""Cache entries in the hot store (Redis, or memory on the embedded default): the answer's events
+as the provider sent them, so a hit replays a stream as a stream, in any endpoint's wire format.
+
+An entry's key is the tenant, the use case, the model asked for and every parameter that changes
+the answer; nothing else can reach it. It lives for its TTL plus the stale age the policy allows,
+so a provider outage can still be answered from it (STALE)."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+
+from apps.core.redis.hotstore import hot_store
+from apps.providers.types import ChatRequest, Event, Finish, TextDelta, ToolCallDelta, Usage
+
+# What does not change the answer: who asked (user), the caller's own labels and the service tier.
+_NOT_IN_KEY = ("user", "metadata", "service_tier")
+
+
+def key(tenant_id: int, use_case: str, model: str, chat: ChatRequest) -> str:
+    params = {f.name: getattr(chat, f.name) for f in dataclasses.fields(chat) if f.name not in _NOT_IN_KEY}
+    canonical = json.dumps(
+        [tenant_id, use_case, model, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    return f"cache:{tenant_id}:{digest}"
+
+
+@dataclass(frozen=True, slots=True)
+class Entry:
+    created: float
+    ttl: int
+    model: str
+    events: tuple[Event, ...]
+    cost_usd: Decimal
+
+    def age(self, now: float | None = None) -> float:
+        return (now if now is not None else time.time()) - self.created
+
+    @property
+    def usage(self) -> Usage:
+        for event in self.events:
+            if isinstance(event, Usage):
+                return event
+        return Usage(0, 0)
+
+
+def _encode(event: Event) -> list:
+    if isinstance(event, TextDelta):
+        return ["t", event.text]
+    if isinstance(event, ToolCallDelta):
+        return ["c", event.index, event.id, event.name, event.arguments]
+    if isinstance(event, Usage):
+        return ["u", event.input_tokens, event.output_tokens, event.cached_tokens]
+    return ["f", event.reason]
+
+
+def _decode(item: list) -> Event:
+    kind = item[0]
+    if kind == "t":
+        return TextDelta(item[1])
+    if kind == "c":
+        return ToolCallDelta(item[1], item[2], item[3], item[4])
+    if kind == "u":
+        return Usage(item[1], item[2], item[3])
+    return Finish(item[1])
+
+
+def encode(entry: Entry) -> str:
+    return json.dumps(
+        {"created": entry.created, "ttl": entry.ttl, "model": entry.model, "cost": str(entry.cost_usd),
+         "events": [_encode(event) for event in entry.events]},
+        separators=(",", ":"), ensure_ascii=False,
+    )  # fmt: skip
+
+
+def decode(raw: str) -> Entry | None:
+    try:
+        data = json.loads(raw)
+        events = tuple(_decode(item) for item in data["events"])
+        return Entry(data["created"], data["ttl"], data["model"], events, Decimal(data["cost"]))
+    except (ValueError, KeyError, IndexError, TypeError, ArithmeticError):
+        return None  # an entry this build cannot read is a miss, never an error
+
+
+async def get(entry_key: str) -> Entry | None:
+    raw = await hot_store().get(entry_key)
+    return decode(raw) if raw is not None else None
+
+
+async def put(entry_key: str, entry: Entry, keep_seconds: int) -> None:
+    await hot_store().set(entry_key, encode(entry), max(keep_seconds, 1))

@@ -1,0 +1,204 @@
+"""The exact cache against a live server with the official SDKs: a repeated request is answered
+from the cache (stream and not, in each endpoint's own wire format), never across tenants, with
+each request control honoured, a stale answer standing in when every provider fails, and a hit's
+usage record charging nothing and saying what it saved."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from decimal import Decimal
+
+import anthropic
+import httpx
+import openai
+import pytest
+
+from apps.cache.models import CacheMode, CachePolicy
+from apps.catalogue.snapshot import catalogue_changed
+from apps.metering.models import UsageRecord
+from apps.tenancy.models import Tenant
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(scope="module")
+def policies(live, django_db_blocker):
+    """Both live tenants get an exact cache (committed, so the live server sees it); the suite's
+    platform policy stays off. "faq" is a use case of its own; "strict" never serves stale."""
+    with django_db_blocker.unblock():
+        rows = [
+            CachePolicy.objects.create(tenant=Tenant.objects.get(slug=slug), mode=CacheMode.EXACT)
+            for slug in ("live", "live-other")
+        ]
+        rows.append(CachePolicy.objects.create(tenant=live.tenant, use_case="faq", ttl_seconds=60))
+        rows.append(CachePolicy.objects.create(tenant=live.tenant, use_case="strict", serve_stale=False))
+        catalogue_changed()
+    yield rows
+    with django_db_blocker.unblock():
+        CachePolicy.objects.filter(pk__in=[row.pk for row in rows]).delete()
+        catalogue_changed()
+
+
+@pytest.fixture
+def cached(policies, fresh):
+    return fresh
+
+
+def client(world, key: str | None = None) -> openai.OpenAI:
+    return openai.OpenAI(base_url=world.base_url, api_key=key or world.key, max_retries=0)
+
+
+def ask(world, prompt: str, key: str | None = None, headers: dict | None = None, **params):
+    raw = client(world, key).chat.completions.with_raw_response.create(
+        model="gpt-mock", messages=[{"role": "user", "content": prompt}], extra_headers=headers or {}, **params
+    )
+    return raw.headers["x-catalyst-cache"], raw.parse()
+
+
+def upstream_calls(world) -> int:
+    return len(world.mock.requests("gpt-mock"))
+
+
+def fresh_prompt() -> str:
+    return f"What is a circuit breaker? ({uuid.uuid4().hex[:8]})"
+
+
+def test_the_second_identical_request_is_a_hit_with_the_same_answer_and_no_upstream_call(cached):
+    prompt = fresh_prompt()
+
+    first_status, first = ask(cached, prompt)
+    second_status, second = ask(cached, prompt)
+    other_status, _ = ask(cached, prompt, temperature=0.2)  # another parameter: another entry
+
+    assert (first_status, second_status, other_status) == ("MISS", "HIT", "MISS")
+    assert second.choices[0].message.content == first.choices[0].message.content
+    assert second.usage.completion_tokens == first.usage.completion_tokens == 20
+    assert upstream_calls(cached) == 2  # the first and the temperature 0.2 one
+
+
+def test_a_cached_stream_is_replayed_as_a_stream_in_each_wire_format(cached):
+    prompt = fresh_prompt()
+    ask(cached, prompt)  # stored from a non-streamed answer
+
+    with client(cached).chat.completions.with_streaming_response.create(
+        model="gpt-mock", messages=[{"role": "user", "content": prompt}], stream=True,
+        stream_options={"include_usage": True},
+    ) as streamed:  # fmt: skip
+        status = streamed.headers["x-catalyst-cache"]
+        chunks = list(streamed.parse())
+    text = "".join(c.choices[0].delta.content or "" for c in chunks if c.choices)
+    _, original = ask(cached, prompt)
+    claude = anthropic.Anthropic(base_url=cached.server.url, api_key=cached.key, max_retries=0)
+    body = {"model": "claude-mock", "max_tokens": 100, "messages": [{"role": "user", "content": prompt}]}
+    with claude.messages.stream(**body) as first:
+        first_text = "".join(first.text_stream)
+    with claude.messages.with_streaming_response.create(**body, stream=True) as replay:
+        anthropic_status = replay.headers["x-catalyst-cache"]
+        events = [event.type for event in replay.parse()]
+
+    assert status == "HIT"
+    # stored whole (a non-streamed answer), replayed word by word
+    assert len([c for c in chunks if c.choices and c.choices[0].delta.content]) == len(text.split()) > 1
+    assert text == original.choices[0].message.content
+    assert chunks[-1].usage.completion_tokens == 20
+    assert anthropic_status == "HIT"
+    assert events[0] == "message_start" and events[-1] == "message_stop"
+    assert events.count("content_block_delta") > 1
+    assert first_text
+    assert len(cached.mock.requests("claude-mock")) == 1
+
+
+def test_no_tenant_is_ever_served_another_tenants_entry(cached):
+    """Prompts asked by one tenant, then by the other (a free tier: 10 requests a minute): every
+    one of the other's is a MISS, then a hit on its own entry."""
+    prompts = [fresh_prompt() for _ in range(4)]
+    first = [ask(cached, prompt)[0] for prompt in prompts]
+    other = [ask(cached, prompt, key=cached.other_key)[0] for prompt in prompts]
+    again = [ask(cached, prompt, key=cached.other_key)[0] for prompt in prompts]
+
+    assert first == ["MISS"] * 4
+    assert other == ["MISS"] * 4
+    assert again == ["HIT"] * 4  # the other tenant's own entries
+    assert upstream_calls(cached) == 8
+
+
+def test_each_request_control_is_honoured(cached):
+    prompt = fresh_prompt()
+    ask(cached, prompt)
+
+    no_cache = ask(cached, prompt, headers={"Cache-Control": "no-cache"})[0]
+    no_store_prompt = fresh_prompt()
+    no_store = [ask(cached, no_store_prompt, headers={"Cache-Control": "no-store"})[0] for _ in range(2)]
+    time.sleep(1.1)
+    too_old = ask(cached, prompt, headers={"Cache-Control": "max-age=1"})[0]
+    young_enough = ask(cached, prompt, headers={"Cache-Control": "max-age=60"})[0]
+    use_case = [ask(cached, prompt, headers={"X-Catalyst-Use-Case": "faq"})[0] for _ in range(2)]
+    with pytest.raises(openai.BadRequestError) as unknown:
+        ask(cached, prompt, headers={"X-Catalyst-Use-Case": "nope"})
+    with pytest.raises(openai.BadRequestError) as bad_ttl:
+        ask(cached, prompt, headers={"X-Catalyst-Cache-TTL": "soon"})
+
+    assert no_cache == "MISS"  # looked past the entry, and stored the fresh answer
+    assert no_store == ["BYPASS", "BYPASS"]
+    assert (too_old, young_enough) == ("MISS", "HIT")
+    assert use_case == ["MISS", "HIT"]  # its own policy, its own entries
+    assert unknown.value.body["message"] == "No cache policy is named 'nope' for this tenant."
+    assert bad_ttl.value.body["param"] == "X-Catalyst-Cache-TTL"
+
+
+def test_a_stale_entry_answers_when_every_provider_fails_unless_the_policy_forbids_it(cached):
+    prompt = fresh_prompt()
+    _, original = ask(cached, prompt, headers={"X-Catalyst-Cache-TTL": "1"})
+    strict = {"X-Catalyst-Use-Case": "strict", "X-Catalyst-Cache-TTL": "1"}
+    ask(cached, prompt, headers=strict)
+    time.sleep(1.1)
+    cached.mock.script("gpt-mock", [{"status": 500}] * 4)
+
+    stale_status, stale = ask(cached, prompt)
+    cached.mock.script("gpt-mock", [{"status": 500}] * 4)
+    with pytest.raises(openai.InternalServerError) as refused:
+        ask(cached, prompt, headers={"X-Catalyst-Use-Case": "strict"})
+
+    assert stale_status == "STALE"
+    assert stale.choices[0].message.content == original.choices[0].message.content
+    assert refused.value.status_code == 502
+
+
+def test_a_hit_is_recorded_as_cached_charging_nothing_and_saying_what_it_saved(cached):
+    prompt = fresh_prompt()
+    first = client(cached).chat.completions.with_raw_response.create(
+        model="gpt-mock", messages=[{"role": "user", "content": prompt}]
+    )
+    hit = client(cached).chat.completions.with_raw_response.create(
+        model="gpt-mock", messages=[{"role": "user", "content": prompt}]
+    )
+    ids = [first.headers["x-request-id"], hit.headers["x-request-id"]]
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        if UsageRecord.objects.filter(request_id__in=ids).count() == 2:
+            break
+        time.sleep(0.05)
+    miss_record = UsageRecord.objects.get(request_id=ids[0])
+    hit_record = UsageRecord.objects.get(request_id=ids[1])
+    usage = hit.parse().usage
+
+    assert hit.headers["x-catalyst-cost-usd"] == "0.00000000"
+    assert (miss_record.cache_status, hit_record.cache_status) == ("MISS", "HIT")
+    assert (hit_record.tokens_in, hit_record.tokens_out, hit_record.cost_usd) == (0, 0, Decimal(0))
+    assert hit_record.tokens_replayed == usage.prompt_tokens + usage.completion_tokens
+    assert hit_record.saved_usd == miss_record.cost_usd > 0
+    assert hit_record.outcome == "ok"
+
+
+def test_the_platform_api_reports_the_cache(cached):
+    prompt = fresh_prompt()
+    body = {"prompt": prompt, "model": "gpt-mock"}
+    headers = {"Authorization": f"Bearer {cached.key}"}
+
+    first = httpx.post(cached.base_url + "/generate", json=body, headers=headers, timeout=20).json()
+    second = httpx.post(cached.base_url + "/generate", json=body, headers=headers, timeout=20).json()
+
+    assert (first["cache"], first["cached"], second["cache"], second["cached"]) == ("MISS", False, "HIT", True)
+    assert second["content"] == first["content"]
+    assert second["cost_usd"] == "0.00000000"
