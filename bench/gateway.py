@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/gateway.py [--server daphne|uvicorn] [--requests 2000] [--seconds 10]
         [--postgres] [--budget-usd 1000] [--tracing otlp|console [--sample 0.1]] [--flusher web|worker]
+        [--cache off|miss|hit]
 
 Starts the mock LLM server and one Catalyst server process (local settings, DEBUG off, Redis for
 the hot store, SQLite for the database or PostgreSQL with --postgres; authentication, rate
@@ -11,6 +12,9 @@ with an aiohttp client:
   - added latency p50/p95/p99 of non-streamed chat at concurrency 1, 10 and 50;
   - throughput of the one Catalyst process at concurrency 50;
   - time-to-first-token overhead of streamed chat at concurrency 1.
+--cache: the tenant's cache policy is off (the default, as before the cache existed); "miss" turns
+the exact cache on and makes every prompt unique (each request is looked up, misses and is
+stored); "hit" turns it on with one prompt, so every request after the first is a hit.
 Nothing here is a test; figures go to docs/performance.md.
 """
 
@@ -34,7 +38,18 @@ sent: collections.Counter[str] = collections.Counter()  # requests answered 200,
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello to the benchmark"}]}
 
 
+UNIQUE = {"on": False}  # --cache miss: every request asks something new
+_asked = iter(range(1 << 62))
+
+
+def _body(body: dict) -> dict:
+    if not UNIQUE["on"]:
+        return body
+    return {**body, "messages": [{"role": "user", "content": f"Say hello to the benchmark {next(_asked)}"}]}
+
+
 async def one(session: aiohttp.ClientSession, url: str, headers: dict, body: dict) -> float:
+    body = _body(body)
     started = time.perf_counter()
     async with session.post(url, json=body, headers=headers) as response:
         await response.read()
@@ -79,10 +94,10 @@ async def throughput(url: str, headers: dict, concurrency: int, seconds: float) 
 
 
 async def first_token_ms(url: str, headers: dict, samples: int) -> list[float]:
-    body = {**BODY, "stream": True}
     values = []
     async with aiohttp.ClientSession() as session:
         for _ in range(samples):
+            body = _body({**BODY, "stream": True})
             started = time.perf_counter()
             async with session.post(url, json=body, headers=headers) as response:
                 async for line in response.content:
@@ -163,7 +178,12 @@ def main() -> None:
         "--flusher", choices=("web", "worker"), default="web",
         help="Who writes usage records and audit entries to the database: the server, or a Celery worker.",
     )  # fmt: skip
+    parser.add_argument(
+        "--cache", choices=("off", "miss", "hit"), default="off",
+        help="The tenant's exact cache: off; on with every prompt new (misses); on with one prompt (hits).",
+    )  # fmt: skip
     args = parser.parse_args()
+    UNIQUE["on"] = args.cache == "miss"
 
     with contextlib.ExitStack() as running_sink:
         env = {"OTEL_TRACES_EXPORTER": args.tracing} if args.tracing else {}
@@ -172,7 +192,8 @@ def main() -> None:
         if args.tracing == "otlp":
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink_url = running_sink.enter_context(otlp_sink())
         with stack(
-            server=args.server, postgres=args.postgres, budget=args.budget_usd, env=env, flusher=args.flusher
+            server=args.server, postgres=args.postgres, budget=args.budget_usd, env=env, flusher=args.flusher,
+            cache_mode="off" if args.cache == "off" else "exact",
         ) as running:
             report = asyncio.run(measure(running, args.requests, args.seconds))
         if args.tracing == "otlp":  # the server has stopped, so its last batch has been exported
@@ -184,6 +205,7 @@ def main() -> None:
     report["tracing"] = args.tracing or "none"
     report["sample"] = args.sample if args.tracing else None
     report["flusher"] = args.flusher
+    report["cache"] = args.cache
     print(json.dumps(report, indent=2))
     c1, ttft, rps = report["latency"]["c1"]["p50"]["added_ms"], report["ttft"]["p50"]["added_ms"], report["throughput"]
     print(

@@ -37,6 +37,8 @@ tenant.override_requests_per_minute = tenant.override_tokens_per_minute = 100_00
 tenant.override_concurrent_streams = 100_000
 tenant.monthly_budget_usd = {budget}
 tenant.save()
+from apps.cache.models import CachePolicy
+CachePolicy.objects.create(tenant=tenant, mode={cache_mode!r})  # the platform's default is semantic
 print(issue_token(user_id=onboarding.owner.user.pk, tenant_slug="bench", ttl_seconds=43_200))
 print(onboarding.issued.plaintext)
 """
@@ -78,10 +80,10 @@ def _environment(var_dir: str, mock_url: str) -> dict[str, str]:
     }
 
 
-def _seed(env: dict[str, str], mock_url: str, budget: str | None) -> tuple[str, str]:
+def _seed(env: dict[str, str], mock_url: str, budget: str | None, cache_mode: str) -> tuple[str, str]:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    code = SEED.format(mock_url=mock_url, budget=f"Decimal({budget!r})" if budget else None)
+    code = SEED.format(mock_url=mock_url, budget=f"Decimal({budget!r})" if budget else None, cache_mode=cache_mode)
     seeded = subprocess.run(
         [python, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True,
         text=True,
@@ -106,9 +108,11 @@ def stack(
     server_args: list[str] | None = None,
     env: dict[str, str] | None = None,
     flusher: str = "web",
+    cache_mode: str = "off",
 ) -> Iterator[Stack]:
     """flusher="worker" starts a Celery worker with beat beside the server, which then only queues
-    usage records and audit entries (QUEUE_FLUSHER=worker); "web" lets the server write them."""
+    usage records and audit entries (QUEUE_FLUSHER=worker); "web" lets the server write them.
+    cache_mode is the bench tenant's cache policy ("off" unless a bench measures the cache)."""
     mock_port, port = free_port(), free_port()
     mock_url, url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as var_dir:
@@ -120,7 +124,7 @@ def stack(
 
             database = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode="stop")
             env["DATABASE_URL"] = database.get_uri()
-        token, key = _seed(env, mock_url, budget)
+        token, key = _seed(env, mock_url, budget, cache_mode)
         mock = subprocess.Popen(
             [sys.executable, "-m", "apps.mockllm.server", "--host", "127.0.0.1", "--port", str(mock_port)],
             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
