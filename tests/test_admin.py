@@ -17,7 +17,7 @@ from django_otp.oath import TOTP
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.models import AuditEntry
-from apps.cache.models import CachePolicy
+from apps.cache.models import CachePolicy, CachePurge
 from apps.catalogue.models import FallbackChain, LlmModel, Provider
 from apps.chat.models import Conversation, Message
 from apps.core.admin_site import CatalystAdminSite
@@ -137,7 +137,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert isinstance(admin.site, CatalystAdminSite)
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
-        Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse, CachePolicy,
+        Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse, CachePolicy, CachePurge,
     }  # fmt: skip
 
 
@@ -159,6 +159,10 @@ def _chat(tenant, user) -> None:
     Message.objects.create(conversation=conversation, tenant=tenant, user_id=user.pk, client_id="c1", role="user")
 
 
+def _cache(tenant) -> None:
+    CachePurge.objects.create(tenant=tenant, model="m")
+
+
 def _responses(tenant) -> None:
     StoredResponse.objects.create(
         id="resp_admin", tenant=tenant, request_id="req_admin", model="m", status="completed", body={}, turn=[]
@@ -171,6 +175,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
     _metering(world.acme)
     _chat(world.acme, world.owner)
     _responses(world.acme)
+    _cache(world.acme)
     statuses, expected = {}, {}
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -184,7 +189,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 19
+    assert len(statuses) == 20
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
         "metering.Budget", "metering.UsageRecord", "metering.Alert", "chat.Conversation", "chat.Message",
         "responses.StoredResponse", "audit.AuditEntry",

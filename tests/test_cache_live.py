@@ -5,6 +5,7 @@ usage record charging nothing and saying what it saved."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 import uuid
 from decimal import Decimal
@@ -202,3 +203,33 @@ def test_the_platform_api_reports_the_cache(cached):
     assert (first["cache"], first["cached"], second["cache"], second["cached"]) == ("MISS", False, "HIT", True)
     assert second["content"] == first["content"]
     assert second["cost_usd"] == "0.00000000"
+
+
+def test_chat_gets_the_cache_too_and_its_done_frame_says_so(cached):
+    """Two new conversations asking the same first question: the second is answered from the cache,
+    token frames and all; the done frame carries the status."""
+    from django.contrib.auth import get_user_model
+
+    from apps.tenancy.tokens import issue_token
+    from catalyst.testing.chat import ChatClient
+
+    owner = get_user_model().objects.get(username="live-owner")
+    token = issue_token(user_id=owner.pk, tenant_slug="live")
+    prompt = fresh_prompt()
+
+    async def scenario():
+        client = await ChatClient.open(cached.server.url, token)
+        answers = []
+        for _ in range(2):
+            answers.append(await client.until(await client.message(prompt, model="gpt-mock")))
+        await client.close()
+        return answers
+
+    first, second = asyncio.run(scenario())
+
+    assert (first.end["type"], first.end["cached"]) == ("done", "MISS")
+    assert (second.end["type"], second.end["cached"]) == ("done", "HIT")
+    assert second.text == first.text
+    assert len([f for f in second.frames if f["type"] == "token"]) > 1
+    assert second.end["cost_usd"] == "0.00000000"
+    assert len(cached.mock.requests("gpt-mock")) == 1

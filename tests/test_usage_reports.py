@@ -77,3 +77,38 @@ def test_a_backwards_date_range_is_refused(usage, staff_client):
 
     assert response.status_code == 400
     assert UsageRecord.objects.count() == 3
+
+
+def test_the_report_shows_the_cache_hit_rate_and_what_it_saved(world, staff_client):
+    now = dt.datetime.combine(DAY, dt.time(12), tzinfo=dt.UTC)
+    base = {
+        "tenant_id": world.acme.pk,
+        "endpoint": "chat",
+        "model": "gpt-4o",
+        "provider": "p",
+        "outcome": "ok",
+        "created_at": now,
+    }
+    records = [
+        {**base, "request_id": "miss", "tokens_in": 100, "tokens_out": 50, "cost_usd": Decimal("0.20"),
+         "cache_status": "MISS"},
+        {**base, "request_id": "hit1", "tokens_in": 0, "tokens_out": 0, "cost_usd": Decimal(0), "cache_status": "HIT",
+         "tokens_replayed": 150, "saved_usd": Decimal("0.20")},
+        {**base, "request_id": "hit2", "tokens_in": 0, "tokens_out": 0, "cost_usd": Decimal(0),
+         "cache_status": "STALE", "tokens_replayed": 150, "saved_usd": Decimal("0.20")},
+        {**base, "request_id": "off", "tokens_in": 10, "tokens_out": 5, "cost_usd": Decimal("0.01"),
+         "cache_status": "BYPASS"},
+    ]  # fmt: skip
+    ledger.write_batch(records)
+
+    page = staff_client.get("/admin/metering/usagerecord/report/", {"tenant": "acme", "start": DAY, "end": DAY})
+    export = staff_client.get("/admin/metering/usagerecord/report.csv", {"tenant": "acme", "start": DAY, "end": DAY})
+    rows = list(csv.DictReader(io.StringIO(b"".join(export.streaming_content).decode())))
+
+    assert page.context["report"]["cache"] == {"hits": 2, "hit_rate": 0.6667, "saved": Decimal("0.40")}
+    assert page.context["report"]["totals"]["spend"] == Decimal("0.21")  # hits cost nothing
+    assert "a hit rate of <strong>67 %</strong>" in page.content.decode()
+    assert {row["request_id"]: (row["tokens_replayed"], row["saved_usd"]) for row in rows} == {
+        "miss": ("0", "0.00000000"), "hit1": ("150", "0.20000000"), "hit2": ("150", "0.20000000"),
+        "off": ("0", "0.00000000"),
+    }  # fmt: skip

@@ -3,12 +3,21 @@ catalogue version is bumped), so the next request already follows it."""
 
 from __future__ import annotations
 
+import time
+
 from django.contrib import admin
+from django.core.exceptions import PermissionDenied
+from django.template.response import TemplateResponse
+from django.urls import path
 
 from apps.audit.admin_log import AuditedAdmin
 from apps.catalogue.snapshot import catalogue_changed
+from apps.tenancy.models import Tenant
 
-from .models import CachePolicy
+from . import store
+from .models import CachePolicy, CachePurge
+
+ENTRIES_SHOWN = 500
 
 
 @admin.register(CachePolicy)
@@ -30,10 +39,55 @@ class CachePolicyAdmin(AuditedAdmin):
         super().save_model(request, obj, form, change)
         catalogue_changed()
 
+    def get_urls(self):
+        view = self.admin_site.admin_view(self.entries_view)
+        return [path("entries/", view, name="cache_entries"), *super().get_urls()]
+
+    def entries_view(self, request):
+        """A tenant's cache entries, newest first, with their hit counts (read from the hot store)."""
+        if not self.has_view_permission(request):
+            raise PermissionDenied
+        tenant = Tenant.objects.filter(slug=request.GET.get("tenant", "")).first()
+        entries, now = [], time.time()
+        if tenant is not None:
+            for item in store.tenant_entries(tenant.pk, ENTRIES_SHOWN):
+                age = int(item.entry.age(now))
+                entries.append({**{f: getattr(item, f) for f in ("digest", "entry", "hits", "size")},
+                                "age": age, "fresh_for": max(item.entry.ttl - age, 0)})  # fmt: skip
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Cache entries", "opts": self.model._meta,
+            "tenants": Tenant.objects.order_by("slug"), "tenant": tenant, "entries": entries,
+            "hits": sum(item["hits"] for item in entries), "capped": len(entries) >= ENTRIES_SHOWN,
+        }  # fmt: skip
+        return TemplateResponse(request, "admin/cache/entries.html", context)
+
     def delete_model(self, request, obj) -> None:
         super().delete_model(request, obj)
         catalogue_changed()
 
     def delete_queryset(self, request, queryset) -> None:
         super().delete_queryset(request, queryset)
+        catalogue_changed()
+
+
+@admin.register(CachePurge)
+class CachePurgeAdmin(AuditedAdmin):
+    """Adding a purge is purging: the tenant's matching entries are never served again."""
+
+    list_display = ("tenant", "use_case", "model", "created_at", "created_by")
+    list_filter = ("tenant",)
+    list_select_related = ("tenant", "created_by")
+    autocomplete_fields = ("tenant",)
+    fields = ("tenant", "use_case", "model")
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False  # a purge cannot be undone: its entries stay unserved until they expire
+
+    def save_model(self, request, obj, form, change) -> None:
+        obj.created_by = request.user
+        super().save_model(request, obj, form, change)
         catalogue_changed()

@@ -3,9 +3,11 @@ case (`X-Catalyst-Use-Case`). The entries themselves live in the hot store (apps
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from apps.tenancy.models import Tenant, Tier
 
@@ -79,3 +81,26 @@ class CachePolicy(models.Model):
         if self.tier_id:
             return f"tier {self.tier}"
         return "platform"
+
+
+class CachePurge(models.Model):
+    """Staff purged a tenant's entries: all of them, or those of one use case or one model. An entry
+    stored before a purge that matches it is never served again, in any process (the purges are
+    part of the policy snapshot), and expires from the hot store on its own."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, related_name="cache_purges")
+    use_case = models.CharField(max_length=63, blank=True, validators=[USE_CASE], help_text="Empty: every use case.")
+    model = models.CharField(
+        max_length=100, blank=True, help_text="A model asked for or that answered. Empty: every model."
+    )
+    created_at = models.DateTimeField(default=timezone.now, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, editable=False, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        what = " / ".join(part for part in (self.use_case, self.model) if part) or "everything"
+        return f"{self.tenant}: {what}"

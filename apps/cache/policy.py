@@ -4,16 +4,21 @@ edit), so resolving one costs no query and no round trip."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import datetime as dt
+from dataclasses import dataclass, field
 
 from asgiref.sync import sync_to_async
+from django.utils import timezone
 
 from apps.catalogue.snapshot import current_catalogue
 from apps.core.db import refresh_connections
 from apps.core.errors import InvalidRequest
 from apps.tenancy.principal import Principal
 
-from .models import CacheMode, CachePolicy
+from .models import CacheMode, CachePolicy, CachePurge
+
+# Older purges cannot match a live entry: no entry outlives its TTL and stale age (30 days each).
+PURGES_KEPT = dt.timedelta(days=61)
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,16 @@ Scope = tuple[str, str | int | None, str]  # ("tenant" | "tier" | "platform", id
 class Policies:
     version: str
     rows: dict[Scope, Policy]
+    # (tenant id, use case or "", model or "") -> when the newest such purge happened (epoch seconds)
+    purges: dict[tuple[int, str, str], float] = field(default_factory=dict)
+
+    def purged_before(self, tenant_id: int, use_case: str, models: tuple[str, ...]) -> float:
+        """Entries of this tenant stored at or before the returned time must not be served."""
+        if not self.purges:
+            return float("-inf")
+        scopes = [(tenant_id, "", ""), (tenant_id, use_case, "")]
+        scopes += [(tenant_id, case, model) for model in models for case in ("", use_case)]
+        return max((self.purges.get(scope, float("-inf")) for scope in scopes), default=float("-inf"))
 
     def resolve(self, principal: Principal, use_case: str = "") -> Policy:
         """The most specific policy; a use case no scope of this tenant defines is a 400."""
@@ -66,7 +81,11 @@ def load(version: str) -> Policies:
             row.use_case, row.mode, row.ttl_seconds, row.similarity_threshold, row.max_temperature,
             row.serve_stale, row.stale_seconds,
         )  # fmt: skip
-    return Policies(version, rows)
+    purges: dict[tuple[int, str, str], float] = {}
+    for purge in CachePurge.objects.filter(created_at__gte=timezone.now() - PURGES_KEPT):
+        scope = (purge.tenant_id, purge.use_case, purge.model)
+        purges[scope] = max(purges.get(scope, float("-inf")), purge.created_at.timestamp())
+    return Policies(version, rows, purges)
 
 
 _loaded: Policies | None = None

@@ -59,8 +59,9 @@ async def lookup(request: Cached) -> None:
     if request.kind != ModelKind.CHAT:
         return
     controls = request.cache_controls
+    policies = await policy.current()
     try:
-        rules = (await policy.current()).resolve(request.principal, controls.use_case)
+        rules = policies.resolve(request.principal, controls.use_case)
     except ApiError:
         request.outcome = Outcome.INVALID
         raise
@@ -74,6 +75,9 @@ async def lookup(request: Cached) -> None:
     entry = await store.get(request.cache_key)
     if entry is None:
         return
+    tenant_id = request.principal.tenant_id
+    if entry.created <= policies.purged_before(tenant_id, rules.use_case, (request.requested_model, entry.model)):
+        return  # staff purged it
     age = entry.age()
     if age <= entry.ttl and (controls.max_age is None or age <= controls.max_age):
         request.cache_entry = entry
@@ -132,8 +136,11 @@ async def capture(request: Cached, events: AsyncIterator[Event]) -> AsyncIterato
 
 
 def keep(request: Cached):
-    """Store a provider's complete answer once the request is settled (its cost is known then)."""
+    """Store a provider's complete answer once the request is settled (its cost is known then);
+    count a hit against its entry."""
     captured, rules = request.cache_capture, request.cache_policy
+    if request.cache_status in (CacheStatus.HIT, CacheStatus.STALE) and rules is not None:
+        return store.count_hit(request.cache_key, rules.ttl_seconds + rules.stale_seconds)
     if request.outcome != Outcome.OK or not captured or rules is None or request.model is None:
         return None
     if not isinstance(captured[-1], Finish) and not any(isinstance(e, Finish) for e in captured):

@@ -94,3 +94,33 @@ async def get(entry_key: str) -> Entry | None:
 
 async def put(entry_key: str, entry: Entry, keep_seconds: int) -> None:
     await hot_store().set(entry_key, encode(entry), max(keep_seconds, 1))
+
+
+def hits_key(entry_key: str) -> str:
+    return "cache-hits:" + entry_key.removeprefix("cache:")
+
+
+async def count_hit(entry_key: str, keep_seconds: int) -> None:
+    await hot_store().incr(hits_key(entry_key), max(keep_seconds, 1))
+
+
+@dataclass(frozen=True, slots=True)
+class Listed:
+    digest: str
+    entry: Entry
+    hits: int
+    size: int
+
+
+def tenant_entries(tenant_id: int, limit: int = 500) -> list[Listed]:
+    """A tenant's entries with their hit counts, newest first (the admin's page; scans the store)."""
+    store = hot_store()
+    raw = store.scan_sync(f"cache:{tenant_id}:", limit)
+    hits = store.scan_sync(f"cache-hits:{tenant_id}:", limit * 2)
+    listed = []
+    for key, value in raw.items():
+        entry = decode(value)
+        if entry is not None:
+            count = int(hits.get(hits_key(key), 0))
+            listed.append(Listed(key.rsplit(":", 1)[-1], entry, count, len(value)))
+    return sorted(listed, key=lambda item: -item.entry.created)

@@ -8,7 +8,7 @@ import io
 from decimal import Decimal
 
 from django import forms
-from django.db.models import Count, Sum
+from django.db.models import Count, Q, Sum
 from django.db.models.functions import TruncDate
 from django.utils import timezone
 
@@ -18,6 +18,7 @@ from apps.tenancy.models import Tenant
 from .models import UsageRecord
 
 GROUPS = {"tenant": "tenant__slug", "day": "day", "model": "model", "key": "key__prefix"}
+CACHED = ("HIT", "SEMANTIC", "STALE")  # answered from the cache (apps.core.outcome.CacheStatus)
 
 
 class ReportFilter(forms.Form):
@@ -62,13 +63,20 @@ def grouped(records, by: str) -> list[dict]:
 def report(*, tenant: Tenant | None, start: dt.date, end: dt.date) -> dict:
     records = records_for(tenant=tenant, start=start, end=end)
     totals = records.aggregate(
-        requests=Count("id"), spend=Sum("cost_usd"), tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out")
-    )
+        requests=Count("id"), spend=Sum("cost_usd"), tokens_in=Sum("tokens_in"), tokens_out=Sum("tokens_out"),
+        cached=Count("id", filter=Q(cache_status__in=CACHED)), looked_up=Count("id", filter=~Q(cache_status="BYPASS")),
+        saved=Sum("saved_usd"),
+    )  # fmt: skip
     return {
         "totals": {
             "requests": totals["requests"],
             "spend": totals["spend"] or Decimal(0),
             "tokens": (totals["tokens_in"] or 0) + (totals["tokens_out"] or 0),
+        },
+        "cache": {  # answers served from the cache, of the requests it looked up, and what they saved
+            "hits": totals["cached"],
+            "hit_rate": round(totals["cached"] / totals["looked_up"], 4) if totals["looked_up"] else 0.0,
+            "saved": totals["saved"] or Decimal(0),
         },
         **{f"by_{name}": grouped(records, name) for name in GROUPS},
     }
@@ -77,7 +85,7 @@ def report(*, tenant: Tenant | None, start: dt.date, end: dt.date) -> dict:
 CSV_FIELDS = [
     "created_at", "request_id", "tenant", "key_prefix", "endpoint", "model", "provider", "tokens_in", "tokens_out",
     "tokens_cached", "price_input", "price_output", "price_cached_input", "cost_usd", "latency_ms", "ttft_ms",
-    "cache_status", "outcome", "stream",
+    "cache_status", "outcome", "stream", "tokens_replayed", "saved_usd",
 ]  # fmt: skip
 
 
@@ -96,5 +104,6 @@ def csv_rows(records):
             record.tokens_in, record.tokens_out, record.tokens_cached, money.price(record.price_input),
             money.price(record.price_output), money.price(record.price_cached_input), money.usd(record.cost_usd),
             record.latency_ms, record.ttft_ms, record.cache_status, record.outcome, record.stream,
+            record.tokens_replayed, money.usd(record.saved_usd),
         ])  # fmt: skip
         yield buffer.getvalue()

@@ -81,6 +81,17 @@ class MemoryHotStore:
             value, expires = self._data.get(self.prefix + key, ("0", float("inf")))
             self._data[self.prefix + key] = (str(int(value) + 1), expires)
 
+    def scan_sync(self, prefix: str, limit: int) -> dict[str, str]:
+        """Up to `limit` live entries whose key starts with `prefix` (staff pages; never on the hot path)."""
+        with self._lock:
+            found = {}
+            for key in list(self._data):
+                if key.startswith(self.prefix + prefix) and (value := self._live(key)) is not None:
+                    found[key.removeprefix(self.prefix)] = value
+                    if len(found) >= limit:
+                        break
+            return found
+
     def clear_sync(self) -> None:
         with self._lock:
             self._data.clear()
@@ -170,6 +181,20 @@ class RedisHotStore:
 
     def incr_sync(self, key: str) -> None:
         self._sync.incr(self.prefix + key)
+
+    def scan_sync(self, prefix: str, limit: int) -> dict[str, str]:
+        """Up to `limit` entries whose key starts with `prefix` (staff pages; never on the hot path)."""
+        keys = []
+        for key in self._sync.scan_iter(match=self.prefix + prefix + "*", count=1000):
+            keys.append(key)
+            if len(keys) >= limit:
+                break
+        values = self._sync.mget(keys) if keys else []
+        decode = lambda raw: raw.decode() if isinstance(raw, bytes) else raw  # noqa: E731
+        return {
+            decode(key).removeprefix(self.prefix): decode(value)
+            for key, value in zip(keys, values, strict=True) if value is not None
+        }  # fmt: skip
 
     def clear_sync(self) -> None:
         """Delete every key under this store's prefix (tests and resets; never on the hot path)."""
