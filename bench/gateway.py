@@ -192,7 +192,11 @@ def main() -> None:
         if args.tracing == "otlp":
             env["OTEL_EXPORTER_OTLP_ENDPOINT"] = sink_url = running_sink.enter_context(otlp_sink())
         with stack(
-            server=args.server, postgres=args.postgres, budget=args.budget_usd, env=env, flusher=args.flusher,
+            server=args.server,
+            postgres=args.postgres,
+            budget=args.budget_usd,
+            env=env,
+            flusher=args.flusher,
             cache_mode="off" if args.cache == "off" else "exact",
         ) as running:
             report = asyncio.run(measure(running, args.requests, args.seconds))
