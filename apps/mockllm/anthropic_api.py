@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
+import time
 
 from .answers import JsonOutput, Reply, conversation_seed, count_tokens, text_reply, tool_reply
 from .behaviour import Behaviour, base_model
@@ -73,6 +75,40 @@ def json_output(body: dict) -> JsonOutput | None:
     return JsonOutput(spec["schema"])
 
 
+# Anthropic's prompt caching, as the mock plays it: the prompt up to the last block marked
+# `cache_control` is a prefix; the first request with it writes it (cache_creation_input_tokens),
+# later ones within five minutes read it (cache_read_input_tokens). Forgotten on /_mock/reset.
+PROMPT_CACHE_SECONDS = 300
+_prompt_cache: dict[str, float] = {}
+
+
+def forget_prompt_cache() -> None:
+    _prompt_cache.clear()
+
+
+def _cached_prefix(body: dict, model: str) -> tuple[int, bool]:
+    """The marked prefix's token count, and whether it was cached already (0, False: none marked)."""
+    blocks: list[dict] = []
+    system = body.get("system")
+    if isinstance(system, list):
+        blocks.extend(b for b in system if isinstance(b, dict))
+    for message in body.get("messages") or ():
+        content = message.get("content") if isinstance(message, dict) else None
+        if isinstance(content, list):
+            blocks.extend(b for b in content if isinstance(b, dict))
+    marked = [index for index, block in enumerate(blocks) if block.get("cache_control")]
+    if not marked:
+        return 0, False
+    texts = [t for block in blocks[: marked[-1] + 1] for t in block_texts([block])]
+    if isinstance(system, str):
+        texts.insert(0, system)
+    key = hashlib.sha256("\x00".join([base_model(model), *texts]).encode("utf-8", "surrogatepass")).hexdigest()
+    now = time.monotonic()
+    seen = _prompt_cache.get(key, 0.0) > now
+    _prompt_cache[key] = now + PROMPT_CACHE_SECONDS
+    return count_tokens(texts), seen
+
+
 def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAnswer:
     """Plan a message: tool_use unless the last user turn carries a tool_result, else text or JSON."""
     limit = optional_limit(body, "max_tokens")
@@ -105,13 +141,16 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
             prose=behaviour.prose,
             output=output,
         )
-    return MessagesAnswer(model, reply)
+    answer = MessagesAnswer(model, reply)
+    prefix, seen = _cached_prefix(body, model)
+    answer.cache_read, answer.cache_creation = (prefix, 0) if seen else (0, prefix)
+    return answer
 
 
 class MessagesAnswer:
     """A planned message, rendered as one `message` or as message_start ... message_stop events."""
 
-    __slots__ = ("id", "model", "planned_tokens", "prompt_tokens", "reply", "tool_id")
+    __slots__ = ("cache_creation", "cache_read", "id", "model", "planned_tokens", "prompt_tokens", "reply", "tool_id")
 
     def __init__(self, model: str, reply: Reply) -> None:
         self.model = model
@@ -120,13 +159,15 @@ class MessagesAnswer:
         self.planned_tokens = reply.completion_tokens
         self.id = f"msg_{secrets.token_hex(12)}"
         self.tool_id = f"toolu_{secrets.token_hex(12)}"
+        self.cache_read = self.cache_creation = 0
 
     def usage(self, output_tokens: int) -> dict[str, int]:
+        """As Anthropic counts: input_tokens excludes what was read from or written to the cache."""
         return {
-            "input_tokens": self.prompt_tokens,
+            "input_tokens": self.prompt_tokens - self.cache_read - self.cache_creation,
             "output_tokens": output_tokens,
-            "cache_creation_input_tokens": 0,
-            "cache_read_input_tokens": 0,
+            "cache_creation_input_tokens": self.cache_creation,
+            "cache_read_input_tokens": self.cache_read,
         }
 
     def message(self, content: list[dict[str, object]], stop_reason: str | None, output_tokens: int) -> dict:

@@ -6,6 +6,7 @@ import random
 from collections import deque
 from collections.abc import Mapping
 
+from .anthropic_api import forget_prompt_cache
 from .behaviour import Behaviour, BehaviourError, MockConfig, coerce, model_overrides, parse_pairs
 from .record import Record
 
@@ -48,4 +49,5 @@ class MockState:
         """Forget records and scripts, and re-seed the failure PRNG so a run can be repeated exactly."""
         self.record.clear()
         self.scripts.clear()
+        forget_prompt_cache()
         self.rng = random.Random(self.config.seed)  # noqa: S311 - seeded so failures repeat exactly

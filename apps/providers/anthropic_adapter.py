@@ -38,10 +38,17 @@ def _user_blocks(content: Any) -> list[dict[str, Any]]:
     blocks = []
     for part in content:
         if part.get("type") == "text":
-            blocks.append({"type": "text", "text": part["text"]})
+            blocks.append(_text_block(part))
         elif part.get("type") == "image_url":
             blocks.append({"type": "image", "source": {"type": "url", "url": part["image_url"]["url"]}})
     return blocks
+
+
+def _text_block(part: dict[str, Any]) -> dict[str, Any]:
+    block = {"type": "text", "text": part["text"]}
+    if part.get("cache_control"):
+        block["cache_control"] = part["cache_control"]
+    return block
 
 
 def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, Any]]) -> None:
@@ -52,13 +59,18 @@ def _append(messages: list[dict[str, Any]], role: str, blocks: list[dict[str, An
         messages.append({"role": role, "content": blocks})
 
 
-def translate_messages(canonical: list[dict[str, Any]]) -> tuple[str | None, list[dict[str, Any]]]:
+def translate_messages(canonical: list[dict[str, Any]]) -> tuple[str | list | None, list[dict[str, Any]]]:
+    """The system prompt (a string, or blocks when some carry a cache_control mark) and the turns."""
     system_parts: list[str] = []
+    system_blocks: list[dict[str, Any]] = []
     messages: list[dict[str, Any]] = []
     for message in canonical:
         role = message["role"]
         if role in ("system", "developer"):
             system_parts.append(_text_of(message["content"]))
+            content = message["content"]
+            parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
+            system_blocks.extend(_text_block(p) for p in parts if p.get("type") == "text")
         elif role == "user":
             _append(messages, "user", _user_blocks(message["content"]))
         elif role == "assistant":
@@ -83,6 +95,8 @@ def translate_messages(canonical: list[dict[str, Any]]) -> tuple[str | None, lis
                 "content": _text_of(message["content"]),
             }
             _append(messages, "user", [result])
+    if any("cache_control" in block for block in system_blocks):
+        return system_blocks, messages
     return ("\n\n".join(system_parts) or None), messages
 
 

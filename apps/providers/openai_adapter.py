@@ -28,7 +28,7 @@ _OPTIONAL += ("logprobs", "top_logprobs")
 
 
 def _params(model: ModelInfo, request: ChatRequest) -> dict[str, Any]:
-    params: dict[str, Any] = {"model": model.upstream_name, "messages": request.messages}
+    params: dict[str, Any] = {"model": model.upstream_name, "messages": _without_cache_marks(request.messages)}
     if request.max_tokens is not None:
         params["max_tokens"] = request.max_tokens
     for name in _OPTIONAL:
@@ -116,3 +116,17 @@ async def embed(model: ModelInfo, inputs: list[str], dimensions: int | None, ups
     with reading_answer():
         vectors = [item["embedding"] for item in sorted(data["data"], key=lambda item: item["index"])]
         return Embeddings(vectors=vectors, input_tokens=(data.get("usage") or {}).get("prompt_tokens") or 0)
+
+
+def _without_cache_marks(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Anthropic's cache_control marks left out: OpenAI caches prompt prefixes on its own."""
+    if not any(
+        isinstance(m.get("content"), list) and any("cache_control" in part for part in m["content"]) for m in messages
+    ):
+        return messages
+    return [
+        {**m, "content": [{k: v for k, v in part.items() if k != "cache_control"} for part in m["content"]]}
+        if isinstance(m.get("content"), list)
+        else m
+        for m in messages
+    ]

@@ -22,9 +22,23 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class CacheControl(_Base):
+    """Anthropic prompt caching: the prompt up to this block is cached by the provider."""
+
+    type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"] | None = None
+
+
 class TextBlock(_Base):
     type: Literal["text"]
     text: str
+    cache_control: CacheControl | None = None
+
+    def part(self) -> dict[str, Any]:
+        """As a canonical text part; a cache_control mark goes along to providers that honour it."""
+        if self.cache_control is None:
+            return {"type": "text", "text": self.text}
+        return {"type": "text", "text": self.text, "cache_control": self.cache_control.model_dump(exclude_none=True)}
 
 
 class ImageSource(_Base):
@@ -105,7 +119,9 @@ class MessagesRequest(_Base):
 
     def to_chat(self) -> ChatRequest:
         messages: list[dict[str, Any]] = []
-        if self.system:
+        if isinstance(self.system, list) and any(b.cache_control for b in self.system):
+            messages.append({"role": "system", "content": [b.part() for b in self.system]})
+        elif self.system:
             text = self.system if isinstance(self.system, str) else "".join(b.text for b in self.system)
             messages.append({"role": "system", "content": text})
         for message in self.messages:
@@ -177,7 +193,7 @@ def _canonical(message: InputMessage) -> list[dict[str, Any]]:
             )
             results.append({"role": "tool", "tool_call_id": block.tool_use_id, "content": text})
         elif isinstance(block, TextBlock):
-            parts.append({"type": "text", "text": block.text})
+            parts.append(block.part())
         elif isinstance(block, ImageBlock):
             parts.append(_image_part(block))
     return results + ([{"role": "user", "content": parts}] if parts else [])

@@ -20,9 +20,17 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
+class PromptCacheMark(_Base):
+    type: Literal["ephemeral"]
+    ttl: Literal["5m", "1h"] | None = None
+
+
 class TextPart(_Base):
     type: Literal["text"]
     text: str
+    # Anthropic prompt caching from an OpenAI-format request (as LiteLLM and others accept it):
+    # honoured by Anthropic models, left out for the others.
+    cache_control: PromptCacheMark | None = None
 
 
 class ImageUrl(_Base):
