@@ -34,7 +34,7 @@ class CachePolicy(models.Model):
     mode = models.CharField(max_length=16, choices=CacheMode.choices, default=CacheMode.SEMANTIC)
     ttl_seconds = models.PositiveIntegerField(default=3600, validators=[MaxValueValidator(30 * 86400)])
     similarity_threshold = models.FloatField(
-        default=0.9, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
+        default=0.85, validators=[MinValueValidator(0.5), MaxValueValidator(1.0)],
         help_text="Semantic mode: the least similarity served as a hit.",
     )  # fmt: skip
     max_temperature = models.FloatField(

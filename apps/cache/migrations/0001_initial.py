@@ -21,7 +21,7 @@ class Migration(migrations.Migration):
                 ('use_case', models.CharField(blank=True, help_text='Empty: the default.', max_length=63, validators=[django.core.validators.RegexValidator('^[a-z0-9][a-z0-9_.-]{0,62}$', "Lowercase letters, digits, '.', '_' and '-'; at most 63.")])),
                 ('mode', models.CharField(choices=[('off', 'Off'), ('exact', 'Exact'), ('semantic', 'Semantic (includes exact)')], default='semantic', max_length=16)),
                 ('ttl_seconds', models.PositiveIntegerField(default=3600, validators=[django.core.validators.MaxValueValidator(2592000)])),
-                ('similarity_threshold', models.FloatField(default=0.9, help_text='Semantic mode: the least similarity served as a hit.', validators=[django.core.validators.MinValueValidator(0.5), django.core.validators.MaxValueValidator(1.0)])),
+                ('similarity_threshold', models.FloatField(default=0.85, help_text='Semantic mode: the least similarity served as a hit.', validators=[django.core.validators.MinValueValidator(0.5), django.core.validators.MaxValueValidator(1.0)])),
                 ('max_temperature', models.FloatField(default=1.0, help_text='Requests above it are not cached; an unset temperature counts as 1.', validators=[django.core.validators.MinValueValidator(0.0), django.core.validators.MaxValueValidator(2.0)])),
                 ('serve_stale', models.BooleanField(default=True, help_text='Answer from an expired entry when every provider fails.')),
                 ('stale_seconds', models.PositiveIntegerField(default=86400, help_text='How long past its TTL an entry may stand in.', validators=[django.core.validators.MaxValueValidator(2592000)])),

@@ -5,7 +5,7 @@ provider fails. Staff change it, or override it per tier and tenant, in the admi
 from django.db import migrations
 
 DEFAULT = {
-    "mode": "semantic", "ttl_seconds": 3600, "similarity_threshold": 0.9, "max_temperature": 1.0,
+    "mode": "semantic", "ttl_seconds": 3600, "similarity_threshold": 0.85, "max_temperature": 1.0,
     "serve_stale": True, "stale_seconds": 86400,
 }  # fmt: skip
 

@@ -23,7 +23,7 @@ def test_the_platform_default_is_shipped_as_the_issue_states(db):
     row = CachePolicy.objects.get(tenant=None, tier=None, use_case="")
 
     assert shipped.DEFAULT == {
-        "mode": "semantic", "ttl_seconds": 3600, "similarity_threshold": 0.9, "max_temperature": 1.0,
+        "mode": "semantic", "ttl_seconds": 3600, "similarity_threshold": 0.85, "max_temperature": 1.0,
         "serve_stale": True, "stale_seconds": 86400,
     }  # fmt: skip
     assert (row.ttl_seconds, row.max_temperature, row.serve_stale, row.stale_seconds) == (3600, 1.0, True, 86400)

@@ -16,8 +16,8 @@ from apps.core.outcome import CacheStatus, Outcome
 from apps.providers.types import ChatRequest, Finish, TextDelta
 from apps.tenancy.principal import Principal
 
-RULES = policy.Policy("", "exact", 3600, 0.9, 1.0, True, 86400)
-FAQ = policy.Policy("faq", "exact", 3600, 0.9, 1.0, True, 86400)
+RULES = policy.Policy("", "exact", 3600, 0.85, 1.0, True, 86400)
+FAQ = policy.Policy("faq", "exact", 3600, 0.85, 1.0, True, 86400)
 
 
 def request(tenant_id: int, model: str = "asked", controls: Controls = NONE) -> SimpleNamespace:
