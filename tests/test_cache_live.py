@@ -34,6 +34,8 @@ def policies(live, django_db_blocker):
         ]
         rows.append(CachePolicy.objects.create(tenant=live.tenant, use_case="faq", ttl_seconds=60))
         rows.append(CachePolicy.objects.create(tenant=live.tenant, use_case="strict", serve_stale=False))
+        for slug in ("live", "live-other"):  # semantic, at the shipped threshold
+            rows.append(CachePolicy.objects.create(tenant=Tenant.objects.get(slug=slug), use_case="similar"))
         catalogue_changed()
     yield rows
     with django_db_blocker.unblock():
@@ -233,3 +235,22 @@ def test_chat_gets_the_cache_too_and_its_done_frame_says_so(cached):
     assert len([f for f in second.frames if f["type"] == "token"]) > 1
     assert second.end["cost_usd"] == "0.00000000"
     assert len(cached.mock.requests("gpt-mock")) == 1
+
+
+def test_a_rewording_is_a_semantic_hit_and_a_swap_or_another_tenant_is_not(cached):
+    similar = {"X-Catalyst-Use-Case": "similar"}
+    tag = uuid.uuid4().hex[:6]
+    _, original = ask(cached, f"How do I rotate the API key of project {tag}?", headers=similar)
+    reworded_status, reworded = ask(cached, f"how do I rotate the API key of project {tag}", headers=similar)
+    ask(cached, f"Book flights from Oslo to Rome for team {tag}", headers=similar)
+    swapped_status, _ = ask(cached, f"Book flights from Rome to Oslo for team {tag}", headers=similar)
+    reworded_question = f"how do I rotate the API key of project {tag}"
+    other_status, _ = ask(cached, reworded_question, key=cached.other_key, headers=similar)
+    different_status, _ = ask(cached, f"How do I delete the API key of project {tag}?", headers=similar)
+
+    assert reworded_status == "SEMANTIC"
+    assert reworded.choices[0].message.content == original.choices[0].message.content
+    assert swapped_status == "MISS"  # a bag of words would have matched it
+    assert other_status == "MISS"  # never across tenants
+    assert different_status == "MISS"
+    assert upstream_calls(cached) == 5

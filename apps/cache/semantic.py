@@ -7,8 +7,9 @@ and "from Florida to New York" the same. So the check requires:
   - the same numbers;
   - the same capitalised names;
   - the words the two share, in the same order; a word that moved costs more than the budget;
+  - no word replaced by an unrelated one ("open" / "closed": embeddings score antonyms close);
   - what changed within BUDGET: a word replaced by a close one (the embedder's word similarity)
-    or a function word costs 0.5, any other word 1.
+    or a function word costs 0.5, any other word added or left out 1.
 A wrong answer is worse than a miss, so the check is strict; a stronger embedder (a provider's
 model) raises the hit rate without touching it. bench/semantic_eval.py measures both on PAWS and
 STS-B (docs/performance.md).
@@ -101,6 +102,7 @@ def same_question(new: str, stored: str, similar=None) -> bool:
     cost = MOVED_COST * len(moved)
     removed = [w for w in removed if w not in moved]
     added = [w for w in added if w not in moved]
+    unmatched: list[str] = []
     for word in removed:
         match = None
         if similar is not None:
@@ -112,7 +114,11 @@ def same_question(new: str, stored: str, similar=None) -> bool:
             cost += SYNONYM_COST
         else:
             cost += FUNCTION_WORD_COST if word in STOPWORDS else 1.0
+            unmatched.append(word)
     cost += sum(FUNCTION_WORD_COST if word in STOPWORDS else 1.0 for word in added)
+    # A word replaced by an unrelated one ("open" / "closed", "rotate" / "delete") changes the question.
+    if any(w not in STOPWORDS for w in unmatched) and any(w not in STOPWORDS for w in added):
+        return False
     return cost <= BUDGET
 
 

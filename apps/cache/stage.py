@@ -24,8 +24,9 @@ from apps.core.stage import Stage
 from apps.providers.types import ChatRequest, Event, Finish, TextDelta
 from apps.tenancy.principal import Principal
 
-from . import policy, store
+from . import policy, semantic, store, vectors
 from .controls import Controls
+from .models import CacheMode
 
 # Provider failures a stale answer may stand in for (not the caller's own faults, nor limits).
 _PROVIDER_FAILURES = (UpstreamFailed, UpstreamUnavailable, UpstreamTimeout)
@@ -48,6 +49,7 @@ class Cached(Protocol):
     cache_entry: store.Entry | None
     stale_entry: store.Entry | None
     cache_capture: list[Event] | None
+    semantic_view: tuple | None  # (question, scope, vector) of a semantic lookup, stored with the answer
 
 
 def _reusable(chat: ChatRequest, rules: policy.Policy) -> bool:
@@ -73,11 +75,16 @@ async def lookup(request: Cached) -> None:
     if controls.no_cache:
         return
     entry = await store.get(request.cache_key)
+    if entry is not None and _purged(policies, request, rules, entry):
+        entry = None
+    if entry is None and rules.mode == CacheMode.SEMANTIC:
+        entry = await _similar(policies, request, rules)
+        if entry is not None:
+            request.cache_entry = entry
+            request.cache_status = CacheStatus.SEMANTIC
+        return
     if entry is None:
         return
-    tenant_id = request.principal.tenant_id
-    if entry.created <= policies.purged_before(tenant_id, rules.use_case, (request.requested_model, entry.model)):
-        return  # staff purged it
     age = entry.age()
     if age <= entry.ttl and (controls.max_age is None or age <= controls.max_age):
         request.cache_entry = entry
@@ -88,6 +95,35 @@ async def lookup(request: Cached) -> None:
         and (controls.max_age is None or age <= controls.max_age)
     ):
         request.stale_entry = entry
+
+
+def _purged(policies: policy.Policies, request: Cached, rules: policy.Policy, entry: store.Entry) -> bool:
+    models = (request.requested_model, entry.model)
+    return entry.created <= policies.purged_before(request.principal.tenant_id, rules.use_case, models)
+
+
+def _fresh(entry: store.Entry, controls: Controls) -> bool:
+    age = entry.age()
+    return age <= entry.ttl and (controls.max_age is None or age <= controls.max_age)
+
+
+async def _similar(policies: policy.Policies, request: Cached, rules: policy.Policy) -> store.Entry | None:
+    """A fresh entry of a question close enough in the same tenant, use case, model and parameters."""
+    view = store.question_and_scope(request.principal.tenant_id, rules.use_case, request.requested_model, request.chat)
+    if view is None:
+        return None
+    question, scope = view
+    embedder = semantic.local_embedder()
+    request.semantic_view = (question, scope, embedder.embed([question])[0])
+    for candidate in await vectors.vectors().nearest(request.principal.tenant_id, scope, request.semantic_view[2]):
+        if candidate.similarity < rules.similarity_threshold:
+            break
+        if not semantic.same_question(question, candidate.question, embedder.word_similarity):
+            continue
+        entry = await store.get(candidate.entry_key)
+        if entry is not None and _fresh(entry, request.cache_controls) and not _purged(policies, request, rules, entry):
+            return entry
+    return None
 
 
 async def replay(request: Cached) -> None:
@@ -151,7 +187,15 @@ def keep(request: Cached):
         return None
     entry = store.Entry(time.time(), ttl, request.model.name, tuple(captured), request.cost_usd)
     keep_for = ttl + (rules.stale_seconds if rules.serve_stale else 0)
-    return store.put(request.cache_key, entry, keep_for)
+    if request.semantic_view is None:
+        return store.put(request.cache_key, entry, keep_for)
+    return _keep_with_vector(request, entry, keep_for)
+
+
+async def _keep_with_vector(request: Cached, entry: store.Entry, keep_for: int) -> None:
+    question, scope, vector = request.semantic_view
+    await store.put(request.cache_key, entry, keep_for)
+    await vectors.vectors().add(request.principal.tenant_id, scope, request.cache_key, question, vector)
 
 
 lookup_stage = Stage("cache", enter=lookup, rescue=rescue)

@@ -30,6 +30,26 @@ def key(tenant_id: int, use_case: str, model: str, chat: ChatRequest) -> str:
     return f"cache:{tenant_id}:{digest}"
 
 
+def question_and_scope(tenant_id: int, use_case: str, model: str, chat: ChatRequest) -> tuple[str, str] | None:
+    """The semantic cache's view of a request: the question (the last user turn's text) and a digest
+    of everything else, which a similar question's entry must share exactly. None: no question."""
+    if not chat.messages or chat.messages[-1].get("role") != "user":
+        return None
+    content = chat.messages[-1].get("content")
+    if isinstance(content, str):
+        question = content
+    elif isinstance(content, list) and all(part.get("type") == "text" for part in content):
+        question = "".join(part.get("text", "") for part in content)
+    else:
+        return None  # images: only an exact match
+    params = {f.name: getattr(chat, f.name) for f in dataclasses.fields(chat) if f.name not in _NOT_IN_KEY}
+    params["messages"] = chat.messages[:-1]
+    canonical = json.dumps(
+        [tenant_id, use_case, model, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False
+    )
+    return question, hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     created: float

@@ -18,6 +18,8 @@ SIMILAR = local_embedder().word_similarity
         ("How do I reset the password of Alice?", "How do I reset the password of Bob?"),
         ("Why did the dog bite the man?", "Why did the man bite the dog?"),
         ("Summarise the contract", "Summarise the contract and list every penalty clause with its amount"),
+        ("Is the store open on Sunday?", "Is the store closed on Sunday?"),  # antonyms embed close
+        ("How do I delete the API key?", "How do I rotate the API key?"),
     ],
 )
 def test_questions_that_differ_in_meaning_are_not_the_same(new, stored):
