@@ -14,7 +14,9 @@ with an aiohttp client:
   - time-to-first-token overhead of streamed chat at concurrency 1.
 --cache: the tenant's cache policy is off (the default, as before the cache existed); "miss" turns
 the exact cache on and makes every prompt unique (each request is looked up, misses and is
-stored); "hit" turns it on with one prompt, so every request after the first is a hit.
+stored); "hit" turns it on with one prompt, so every request after the first is a hit;
+"semantic-miss" is "miss" in semantic mode (each miss also embeds its question, queries the
+vectors and stores one).
 Nothing here is a test; figures go to docs/performance.md.
 """
 
@@ -179,11 +181,12 @@ def main() -> None:
         help="Who writes usage records and audit entries to the database: the server, or a Celery worker.",
     )  # fmt: skip
     parser.add_argument(
-        "--cache", choices=("off", "miss", "hit"), default="off",
-        help="The tenant's exact cache: off; on with every prompt new (misses); on with one prompt (hits).",
+        "--cache", choices=("off", "miss", "hit", "semantic-miss"), default="off",
+        help="The tenant's cache: off; exact with every prompt new (misses); exact with one prompt (hits); "
+        "semantic with every prompt new (each miss also embeds and queries the vectors).",
     )  # fmt: skip
     args = parser.parse_args()
-    UNIQUE["on"] = args.cache == "miss"
+    UNIQUE["on"] = args.cache in ("miss", "semantic-miss")
 
     with contextlib.ExitStack() as running_sink:
         env = {"OTEL_TRACES_EXPORTER": args.tracing} if args.tracing else {}
@@ -197,7 +200,7 @@ def main() -> None:
             budget=args.budget_usd,
             env=env,
             flusher=args.flusher,
-            cache_mode="off" if args.cache == "off" else "exact",
+            cache_mode={"off": "off", "semantic-miss": "semantic"}.get(args.cache, "exact"),
         ) as running:
             report = asyncio.run(measure(running, args.requests, args.seconds))
         if args.tracing == "otlp":  # the server has stopped, so its last batch has been exported
