@@ -10,11 +10,14 @@ the policy still allows (STALE).
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
 from typing import Protocol
+
+from django.db import DatabaseError
 
 from apps.catalogue.models import ModelKind
 from apps.catalogue.snapshot import ModelInfo, current_catalogue
@@ -28,6 +31,7 @@ from . import policy, semantic, store, vectors
 from .controls import Controls
 from .models import CacheMode
 
+logger = logging.getLogger("catalyst.cache")
 # Provider failures a stale answer may stand in for (not the caller's own faults, nor limits).
 _PROVIDER_FAILURES = (UpstreamFailed, UpstreamUnavailable, UpstreamTimeout)
 
@@ -115,7 +119,13 @@ async def _similar(policies: policy.Policies, request: Cached, rules: policy.Pol
     question, scope = view
     embedder = semantic.local_embedder()
     request.semantic_view = (question, scope, embedder.embed([question])[0])
-    for candidate in await vectors.vectors().nearest(request.principal.tenant_id, scope, request.semantic_view[2]):
+    try:
+        candidates = await vectors.vectors().nearest(request.principal.tenant_id, scope, request.semantic_view[2])
+    except DatabaseError:  # the vector store is a shortcut: without it the request is a miss, never a 500
+        logger.warning("semantic lookup failed", exc_info=True, extra={"tenant": request.principal.tenant_slug})
+        request.semantic_view = None
+        return None
+    for candidate in candidates:
         if candidate.similarity < rules.similarity_threshold:
             break
         if not semantic.same_question(question, candidate.question, embedder.word_similarity):
@@ -195,7 +205,10 @@ def keep(request: Cached):
 async def _keep_with_vector(request: Cached, entry: store.Entry, keep_for: int) -> None:
     question, scope, vector = request.semantic_view
     await store.put(request.cache_key, entry, keep_for)
-    await vectors.vectors().add(request.principal.tenant_id, scope, request.cache_key, question, vector)
+    try:
+        await vectors.vectors().add(request.principal.tenant_id, scope, request.cache_key, question, vector)
+    except DatabaseError:  # the exact entry is stored; only its semantic shortcut is lost
+        logger.warning("semantic vector not stored", exc_info=True, extra={"tenant": request.principal.tenant_slug})
 
 
 lookup_stage = Stage("cache", enter=lookup, rescue=rescue)
