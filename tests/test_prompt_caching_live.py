@@ -77,3 +77,36 @@ def test_openai_format_parts_carry_the_mark_to_anthropic_and_a_gpt_model_still_a
     assert first.usage.prompt_tokens_details.cached_tokens == 0
     assert second.usage.prompt_tokens_details.cached_tokens > 800
     assert gpt.choices[0].message.content
+
+
+@pytest.fixture(scope="module")
+def gpt_cached_price(live, django_db_blocker):
+    with django_db_blocker.unblock():
+        LlmModel.objects.filter(name="gpt-mock").update(price_cached_input=Decimal("0.25"))
+        catalogue_changed()
+    yield Decimal("0.25")
+    with django_db_blocker.unblock():
+        LlmModel.objects.filter(name="gpt-mock").update(price_cached_input=Decimal("0"))
+        catalogue_changed()
+
+
+def test_openais_automatic_prefix_cache_is_read_and_priced_as_cached_input(fresh, gpt_cached_price):
+    client = openai.OpenAI(base_url=fresh.base_url, api_key=fresh.key, max_retries=0)
+    manual = MANUAL + uuid.uuid4().hex
+    raws = [
+        client.chat.completions.with_raw_response.create(
+            model="gpt-mock", messages=[{"role": "system", "content": manual}, {"role": "user", "content": question}]
+        )
+        for question in ("How do I rotate a key?", "How do I purge the cache?")
+    ]
+    first, second = (raw.parse() for raw in raws)
+    first_record, second_record = records([raw.headers["x-request-id"] for raw in raws])
+
+    assert first.usage.prompt_tokens_details.cached_tokens == 0
+    assert second.usage.prompt_tokens_details.cached_tokens >= 1024  # the mock's rule: 1,024 + 128·k
+    assert second.usage.prompt_tokens_details.cached_tokens % 128 == 0
+    assert second_record.tokens_cached == second.usage.prompt_tokens_details.cached_tokens
+    uncached = second_record.tokens_in - second_record.tokens_cached
+    expected = uncached * Decimal(1) + second_record.tokens_cached * gpt_cached_price + second_record.tokens_out * 2
+    assert second_record.cost_usd == (expected / 1_000_000).quantize(Decimal("0.00000001"))
+    assert second_record.cost_usd < first_record.cost_usd

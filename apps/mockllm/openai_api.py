@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 import secrets
 import time
 from functools import lru_cache
 
 from .answers import (
+    TOKEN_RE,
     JsonOutput,
     Reply,
     conversation_seed,
@@ -103,6 +105,35 @@ def mentions_json(texts: list[str]) -> bool:
     return any("json" in text.lower() for text in texts)
 
 
+# OpenAI's automatic prompt caching, as the mock plays it: a prompt of at least 1,024 tokens whose
+# first 1,024 + 128·k tokens an earlier request of the same model already sent reports them as
+# prompt_tokens_details.cached_tokens. Forgotten on /_mock/reset.
+CACHE_MIN_TOKENS, CACHE_STEP = 1024, 128
+_seen_prefixes: set[str] = set()
+
+
+def forget_prompt_prefixes() -> None:
+    _seen_prefixes.clear()
+
+
+def _cached_tokens(model: str, turns: list[tuple[str, str]]) -> int:
+    tokens: list[str] = []
+    for role, text in turns:
+        tokens.append(f"<{role}>")
+        tokens.extend(TOKEN_RE.findall(text))
+    cached = 0
+    digest = hashlib.sha256(base_model(model).encode())
+    done = 0
+    for length in range(CACHE_MIN_TOKENS, len(tokens) + 1, CACHE_STEP):
+        digest.update("\x00".join(tokens[done:length]).encode("utf-8", "surrogatepass"))
+        done = length
+        key = digest.copy().hexdigest()
+        if key in _seen_prefixes:
+            cached = length
+        _seen_prefixes.add(key)
+    return min(cached, count_tokens(text for _, text in turns))
+
+
 def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
     """Plan a chat completion: a tool call unless the last message is a tool result, else text or JSON."""
     messages = body.get("messages")
@@ -153,13 +184,18 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
             "The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options"
         )
     include_usage = isinstance(options, dict) and options.get("include_usage") is True
-    return ChatAnswer(model, reply, include_usage)
+    answer = ChatAnswer(model, reply, include_usage)
+    answer.cached_tokens = _cached_tokens(model, turns) if prompt_tokens >= CACHE_MIN_TOKENS else 0
+    return answer
 
 
 class ChatAnswer:
     """A planned chat completion, rendered as one `chat.completion` or as `chat.completion.chunk` frames."""
 
-    __slots__ = ("call_id", "created", "id", "include_usage", "model", "planned_tokens", "prompt_tokens", "reply")
+    __slots__ = (
+        "cached_tokens", "call_id", "created", "id", "include_usage", "model", "planned_tokens", "prompt_tokens",
+        "reply",
+    )  # fmt: skip
 
     def __init__(self, model: str, reply: Reply, include_usage: bool) -> None:
         self.model = model
@@ -170,6 +206,7 @@ class ChatAnswer:
         self.id = f"chatcmpl-{secrets.token_hex(12)}"
         self.call_id = f"call_{secrets.token_hex(12)}"
         self.created = int(time.time())
+        self.cached_tokens = 0
 
     def usage(self) -> dict[str, object]:
         prompt, completion = self.prompt_tokens, self.planned_tokens
@@ -177,7 +214,7 @@ class ChatAnswer:
             "prompt_tokens": prompt,
             "completion_tokens": completion,
             "total_tokens": prompt + completion,
-            "prompt_tokens_details": {"cached_tokens": 0},
+            "prompt_tokens_details": {"cached_tokens": self.cached_tokens},
             "completion_tokens_details": {"reasoning_tokens": 0},
         }
 

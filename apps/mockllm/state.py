@@ -8,6 +8,7 @@ from collections.abc import Mapping
 
 from .anthropic_api import forget_prompt_cache
 from .behaviour import Behaviour, BehaviourError, MockConfig, coerce, model_overrides, parse_pairs
+from .openai_api import forget_prompt_prefixes
 from .record import Record
 
 
@@ -50,4 +51,5 @@ class MockState:
         self.record.clear()
         self.scripts.clear()
         forget_prompt_cache()
+        forget_prompt_prefixes()
         self.rng = random.Random(self.config.seed)  # noqa: S311 - seeded so failures repeat exactly
