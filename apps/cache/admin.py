@@ -1,5 +1,5 @@
-"""Cache policies in the admin. Every save or deletion reaches every process at once (the
-catalogue version is bumped), so the next request already follows it."""
+"""Cache policies and purges in the admin. Every save or deletion reaches every process at once
+(the catalogue version is bumped, ReloadsCatalogue), so the next request already follows it."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from django.template.response import TemplateResponse
 from django.urls import path
 
 from apps.audit.admin_log import AuditedAdmin
-from apps.catalogue.snapshot import catalogue_changed
+from apps.catalogue.admin import ReloadsCatalogue
 from apps.tenancy.models import Tenant
 
 from . import store
@@ -21,7 +21,7 @@ ENTRIES_SHOWN = 500
 
 
 @admin.register(CachePolicy)
-class CachePolicyAdmin(AuditedAdmin):
+class CachePolicyAdmin(ReloadsCatalogue, AuditedAdmin):
     list_display = ("__str__", "mode", "ttl_seconds", "similarity_threshold", "max_temperature", "serve_stale",
                     "stale_seconds")  # fmt: skip
     list_filter = ("mode", "tier")
@@ -34,10 +34,6 @@ class CachePolicyAdmin(AuditedAdmin):
         ("Policy", {"fields": ("mode", "ttl_seconds", "similarity_threshold", "max_temperature")}),
         ("When every provider fails", {"fields": ("serve_stale", "stale_seconds")}),
     )  # fmt: skip
-
-    def save_model(self, request, obj, form, change) -> None:
-        super().save_model(request, obj, form, change)
-        catalogue_changed()
 
     def get_urls(self):
         view = self.admin_site.admin_view(self.entries_view)
@@ -62,17 +58,9 @@ class CachePolicyAdmin(AuditedAdmin):
         }  # fmt: skip
         return TemplateResponse(request, "admin/cache/entries.html", context)
 
-    def delete_model(self, request, obj) -> None:
-        super().delete_model(request, obj)
-        catalogue_changed()
-
-    def delete_queryset(self, request, queryset) -> None:
-        super().delete_queryset(request, queryset)
-        catalogue_changed()
-
 
 @admin.register(CachePurge)
-class CachePurgeAdmin(AuditedAdmin):
+class CachePurgeAdmin(ReloadsCatalogue, AuditedAdmin):
     """Adding a purge is purging: the tenant's matching entries are never served again."""
 
     list_display = ("tenant", "use_case", "model", "created_at", "created_by")
@@ -90,4 +78,3 @@ class CachePurgeAdmin(AuditedAdmin):
     def save_model(self, request, obj, form, change) -> None:
         obj.created_by = request.user
         super().save_model(request, obj, form, change)
-        catalogue_changed()
