@@ -81,23 +81,13 @@ async def lookup(request: Cached) -> None:
     entry = await store.get(request.cache_key)
     if entry is not None and _purged(policies, request, rules, entry):
         entry = None
-    if entry is None and rules.mode == CacheMode.SEMANTIC:
-        entry = await _similar(policies, request, rules)
-        if entry is not None:
-            request.cache_entry = entry
-            request.cache_status = CacheStatus.SEMANTIC
-        return
-    if entry is None:
-        return
-    age = entry.age()
-    if age <= entry.ttl and (controls.max_age is None or age <= controls.max_age):
-        request.cache_entry = entry
-        request.cache_status = CacheStatus.HIT
-    elif (
-        rules.serve_stale
-        and age <= entry.ttl + rules.stale_seconds
-        and (controls.max_age is None or age <= controls.max_age)
-    ):
+    if entry is not None and _young(entry, entry.ttl, controls):
+        request.cache_entry, request.cache_status = entry, CacheStatus.HIT
+    elif entry is None and rules.mode == CacheMode.SEMANTIC:
+        similar = await _similar(policies, request, rules)
+        if similar is not None:
+            request.cache_entry, request.cache_status = similar, CacheStatus.SEMANTIC
+    elif entry is not None and rules.serve_stale and _young(entry, entry.ttl + rules.stale_seconds, controls):
         request.stale_entry = entry
 
 
@@ -106,9 +96,10 @@ def _purged(policies: policy.Policies, request: Cached, rules: policy.Policy, en
     return entry.created <= policies.purged_before(request.principal.tenant_id, rules.use_case, models)
 
 
-def _fresh(entry: store.Entry, controls: Controls) -> bool:
+def _young(entry: store.Entry, seconds: float, controls: Controls) -> bool:
+    """At most `seconds` old, and no older than the request's max-age."""
     age = entry.age()
-    return age <= entry.ttl and (controls.max_age is None or age <= controls.max_age)
+    return age <= seconds and (controls.max_age is None or age <= controls.max_age)
 
 
 async def _similar(policies: policy.Policies, request: Cached, rules: policy.Policy) -> store.Entry | None:
@@ -131,7 +122,9 @@ async def _similar(policies: policy.Policies, request: Cached, rules: policy.Pol
         if not semantic.same_question(question, candidate.question, embedder.word_similarity):
             continue
         entry = await store.get(candidate.entry_key)
-        if entry is not None and _fresh(entry, request.cache_controls) and not _purged(policies, request, rules, entry):
+        if entry is None or _purged(policies, request, rules, entry):
+            continue
+        if _young(entry, entry.ttl, request.cache_controls):
             return entry
     return None
 

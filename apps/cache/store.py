@@ -21,13 +21,19 @@ from apps.providers.types import ChatRequest, Event, Finish, TextDelta, ToolCall
 _NOT_IN_KEY = ("user", "metadata", "service_tier")
 
 
-def key(tenant_id: int, use_case: str, model: str, chat: ChatRequest) -> str:
-    params = {f.name: getattr(chat, f.name) for f in dataclasses.fields(chat) if f.name not in _NOT_IN_KEY}
+def _answer_params(chat: ChatRequest) -> dict:
+    return {f.name: getattr(chat, f.name) for f in dataclasses.fields(chat) if f.name not in _NOT_IN_KEY}
+
+
+def _digest(tenant_id: int, use_case: str, model: str, params: dict) -> str:
     canonical = json.dumps(
         [tenant_id, use_case, model, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False
     )
-    digest = hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
-    return f"cache:{tenant_id}:{digest}"
+    return hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+
+
+def key(tenant_id: int, use_case: str, model: str, chat: ChatRequest) -> str:
+    return f"cache:{tenant_id}:{_digest(tenant_id, use_case, model, _answer_params(chat))}"
 
 
 def question_and_scope(tenant_id: int, use_case: str, model: str, chat: ChatRequest) -> tuple[str, str] | None:
@@ -42,12 +48,8 @@ def question_and_scope(tenant_id: int, use_case: str, model: str, chat: ChatRequ
         question = "".join(part.get("text", "") for part in content)
     else:
         return None  # images: only an exact match
-    params = {f.name: getattr(chat, f.name) for f in dataclasses.fields(chat) if f.name not in _NOT_IN_KEY}
-    params["messages"] = chat.messages[:-1]
-    canonical = json.dumps(
-        [tenant_id, use_case, model, params], sort_keys=True, separators=(",", ":"), ensure_ascii=False
-    )
-    return question, hashlib.sha256(canonical.encode("utf-8", "surrogatepass")).hexdigest()
+    params = {**_answer_params(chat), "messages": chat.messages[:-1]}
+    return question, _digest(tenant_id, use_case, model, params)
 
 
 @dataclass(frozen=True, slots=True)
