@@ -13,6 +13,7 @@ from apps.gateway.pipeline import Request, StreamFailure
 from apps.providers.types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCallDelta, Usage
 
 from . import sse
+from .anthropic_messages import CacheControl
 from .validation import NUMBER_ONLY, Integer, Number
 
 
@@ -20,17 +21,12 @@ class _Base(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
 
-class PromptCacheMark(_Base):
-    type: Literal["ephemeral"]
-    ttl: Literal["5m", "1h"] | None = None
-
-
 class TextPart(_Base):
     type: Literal["text"]
     text: str
     # Anthropic prompt caching from an OpenAI-format request (as LiteLLM and others accept it):
     # honoured by Anthropic models, left out for the others.
-    cache_control: PromptCacheMark | None = None
+    cache_control: CacheControl | None = None
 
 
 class ImageUrl(_Base):

@@ -34,27 +34,26 @@ async def _answer(
     return json_response(render(request, completion), request)
 
 
-@rest("chat", methods=("POST",))
-async def chat_completions(http: HttpRequest, principal: Principal) -> HttpResponse:
-    body = validated(openai_chat.ChatCompletionRequest, json_body(http))
+async def _openai_answer(http: HttpRequest, principal: Principal, endpoint: str, model, wire) -> HttpResponse:
+    """An OpenAI-format endpoint (`wire` is its format module): usage in the stream when asked for."""
+    body = validated(model, json_body(http))
     include_usage = bool(body.stream_options and body.stream_options.include_usage)
 
     def render_stream(request, events):
-        return openai_chat.render_stream(request, events, include_usage)
+        return wire.render_stream(request, events, include_usage)
 
-    return await _answer(http, principal, "chat", body, openai_chat.render, render_stream)
+    return await _answer(http, principal, endpoint, body, wire.render, render_stream)
+
+
+@rest("chat", methods=("POST",))
+async def chat_completions(http: HttpRequest, principal: Principal) -> HttpResponse:
+    return await _openai_answer(http, principal, "chat", openai_chat.ChatCompletionRequest, openai_chat)
 
 
 @rest("completions", methods=("POST",))
 async def legacy_completions(http: HttpRequest, principal: Principal) -> HttpResponse:
     """OpenAI's legacy Completions: the prompt as one user message of a chat request."""
-    body = validated(completions.CompletionRequest, json_body(http))
-    include_usage = bool(body.stream_options and body.stream_options.include_usage)
-
-    def render_stream(request, events):
-        return completions.render_stream(request, events, include_usage)
-
-    return await _answer(http, principal, "completions", body, completions.render, render_stream)
+    return await _openai_answer(http, principal, "completions", completions.CompletionRequest, completions)
 
 
 @rest("messages", methods=("POST",), anthropic=True)
