@@ -20,15 +20,20 @@ pytestmark = pytest.mark.django_db
 MANUAL = "You answer questions about the Catalyst operations manual. " + "Section text. " * 400
 
 
+def priced_cached_input(django_db_blocker, model: str, price: str):
+    """The model's cached-input price for a module's tests (committed, so the live server sees it)."""
+    with django_db_blocker.unblock():
+        LlmModel.objects.filter(name=model).update(price_cached_input=Decimal(price))
+        catalogue_changed()
+    yield Decimal(price)
+    with django_db_blocker.unblock():
+        LlmModel.objects.filter(name=model).update(price_cached_input=Decimal("0"))
+        catalogue_changed()
+
+
 @pytest.fixture(scope="module")
 def cached_price(live, django_db_blocker):
-    with django_db_blocker.unblock():
-        LlmModel.objects.filter(name="claude-mock").update(price_cached_input=Decimal("0.3"))
-        catalogue_changed()
-    yield Decimal("0.3")
-    with django_db_blocker.unblock():
-        LlmModel.objects.filter(name="claude-mock").update(price_cached_input=Decimal("0"))
-        catalogue_changed()
+    yield from priced_cached_input(django_db_blocker, "claude-mock", "0.3")
 
 
 def records(ids: list[str]) -> list[UsageRecord]:
@@ -81,13 +86,7 @@ def test_openai_format_parts_carry_the_mark_to_anthropic_and_a_gpt_model_still_a
 
 @pytest.fixture(scope="module")
 def gpt_cached_price(live, django_db_blocker):
-    with django_db_blocker.unblock():
-        LlmModel.objects.filter(name="gpt-mock").update(price_cached_input=Decimal("0.25"))
-        catalogue_changed()
-    yield Decimal("0.25")
-    with django_db_blocker.unblock():
-        LlmModel.objects.filter(name="gpt-mock").update(price_cached_input=Decimal("0"))
-        catalogue_changed()
+    yield from priced_cached_input(django_db_blocker, "gpt-mock", "0.25")
 
 
 def test_openais_automatic_prefix_cache_is_read_and_priced_as_cached_input(fresh, gpt_cached_price):
