@@ -25,7 +25,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from apps.cache.semantic import local_embedder, same_question  # noqa: E402
+from apps.cache.semantic import same_question  # noqa: E402
+from apps.embeddings.local import local_embedder  # noqa: E402
 
 CORPORA = ROOT.parent / "shared" / "corpora"
 

@@ -61,11 +61,12 @@ def main() -> None:
         from django.db import connection
 
         from apps.cache import semantic, vectors
+        from apps.embeddings.local import local_embedder
         from apps.tenancy import services
 
         call_command("migrate", verbosity=0)
         tenant = services.tenant_onboard(slug="bench", name="Bench", tier="free").tenant
-        embedder = semantic.local_embedder()
+        embedder = local_embedder()
         store = vectors.vectors()
         scope = "s" * 64
         started = time.perf_counter()
@@ -74,11 +75,12 @@ def main() -> None:
             for first in range(0, args.entries, 2000):
                 batch = texts[first : first + 2000]
                 pairs = enumerate(zip(batch, embedder.embed(batch), strict=True), first)
-                rows = [(tenant.pk, scope, f"cache:{tenant.pk}:{n}", text, vectors._literal(vector))
+                rows = [(tenant.pk, scope, f"cache:{tenant.pk}:{n}", text, vectors._literal(vector), 256)
                         for n, (text, vector) in pairs]  # fmt: skip
                 cursor.executemany(
-                    "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, created_at) "
-                    "VALUES (%s, %s, %s, %s, %s::vector, now())", rows,
+                    "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, dimensions, "
+                    "created_at) "
+                    "VALUES (%s, %s, %s, %s, %s::vector, %s, now())", rows,
                 )  # fmt: skip
             cursor.execute("ANALYZE cache_vector")
         loaded = time.perf_counter() - started

@@ -18,6 +18,7 @@ import pytest
 from apps.cache.models import CacheMode, CachePolicy
 from apps.catalogue.snapshot import catalogue_changed
 from apps.metering.models import UsageRecord
+from apps.tenancy import services
 from apps.tenancy.models import Tenant
 
 pytestmark = pytest.mark.django_db
@@ -254,3 +255,65 @@ def test_a_rewording_is_a_semantic_hit_and_a_swap_or_another_tenant_is_not(cache
     assert other_status == "MISS"  # never across tenants
     assert different_status == "MISS"
     assert upstream_calls(cached) == 5
+
+
+@pytest.fixture(scope="module")
+def provider_embedded(live, django_db_blocker):
+    """A tenant whose vectors come from a catalogue embedding model (embed-mock), with a semantic
+    cache; committed, so the live server sees it."""
+    with django_db_blocker.unblock():
+        onboarding = services.tenant_onboard(slug="embedded", name="Embedded", tier="enterprise")
+        tenant = onboarding.tenant
+        tenant.embedding_model = "embed-mock"
+        tenant.full_clean()
+        tenant.save()
+        services.tenant_saved(tenant=tenant)
+        CachePolicy.objects.create(tenant=tenant, mode=CacheMode.SEMANTIC)
+        catalogue_changed()
+    yield onboarding.issued.plaintext
+    with django_db_blocker.unblock():
+        Tenant.objects.filter(slug="embedded").delete()
+        catalogue_changed()
+
+
+def test_a_tenants_own_embedding_model_embeds_its_questions_through_the_pipeline_and_is_metered(
+    provider_embedded, fresh
+):
+    """The mock's embedding is a bag of words: a rewording with the same words is a SEMANTIC hit,
+    and the swapped trip, which it scores as identical, is refused by the ordered check."""
+    tag = uuid.uuid4().hex[:6]
+    asked = [
+        f"How do I rotate the API key of project {tag}?",
+        f"how do I rotate the API key of project {tag}",
+        f"Book flights from Oslo to Rome for team {tag}",
+        f"Book flights from Rome to Oslo for team {tag}",
+    ]
+    live = fresh
+    statuses = [ask(live, question, key=provider_embedded)[0] for question in asked]
+    tenant = Tenant.objects.get(slug="embedded")
+    deadline = time.monotonic() + 10
+    while UsageRecord.objects.filter(tenant=tenant).count() < 8 and time.monotonic() < deadline:
+        time.sleep(0.05)
+    embedded = UsageRecord.objects.filter(tenant=tenant, endpoint="cache-embeddings").order_by("created_at")
+    answered = UsageRecord.objects.filter(tenant=tenant, endpoint="chat").order_by("created_at")
+
+    assert statuses == ["MISS", "SEMANTIC", "MISS", "MISS"]
+    assert len(live.mock.requests("embed-mock")) == 4  # one embedding per question looked up
+    assert len(live.mock.requests("gpt-mock")) == 3  # the rewording was answered from the cache
+    assert [(r.model, r.outcome, r.tokens_out) for r in embedded] == [("embed-mock", "ok", 0)] * 4
+    assert all(r.tokens_in > 0 and r.cost_usd == Decimal(r.tokens_in) / 1_000_000 for r in embedded)
+    assert [r.request_id for r in embedded] == [f"{r.request_id}:cache-embeddings" for r in answered]
+    assert [r.cache_status for r in answered] == ["MISS", "SEMANTIC", "MISS", "MISS"]
+
+
+def test_a_failing_embedding_model_makes_a_miss_not_an_error(provider_embedded, fresh):
+    question = f"How do I rotate the API key of project {uuid.uuid4().hex[:6]}?"
+    fresh.mock.script("embed-mock", [{"status": 500}] * 4)
+
+    status, answer = ask(fresh, question, key=provider_embedded)
+    again, _ = ask(fresh, question, key=provider_embedded)  # the exact entry needs no embedding
+
+    assert (status, again) == ("MISS", "HIT")
+    assert answer.choices[0].message.content
+    assert [r["status"] for r in fresh.mock.requests("embed-mock")][:1] == [500]
+    assert len(fresh.mock.requests("gpt-mock")) == 1

@@ -10,18 +10,15 @@ and "from Florida to New York" the same. So the check requires:
   - no word replaced by an unrelated one ("open" / "closed": embeddings score antonyms close);
   - what changed within BUDGET: a word replaced by a close one (the embedder's word similarity)
     or a function word costs 0.5, any other word added or left out 1.
-A wrong answer is worse than a miss, so the check is strict; a stronger embedder (a provider's
-model) raises the hit rate without touching it. bench/semantic_eval.py measures both on PAWS and
-STS-B (docs/performance.md).
+A wrong answer is worse than a miss, so the check is strict; a stronger embedder (the tenant's
+provider model, apps/embeddings) raises the hit rate without touching it. Synonyms are judged by
+the packaged local model's word similarity whatever model embeds the questions.
+bench/semantic_eval.py measures both on PAWS and STS-B (docs/performance.md).
 """
 
 from __future__ import annotations
 
-import os
 import re
-import threading
-from collections.abc import Sequence
-from functools import lru_cache
 
 BUDGET = 2.0  # what the words changed between the two questions may cost, at most
 MAX_CHANGED_SHARE = 0.5  # ... and the words changed may be at most this share of the longer question
@@ -120,40 +117,3 @@ def same_question(new: str, stored: str, similar=None) -> bool:
     if any(w not in STOPWORDS for w in unmatched) and any(w not in STOPWORDS for w in added):
         return False
     return cost <= BUDGET
-
-
-class LocalEmbedder:
-    """The 256-dimension WordLlama model shipped inside its PyPI wheel: no download, ~40 µs a text."""
-
-    dimensions = 256
-    name = "wordllama-l2-supercat-256"
-
-    def __init__(self) -> None:
-        self._model = None
-        self._lock = threading.Lock()
-
-    def _loaded(self):
-        with self._lock:
-            if self._model is None:
-                import wordllama
-
-                folder = os.path.dirname(wordllama.__file__)
-                self._model = wordllama.WordLlama.load(cache_dir=folder, disable_download=True)
-            return self._model
-
-    def word_similarity(self, a: str, b: str) -> float:
-        vectors = self.embed([a, b])
-        return float(vectors[0] @ vectors[1])
-
-    def embed(self, texts: Sequence[str]):
-        """Unit vectors (numpy float32, one row per text): a dot product is the cosine similarity."""
-        import numpy as np
-
-        vectors = self._loaded().embed(list(texts))
-        norms = np.linalg.norm(vectors, axis=1, keepdims=True)
-        return vectors / np.where(norms == 0, 1, norms)
-
-
-@lru_cache(maxsize=1)
-def local_embedder() -> LocalEmbedder:
-    return LocalEmbedder()

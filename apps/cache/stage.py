@@ -24,6 +24,8 @@ from apps.catalogue.snapshot import ModelInfo, current_catalogue
 from apps.core.errors import ApiError, UpstreamFailed, UpstreamTimeout, UpstreamUnavailable
 from apps.core.outcome import CacheStatus, Outcome
 from apps.core.stage import Stage
+from apps.embeddings import service as embeddings
+from apps.embeddings.local import local_embedder
 from apps.providers.types import ChatRequest, Event, Finish, TextDelta
 from apps.tenancy.principal import Principal
 
@@ -34,10 +36,12 @@ from .models import CacheMode
 logger = logging.getLogger("catalyst.cache")
 # Provider failures a stale answer may stand in for (not the caller's own faults, nor limits).
 _PROVIDER_FAILURES = (UpstreamFailed, UpstreamUnavailable, UpstreamTimeout)
+EMBEDDING_PURPOSE = "cache-embeddings"  # the endpoint of the question's embedding call, in usage and audit
 
 
 class Cached(Protocol):
     principal: Principal
+    request_id: str
     kind: str
     requested_model: str
     chat: ChatRequest
@@ -108,18 +112,26 @@ async def _similar(policies: policy.Policies, request: Cached, rules: policy.Pol
     if view is None:
         return None
     question, scope = view
-    embedder = semantic.local_embedder()
-    request.semantic_view = (question, scope, embedder.embed([question])[0])
+    log = {"tenant": request.principal.tenant_slug}
     try:
-        candidates = await vectors.vectors().nearest(request.principal.tenant_id, scope, request.semantic_view[2])
+        embedded = await embeddings.embed(
+            request.principal, [question], purpose=EMBEDDING_PURPOSE, request_id=request.request_id
+        )
+    except ApiError as error:  # the tenant's embedding model failed or was refused: a miss, never an error
+        logger.warning("semantic lookup without an embedding: %s", error.code, extra=log)
+        return None
+    request.semantic_view = (question, store.in_space(scope, embedded.space), embedded.vectors[0])
+    try:
+        candidates = await vectors.vectors().nearest(request.principal.tenant_id, *request.semantic_view[1:])
     except DatabaseError:  # the vector store is a shortcut: without it the request is a miss, never a 500
-        logger.warning("semantic lookup failed", exc_info=True, extra={"tenant": request.principal.tenant_slug})
+        logger.warning("semantic lookup failed", exc_info=True, extra=log)
         request.semantic_view = None
         return None
+    similar = local_embedder().word_similarity
     for candidate in candidates:
         if candidate.similarity < rules.similarity_threshold:
             break
-        if not semantic.same_question(question, candidate.question, embedder.word_similarity):
+        if not semantic.same_question(question, candidate.question, similar):
             continue
         entry = await store.get(candidate.entry_key)
         if entry is None or _purged(policies, request, rules, entry):

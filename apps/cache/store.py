@@ -52,6 +52,11 @@ def question_and_scope(tenant_id: int, use_case: str, model: str, chat: ChatRequ
     return question, _digest(tenant_id, use_case, model, params)
 
 
+def in_space(scope: str, space: str) -> str:
+    """The scope of a semantic lookup in one embedding space: vectors of two models never compare."""
+    return hashlib.sha256(f"{scope}:{space}".encode()).hexdigest()
+
+
 @dataclass(frozen=True, slots=True)
 class Entry:
     created: float

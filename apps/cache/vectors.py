@@ -29,25 +29,34 @@ def _literal(vector) -> str:
     return "[" + ",".join(f"{float(x):.6f}" for x in vector) + "]"
 
 
+def _nearest_sql(size: int) -> str:
+    """The size is written into the SQL (an int, never request text): the partial index needs it there."""
+    cast = f"::vector({int(size)})"
+    return (
+        f"SELECT entry_key, question, 1 - (embedding{cast} <=> %s{cast}) FROM cache_vector "  # noqa: S608
+        f"WHERE tenant_id = %s AND scope = %s AND dimensions = {int(size)} "
+        f"ORDER BY embedding{cast} <=> %s{cast} LIMIT %s"
+    )
+
+
 class PostgresVectors:
+    """Rows of every embedding space in one table; `dimensions` picks the HNSW index of its size
+    (migration 0005). Sizes are integers from the vector itself, never text from a request."""
+
     def _add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector) -> None:
         refresh_connections()
         with connection.cursor() as cursor:
             cursor.execute(
-                "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, created_at) "
-                "VALUES (%s, %s, %s, %s, %s::vector, now())",
-                [tenant_id, scope, entry_key, question[:4000], _literal(vector)],
+                "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, dimensions, created_at) "
+                "VALUES (%s, %s, %s, %s, %s::vector, %s, now())",
+                [tenant_id, scope, entry_key, question[:4000], _literal(vector), len(vector)],
             )
 
     def _nearest(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
         refresh_connections()
         literal = _literal(vector)
         with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT entry_key, question, 1 - (embedding <=> %s::vector) FROM cache_vector "
-                "WHERE tenant_id = %s AND scope = %s ORDER BY embedding <=> %s::vector LIMIT %s",
-                [literal, tenant_id, scope, literal, CANDIDATES],
-            )
+            cursor.execute(_nearest_sql(len(vector)), [literal, tenant_id, scope, literal, CANDIDATES])
             return [Candidate(key, question, float(similarity)) for key, question, similarity in cursor.fetchall()]
 
     async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector) -> None:

@@ -235,15 +235,32 @@ def arguments_for(schema: object) -> dict[str, object]:
     return value if isinstance(value, dict) else {}
 
 
+_EMBEDDED_WORD = re.compile(r"\w+")
+
+
 @lru_cache(maxsize=4096)
 def embedding(text: str, dimensions: int) -> tuple[float, ...]:
-    """A unit vector from sha256(text), rounded to float32 so the float and base64 formats agree exactly."""
-    stream = hashlib.shake_256(hashlib.sha256(text.encode(errors=SURROGATES)).digest()).digest(2 * dimensions)
-    integers = array("h", stream)
-    if sys.byteorder == "big":
-        integers.byteswap()
-    norm = math.sqrt(sum(value * value for value in integers)) or 1.0
-    return tuple(array("f", [value / norm for value in integers]).tolist())
+    """A unit vector, rounded to float32 so the float and base64 formats agree exactly.
+
+    A text's words are hashed into it (feature hashing: each lowercased word adds ±1 at a position
+    taken from its sha256), so texts that share words get close vectors and texts of the same words
+    in any order or case get the same one, as a bag-of-words model would: tests of retrieval and
+    of the semantic cache on a provider model mean something. Token arrays and texts without a word
+    get a vector from sha256(text)."""
+    words = _EMBEDDED_WORD.findall(text.lower()) if not text.startswith("\x00tokens:") else []
+    if words:
+        values = [0.0] * dimensions
+        for word in words:
+            digest = hashlib.sha256(word.encode(errors=SURROGATES)).digest()
+            values[int.from_bytes(digest[:4], "little") % dimensions] += 1.0 if digest[4] & 1 else -1.0
+    else:
+        stream = hashlib.shake_256(hashlib.sha256(text.encode(errors=SURROGATES)).digest()).digest(2 * dimensions)
+        integers = array("h", stream)
+        if sys.byteorder == "big":
+            integers.byteswap()
+        values = [float(value) for value in integers]
+    norm = math.sqrt(sum(value * value for value in values)) or 1.0
+    return tuple(array("f", [value / norm for value in values]).tolist())
 
 
 def embedding_base64(vector: tuple[float, ...]) -> str:

@@ -120,6 +120,7 @@ def _load_key_record(prefix: str, digest: str) -> dict:
         "user_active": key.user is None or key.user.is_active,
         "keep_prompts": tenant.keep_prompts,
         "allowed_origins": list(tenant.allowed_origins or ()),
+        "embedding_model": tenant.embedding_model,
         "limits": {
             **tenant.effective_limits(),
             "own_requests_per_minute": key.requests_per_minute,
@@ -162,6 +163,7 @@ async def _authenticate_key(credential: str, client: str | None) -> Principal:
         keep_prompts=record.get("keep_prompts", False),
         expires_at=record["expires_at"] if record["expires_at"] is not None else float("inf"),
         allowed_origins=tuple(record.get("allowed_origins", ())),
+        embedding_model=record.get("embedding_model", ""),
     )
 
 
@@ -211,6 +213,7 @@ def _load_member_record(tenant_slug: str, user_id: int) -> dict:
         "role": membership.role,
         "keep_prompts": tenant.keep_prompts,
         "allowed_origins": list(tenant.allowed_origins or ()),
+        "embedding_model": tenant.embedding_model,
         "limits": tenant.effective_limits(),
     }
 
@@ -243,4 +246,5 @@ async def member_principal(tenant_slug: str, user_id: int, client: str | None = 
         limits=Limits(**record["limits"]),
         keep_prompts=record.get("keep_prompts", False),
         allowed_origins=tuple(record.get("allowed_origins", ())),
+        embedding_model=record.get("embedding_model", ""),
     )

@@ -80,6 +80,12 @@ class Tenant(models.Model):
         null=True, blank=True, default=30,
         help_text="Days to keep chat messages and the prompts stored in the audit trail. Empty: until erased.",
     )  # fmt: skip
+    embedding_model = models.CharField(
+        max_length=100, blank=True,
+        help_text="The catalogue embedding model that makes this tenant's vectors (semantic cache, retrieval); "
+        "its calls are metered to the tenant. Empty: the platform's (EMBEDDING_MODEL), by default the "
+        "local model packaged with Catalyst.",
+    )  # fmt: skip
     created_at = models.DateTimeField(default=timezone.now, editable=False)
 
     class Meta:
@@ -87,6 +93,14 @@ class Tenant(models.Model):
 
     def __str__(self) -> str:
         return self.slug
+
+    def clean(self) -> None:
+        super().clean()
+        if self.embedding_model:
+            from apps.catalogue.models import LlmModel, ModelKind  # the catalogue's models name tiers
+
+            if not LlmModel.objects.filter(name=self.embedding_model, kind=ModelKind.EMBEDDING).exists():
+                raise ValidationError({"embedding_model": "Name an embedding model of the catalogue, or leave empty."})
 
     def effective_limits(self) -> dict[str, int | None]:
         """The tier's limits with this tenant's overrides applied. None means unlimited."""

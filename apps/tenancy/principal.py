@@ -37,6 +37,7 @@ class Principal:
     keep_prompts: bool = False  # the tenant's policy: prompts and answers go into the audit trail
     expires_at: float = float("inf")  # when the credential stops working (a JWT's exp, a key's expiry)
     allowed_origins: tuple[str, ...] = ()  # browser origins the tenant lets call the API (CORS)
+    embedding_model: str = ""  # the tenant's embedding model ("" the platform's): apps/embeddings
 
     def may_call(self, endpoint: str) -> bool:
         return not self.allowed_endpoints or endpoint in self.allowed_endpoints

@@ -174,7 +174,7 @@ def _tenant_facts(tenant: Tenant) -> dict:
     return {
         "slug": tenant.slug, "tier": tenant.tier.name, "status": tenant.status,
         "monthly_budget_usd": str(tenant.monthly_budget_usd) if tenant.monthly_budget_usd is not None else None,
-        "limits": tenant.effective_limits(),
+        "limits": tenant.effective_limits(), "embedding_model": tenant.embedding_model,
     }  # fmt: skip
 
 

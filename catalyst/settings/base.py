@@ -255,6 +255,9 @@ LIMITS_EXPECTED_OUTPUT_TOKENS = env_int("LIMITS_EXPECTED_OUTPUT_TOKENS", 512)
 # for which fewer tokens than this remain is refused with 402 instead of being cut to nothing.
 LIMITS_MIN_OUTPUT_TOKENS = env_int("LIMITS_MIN_OUTPUT_TOKENS", 16)
 CATALOGUE_CHECK_INTERVAL_SECONDS = float(env_str("CATALOGUE_CHECK_INTERVAL_SECONDS", "1"))
+# The embedding model of tenants that name none (apps/embeddings): a catalogue embedding model, or
+# empty for the local model packaged with Catalyst (no provider, no download).
+EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
 MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
 
 # --- Observability --------------------------------------------------------------------------

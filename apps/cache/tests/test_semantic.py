@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from apps.cache.semantic import local_embedder, same_question
+from apps.cache.semantic import same_question
+from apps.embeddings.local import local_embedder
 
 SIMILAR = local_embedder().word_similarity
 
