@@ -22,7 +22,8 @@ FAQ = policy.Policy("faq", "exact", 3600, 0.85, 1.0, True, 86400)
 
 def request(tenant_id: int, model: str = "asked", controls: Controls = NONE) -> SimpleNamespace:
     return SimpleNamespace(
-        principal=Principal(tenant_id=tenant_id, tenant_slug="t", tier="free", method="api_key"), kind="chat", request_id="r",
+        principal=Principal(tenant_id=tenant_id, tenant_slug="t", tier="free", method="api_key"),
+        kind="chat", request_id="r",
         requested_model=model, chat=ChatRequest(messages=[{"role": "user", "content": "hi"}]), cache_controls=controls,
         cache_status=CacheStatus.BYPASS, cache_policy=None, cache_key=None, cache_entry=None, stale_entry=None,
         outcome=Outcome.PENDING,
