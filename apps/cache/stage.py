@@ -211,7 +211,7 @@ async def _keep_with_vector(request: Cached, entry: store.Entry, keep_for: int) 
     question, scope, vector = request.semantic_view
     await store.put(request.cache_key, entry, keep_for)
     try:
-        await vectors.vectors().add(request.principal.tenant_id, scope, request.cache_key, question, vector)
+        await vectors.vectors().add(request.principal.tenant_id, scope, request.cache_key, question, vector, keep_for)
     except DatabaseError:  # the exact entry is stored; only its semantic shortcut is lost
         logger.warning("semantic vector not stored", exc_info=True, extra={"tenant": request.principal.tenant_slug})
 

@@ -1,21 +1,30 @@
 """Where the semantic cache keeps its questions' vectors: PostgreSQL with pgvector (an HNSW index;
 the tenant and the request's scope in every WHERE clause), or this process's memory on the
 embedded default (SQLite). A vector only points at an exact entry in the hot store; what is
-served is that entry, after the ordered check."""
+served is that entry, after the ordered check.
+
+On PostgreSQL the queries run on the event loop over a few async connections of their own
+(pgvector's binary format, autocommit), not through Django's one sync thread: a lookup and a store
+per request would otherwise queue behind each other there (docs/performance.md). The table is
+UNLOGGED: it is a cache, rebuilt by traffic, so it writes no WAL."""
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import threading
 import time
+import weakref
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
-from django.db import connection
-
-from apps.core.db import refresh_connections
+import numpy as np
+import psycopg
+from django.db import DatabaseError, connection
 
 CANDIDATES = 4  # nearest questions checked per lookup
 MEMORY_PER_SCOPE = 2000  # the embedded default keeps the newest this many per tenant and scope
+CONNECTIONS = 4  # per process: concurrent vector queries
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,49 +34,90 @@ class Candidate:
     similarity: float
 
 
-def _literal(vector) -> str:
-    return "[" + ",".join(f"{float(x):.6f}" for x in vector) + "]"
-
-
 def _nearest_sql(size: int) -> str:
     """The size is written into the SQL (an int, never request text): the partial index needs it there."""
     cast = f"::vector({int(size)})"
     return (
         f"SELECT entry_key, question, 1 - (embedding{cast} <=> %s{cast}) FROM cache_vector "  # noqa: S608
-        f"WHERE tenant_id = %s AND scope = %s AND dimensions = {int(size)} "
+        f"WHERE tenant_id = %s AND scope = %s AND dimensions = {int(size)} AND expires_at > now() "
         f"ORDER BY embedding{cast} <=> %s{cast} LIMIT %s"
     )
+
+
+_ADD = (
+    "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, dimensions, created_at, expires_at) "
+    "VALUES (%s, %s, %s, %s, %s, %s, now(), now() + make_interval(secs => %s))"
+)
+
+
+class _Connections:
+    """A few autocommit async connections to Django's database, per event loop."""
+
+    def __init__(self) -> None:
+        self._idle: list[psycopg.AsyncConnection] = []
+        self._slots = asyncio.Semaphore(CONNECTIONS)
+
+    async def _connect(self) -> psycopg.AsyncConnection:
+        from pgvector.psycopg.vector import register_vector_info
+
+        params = connection.get_connection_params()
+        params.pop("cursor_factory", None)
+        opened = await psycopg.AsyncConnection.connect(**params, autocommit=True)
+        register_vector_info(opened, await psycopg.types.TypeInfo.fetch(opened, "vector"))
+        return opened
+
+    @contextlib.asynccontextmanager
+    async def use(self) -> AsyncIterator[psycopg.AsyncConnection]:
+        async with self._slots:
+            opened = self._idle.pop() if self._idle else None
+            try:
+                if opened is None or opened.closed:
+                    opened = await self._connect()
+                yield opened
+            except psycopg.Error as error:  # the callers know Django's errors
+                if opened is not None:
+                    await opened.close()
+                    opened = None
+                raise DatabaseError(str(error)) from error
+            finally:
+                if opened is not None and not opened.closed:
+                    self._idle.append(opened)
+
+
+_per_loop: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, _Connections] = weakref.WeakKeyDictionary()
+
+
+def _connections() -> _Connections:
+    loop = asyncio.get_running_loop()
+    if loop not in _per_loop:
+        _per_loop[loop] = _Connections()
+    return _per_loop[loop]
 
 
 class PostgresVectors:
     """Rows of every embedding space in one table; `dimensions` picks the HNSW index of its size
     (migration 0005). Sizes are integers from the vector itself, never text from a request."""
 
-    def _add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector) -> None:
-        refresh_connections()
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, dimensions, created_at) "
-                "VALUES (%s, %s, %s, %s, %s::vector, %s, now())",
-                [tenant_id, scope, entry_key, question[:4000], _literal(vector), len(vector)],
-            )
-
-    def _nearest(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
-        refresh_connections()
-        literal = _literal(vector)
-        with connection.cursor() as cursor:
-            cursor.execute(_nearest_sql(len(vector)), [literal, tenant_id, scope, literal, CANDIDATES])
-            return [Candidate(key, question, float(similarity)) for key, question, similarity in cursor.fetchall()]
-
-    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector) -> None:
-        await sync_to_async(self._add)(tenant_id, scope, entry_key, question, vector)
+    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector, keep_for: int) -> None:
+        vector = np.asarray(vector, dtype=np.float32)
+        async with _connections().use() as db:
+            await db.execute(_ADD, (tenant_id, scope, entry_key, question[:4000], vector, len(vector), keep_for))
 
     async def nearest(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
-        return await sync_to_async(self._nearest)(tenant_id, scope, vector)
+        vector = np.asarray(vector, dtype=np.float32)
+        async with _connections().use() as db:
+            cursor = await db.execute(_nearest_sql(len(vector)), (vector, tenant_id, scope, vector, CANDIDATES))
+            rows = await cursor.fetchall()
+        return [Candidate(key, question, float(similarity)) for key, question, similarity in rows]
 
-    def purge_tenant(self, tenant_id: int) -> None:
-        with connection.cursor() as cursor:
-            cursor.execute("DELETE FROM cache_vector WHERE tenant_id = %s", [tenant_id])
+
+def expire() -> int:
+    """Delete the vectors whose entries have expired (a periodic task); how many went."""
+    if connection.vendor != "postgresql":
+        return _memory.expire()
+    with connection.cursor() as cursor:
+        cursor.execute("DELETE FROM cache_vector WHERE expires_at <= now()")
+        return cursor.rowcount
 
 
 class MemoryVectors:
@@ -75,22 +125,32 @@ class MemoryVectors:
         self._rows: dict[tuple[int, str], list[tuple[object, str, str, float]]] = {}
         self._lock = threading.Lock()
 
-    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector) -> None:
+    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector, keep_for: int) -> None:
         with self._lock:
             rows = self._rows.setdefault((tenant_id, scope), [])
-            rows.append((vector, entry_key, question, time.time()))
+            rows.append((vector, entry_key, question, time.time() + keep_for))
             del rows[:-MEMORY_PER_SCOPE]
 
     async def nearest(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
+        now = time.time()
         with self._lock:
-            rows = list(self._rows.get((tenant_id, scope), ()))
+            rows = [
+                row for row in self._rows.get((tenant_id, scope), ()) if row[3] > now and len(row[0]) == len(vector)
+            ]
         scored = sorted(((float(row[0] @ vector), row) for row in rows), key=lambda pair: -pair[0])[:CANDIDATES]
         return [Candidate(row[1], row[2], similarity) for similarity, row in scored]
 
-    def purge_tenant(self, tenant_id: int) -> None:
+    def expire(self) -> int:
+        now, gone = time.time(), 0
         with self._lock:
-            for scope in [s for s in self._rows if s[0] == tenant_id]:
-                del self._rows[scope]
+            for scope, rows in list(self._rows.items()):
+                kept = [row for row in rows if row[3] > now]
+                gone += len(rows) - len(kept)
+                if kept:
+                    self._rows[scope] = kept
+                else:
+                    del self._rows[scope]
+        return gone
 
 
 _memory = MemoryVectors()
@@ -99,3 +159,10 @@ _postgres = PostgresVectors()
 
 def vectors() -> PostgresVectors | MemoryVectors:
     return _postgres if connection.vendor == "postgresql" else _memory
+
+
+async def close() -> None:
+    """Close this event loop's vector connections (at shutdown, and in tests)."""
+    pool = _per_loop.pop(asyncio.get_running_loop(), None)
+    while pool is not None and pool._idle:
+        await pool._idle.pop().close()

@@ -166,6 +166,7 @@ CELERY_BEAT_SCHEDULE = {
     "flag-cost-anomalies": {"task": "metering.flag_cost_anomalies", "schedule": 3600.0},
     "flush-audit-entries": {"task": "audit.flush", **_FLUSH},
     "purge-expired-prompts": {"task": "audit.purge_expired", "schedule": 3600.0},
+    "expire-cache-vectors": {"task": "cache.expire_vectors", "schedule": 600.0},
     "audit-checkpoint": {
         "task": "audit.checkpoint",
         "schedule": AUDIT_CHECKPOINT_SECONDS,

@@ -1,6 +1,8 @@
 """Vectors of any embedding model: the column takes any dimensions (a tenant's provider model may
 make 1,536), each row says how many, and an HNSW index per common size covers its rows (a partial
-index on the cast). Rows of other sizes are searched exactly, within their tenant and scope."""
+index on the cast). Rows of other sizes are searched exactly, within their tenant and scope.
+Each row expires with its entry (a periodic task deletes it), and the table is UNLOGGED: a cache
+writes no WAL."""
 
 from django.db import migrations
 
@@ -11,6 +13,10 @@ DROP INDEX IF EXISTS cache_vector_embedding;
 ALTER TABLE cache_vector ALTER COLUMN embedding TYPE vector;
 ALTER TABLE cache_vector ADD COLUMN dimensions smallint NOT NULL DEFAULT 256;
 ALTER TABLE cache_vector ALTER COLUMN dimensions DROP DEFAULT;
+ALTER TABLE cache_vector ADD COLUMN expires_at timestamptz NOT NULL DEFAULT now() + interval '1 day';
+ALTER TABLE cache_vector ALTER COLUMN expires_at DROP DEFAULT;
+CREATE INDEX cache_vector_expiry ON cache_vector (expires_at);
+ALTER TABLE cache_vector SET UNLOGGED;
 """ + "".join(
     f"CREATE INDEX cache_vector_hnsw_{size} ON cache_vector "
     f"USING hnsw ((embedding::vector({size})) vector_cosine_ops) WHERE dimensions = {size};\n"

@@ -1,0 +1,88 @@
+"""The semantic cache's vectors on PostgreSQL: found only in their tenant, scope and size, gone
+once their entry expires; the embedded default's memory store behaves the same."""
+
+from __future__ import annotations
+
+import asyncio
+
+import numpy as np
+import pytest
+
+from apps.cache import vectors
+from apps.tenancy import services
+from apps.tenancy.models import Tenant
+
+SCOPE, OTHER_SCOPE = "a" * 64, "b" * 64
+
+
+def unit(size: int, seed: int) -> np.ndarray:
+    vector = np.random.default_rng(seed).standard_normal(size).astype(np.float32)
+    return vector / np.linalg.norm(vector)
+
+
+async def exercise(store: vectors.MemoryVectors) -> tuple[list, list, list, list]:
+    near, far, wide = unit(256, 1), unit(256, 2), unit(1536, 3)
+    await store.add(1, SCOPE, "kept", "kept question", near, 60)
+    await store.add(1, SCOPE, "expired", "expired question", near, 0)
+    await store.add(1, SCOPE, "far", "far question", far, 60)
+    await store.add(2, SCOPE, "other tenant", "q", near, 60)
+    await store.add(1, OTHER_SCOPE, "other scope", "q", near, 60)
+    await store.add(1, SCOPE, "wide", "wide question", wide, 60)
+    found = await store.nearest(1, SCOPE, near)
+    in_other_tenant = await store.nearest(2, SCOPE, near)
+    wide_found = await store.nearest(1, SCOPE, wide)
+    nothing = await store.nearest(3, SCOPE, near)
+    return found, in_other_tenant, wide_found, nothing
+
+
+def check(found, in_other_tenant, wide_found, nothing) -> None:
+    assert [c.entry_key for c in found] == ["kept", "far"]  # the expired one is not a candidate
+    assert found[0].similarity == pytest.approx(1.0, abs=1e-5)
+    assert found[1].similarity == pytest.approx(float(unit(256, 1) @ unit(256, 2)), abs=1e-5)
+    assert [c.entry_key for c in in_other_tenant] == ["other tenant"]
+    assert [(c.entry_key, c.question) for c in wide_found] == [("wide", "wide question")]  # its own size only
+    assert nothing == []
+
+
+@pytest.fixture(scope="module")
+def tenants(django_db_setup, django_db_blocker):
+    """Two tenants, committed: the vector queries run on connections of their own."""
+    with django_db_blocker.unblock():
+        pair = [services.tenant_onboard(slug=f"v-{n}", name=n, tier="free").tenant for n in ("one", "two")]
+    yield pair
+    with django_db_blocker.unblock():
+        Tenant.objects.filter(pk__in=[t.pk for t in pair]).delete()  # their vectors go with them
+
+
+@pytest.mark.django_db
+def test_postgres_vectors_stay_in_their_tenant_scope_and_size_and_expire(tenants, django_db_blocker):
+    first, second = tenants
+    store = vectors._postgres
+
+    async def run():
+        near = unit(256, 1)
+        await store.add(first.pk, SCOPE, "kept", "kept question", near, 60)
+        await store.add(first.pk, SCOPE, "expired", "expired question", near, 0)
+        await store.add(first.pk, SCOPE, "far", "far question", unit(256, 2), 60)
+        await store.add(second.pk, SCOPE, "other tenant", "q", near, 60)
+        await store.add(first.pk, OTHER_SCOPE, "other scope", "q", near, 60)
+        await store.add(first.pk, SCOPE, "wide", "wide question", unit(1536, 3), 60)
+        found = (
+            await store.nearest(first.pk, SCOPE, near),
+            await store.nearest(second.pk, SCOPE, near),
+            await store.nearest(first.pk, SCOPE, unit(1536, 3)),
+            await store.nearest(first.pk + second.pk + 1, SCOPE, near),
+        )
+        await vectors.close()
+        return found
+
+    check(*asyncio.run(run()))
+    with django_db_blocker.unblock():
+        assert vectors.expire() == 1  # the expired row, and only it, is deleted
+
+
+def test_memory_vectors_behave_the_same():
+    store = vectors.MemoryVectors()
+
+    check(*asyncio.run(exercise(store)))
+    assert store.expire() == 1
