@@ -15,8 +15,9 @@ with an aiohttp client:
 --cache: the tenant's cache policy is off (the default, as before the cache existed); "miss" turns
 the exact cache on and makes every prompt unique (each request is looked up, misses and is
 stored); "hit" turns it on with one prompt, so every request after the first is a hit;
-"semantic-miss" is "miss" in semantic mode (each miss also embeds its question, queries the
-vectors and stores one).
+"semantic-miss" is "miss" in semantic mode, every prompt in one scope (each miss also embeds its
+question, queries the vectors and stores one); "semantic-turn" makes each request a turn of a new
+conversation, a scope no vector has yet (nothing is embedded or queried before the answer).
 Nothing here is a test; figures go to docs/performance.md.
 """
 
@@ -40,14 +41,18 @@ sent: collections.Counter[str] = collections.Counter()  # requests answered 200,
 BODY = {"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "Say hello to the benchmark"}]}
 
 
-UNIQUE = {"on": False}  # --cache miss: every request asks something new
+UNIQUE = {"on": False, "conversation": False}  # --cache miss: every request asks something new
 _asked = iter(range(1 << 62))
 
 
 def _body(body: dict) -> dict:
     if not UNIQUE["on"]:
         return body
-    return {**body, "messages": [{"role": "user", "content": f"Say hello to the benchmark {next(_asked)}"}]}
+    n = next(_asked)
+    if UNIQUE["conversation"]:  # a turn of a conversation of its own: a semantic scope of its own
+        earlier = [{"role": "user", "content": f"Hello, I am user {n}"}, {"role": "assistant", "content": "Hi!"}]
+        return {**body, "messages": [*earlier, {"role": "user", "content": "Say hello to the benchmark"}]}
+    return {**body, "messages": [{"role": "user", "content": f"Say hello to the benchmark {n}"}]}
 
 
 async def one(session: aiohttp.ClientSession, url: str, headers: dict, body: dict) -> float:
@@ -181,12 +186,14 @@ def main() -> None:
         help="Who writes usage records and audit entries to the database: the server, or a Celery worker.",
     )  # fmt: skip
     parser.add_argument(
-        "--cache", choices=("off", "miss", "hit", "semantic-miss"), default="off",
+        "--cache", choices=("off", "miss", "hit", "semantic-miss", "semantic-turn"), default="off",
         help="The tenant's cache: off; exact with every prompt new (misses); exact with one prompt (hits); "
-        "semantic with every prompt new (each miss also embeds and queries the vectors).",
+        "semantic with every prompt new in one scope (each miss also embeds and queries the vectors); "
+        "semantic with every request a turn of a new conversation (a scope no vector has yet).",
     )  # fmt: skip
     args = parser.parse_args()
-    UNIQUE["on"] = args.cache in ("miss", "semantic-miss")
+    UNIQUE["on"] = args.cache in ("miss", "semantic-miss", "semantic-turn")
+    UNIQUE["conversation"] = args.cache == "semantic-turn"
 
     with contextlib.ExitStack() as running_sink:
         env = {"OTEL_TRACES_EXPORTER": args.tracing} if args.tracing else {}
@@ -200,7 +207,9 @@ def main() -> None:
             budget=args.budget_usd,
             env=env,
             flusher=args.flusher,
-            cache_mode={"off": "off", "semantic-miss": "semantic"}.get(args.cache, "exact"),
+            cache_mode={"off": "off", "semantic-miss": "semantic", "semantic-turn": "semantic"}.get(
+                args.cache, "exact"
+            ),
         ) as running:
             report = asyncio.run(measure(running, args.requests, args.seconds))
         if args.tracing == "otlp":  # the server has stopped, so its last batch has been exported

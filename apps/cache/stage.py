@@ -57,7 +57,8 @@ class Cached(Protocol):
     cache_entry: store.Entry | None
     stale_entry: store.Entry | None
     cache_capture: list[Event] | None
-    semantic_view: tuple | None  # (question, scope, vector) of a semantic lookup, stored with the answer
+    semantic_view: tuple[str, str] | None  # (question, scope) of a semantic lookup, stored with the answer
+    semantic_vector: tuple[str, object] | None  # (scope in its embedding space, vector), once embedded
 
 
 def _reusable(chat: ChatRequest, rules: policy.Policy) -> bool:
@@ -80,14 +81,23 @@ async def lookup(request: Cached) -> None:
     request.cache_policy = rules
     request.cache_key = store.key(request.principal.tenant_id, rules.use_case, request.requested_model, request.chat)
     request.cache_status = CacheStatus.MISS
+    if rules.mode == CacheMode.SEMANTIC:  # what a similar question must share; stored with the answer
+        request.semantic_view = store.question_and_scope(
+            request.principal.tenant_id, rules.use_case, request.requested_model, request.chat
+        )
     if controls.no_cache:
         return
-    entry = await store.get(request.cache_key)
+    if request.semantic_view is None:
+        entry, similar_stored = await store.get(request.cache_key), False
+    else:  # one round trip: the entry, and whether any question of this scope has a vector
+        entry, similar_stored = await store.get_with_scope(
+            request.cache_key, request.principal.tenant_id, request.semantic_view[1]
+        )
     if entry is not None and _purged(policies, request, rules, entry):
         entry = None
     if entry is not None and _young(entry, entry.ttl, controls):
         request.cache_entry, request.cache_status = entry, CacheStatus.HIT
-    elif entry is None and rules.mode == CacheMode.SEMANTIC:
+    elif entry is None and similar_stored:
         similar = await _similar(policies, request, rules)
         if similar is not None:
             request.cache_entry, request.cache_status = similar, CacheStatus.SEMANTIC
@@ -106,26 +116,36 @@ def _young(entry: store.Entry, seconds: float, controls: Controls) -> bool:
     return age <= seconds and (controls.max_age is None or age <= controls.max_age)
 
 
-async def _similar(policies: policy.Policies, request: Cached, rules: policy.Policy) -> store.Entry | None:
-    """A fresh entry of a question close enough in the same tenant, use case, model and parameters."""
-    view = store.question_and_scope(request.principal.tenant_id, rules.use_case, request.requested_model, request.chat)
-    if view is None:
-        return None
-    question, scope = view
-    log = {"tenant": request.principal.tenant_slug}
+async def _embedded(request: Cached) -> tuple[str, object] | None:
+    """The question's vector, with the scope of its embedding space; None when the tenant's
+    embedding model failed or was refused (a miss, never an error)."""
+    question, scope = request.semantic_view
     try:
         embedded = await embeddings.embed(
             request.principal, [question], purpose=EMBEDDING_PURPOSE, request_id=request.request_id
         )
-    except ApiError as error:  # the tenant's embedding model failed or was refused: a miss, never an error
-        logger.warning("semantic lookup without an embedding: %s", error.code, extra=log)
+    except ApiError as error:
+        logger.warning("semantic cache without an embedding: %s", error.code, extra=_log(request))
         return None
-    request.semantic_view = (question, store.in_space(scope, embedded.space), embedded.vectors[0])
+    return store.in_space(scope, embedded.space), embedded.vectors[0]
+
+
+def _log(request: Cached) -> dict:
+    return {"tenant": request.principal.tenant_slug}
+
+
+async def _similar(policies: policy.Policies, request: Cached, rules: policy.Policy) -> store.Entry | None:
+    """A fresh entry of a question close enough in the same tenant, use case, model and parameters."""
+    request.semantic_vector = await _embedded(request)
+    if request.semantic_vector is None:
+        request.semantic_view = None  # nor is a vector stored
+        return None
+    question = request.semantic_view[0]
     try:
-        candidates = await vectors.vectors().nearest(request.principal.tenant_id, *request.semantic_view[1:])
+        candidates = await vectors.vectors().nearest(request.principal.tenant_id, *request.semantic_vector)
     except DatabaseError:  # the vector store is a shortcut: without it the request is a miss, never a 500
-        logger.warning("semantic lookup failed", exc_info=True, extra=log)
-        request.semantic_view = None
+        logger.warning("semantic lookup failed", exc_info=True, extra=_log(request))
+        request.semantic_view = None  # nor is a vector stored
         return None
     similar = local_embedder().word_similarity
     for candidate in candidates:
@@ -208,12 +228,20 @@ def keep(request: Cached):
 
 
 async def _keep_with_vector(request: Cached, entry: store.Entry, keep_for: int) -> None:
-    question, scope, vector = request.semantic_view
+    """Store the entry and its question's vector. A question first in its scope was not embedded
+    on the request path (nothing to compare it with): it is embedded now, after the response."""
+    question, scope = request.semantic_view
+    tenant_id = request.principal.tenant_id
     await store.put(request.cache_key, entry, keep_for)
+    spaced = request.semantic_vector or await _embedded(request)
+    if spaced is None:
+        return
     try:
-        await vectors.vectors().add(request.principal.tenant_id, scope, request.cache_key, question, vector, keep_for)
+        await vectors.vectors().add(tenant_id, spaced[0], request.cache_key, question, spaced[1], keep_for)
     except DatabaseError:  # the exact entry is stored; only its semantic shortcut is lost
-        logger.warning("semantic vector not stored", exc_info=True, extra={"tenant": request.principal.tenant_slug})
+        logger.warning("semantic vector not stored", exc_info=True, extra=_log(request))
+        return
+    await store.mark_scope(tenant_id, scope, keep_for)
 
 
 lookup_stage = Stage("cache", enter=lookup, rescue=rescue)

@@ -7,6 +7,7 @@ so a provider outage can still be answered from it (STALE)."""
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import hashlib
 import json
@@ -117,6 +118,21 @@ def decode(raw: str) -> Entry | None:
 async def get(entry_key: str) -> Entry | None:
     raw = await hot_store().get(entry_key)
     return decode(raw) if raw is not None else None
+
+
+def _scope_key(tenant_id: int, scope: str) -> str:
+    return f"cache-scope:{tenant_id}:{scope}"
+
+
+async def get_with_scope(entry_key: str, tenant_id: int, scope: str) -> tuple[Entry | None, bool]:
+    """The entry, and whether a question of its semantic scope has a vector: in one round trip, so
+    a question first in its scope (every turn of a new conversation) costs no vector query."""
+    raw, marked = await asyncio.gather(hot_store().get(entry_key), hot_store().get(_scope_key(tenant_id, scope)))
+    return (decode(raw) if raw is not None else None), marked is not None
+
+
+async def mark_scope(tenant_id: int, scope: str, keep_seconds: int) -> None:
+    await hot_store().set(_scope_key(tenant_id, scope), "1", max(keep_seconds, 1))
 
 
 async def put(entry_key: str, entry: Entry, keep_seconds: int) -> None:

@@ -108,7 +108,8 @@ class Request:
     cache_entry: Entry | None = None  # a fresh entry to answer from
     stale_entry: Entry | None = None  # an expired one that may stand in for failed providers
     cache_capture: list[Event] | None = None
-    semantic_view: tuple | None = None
+    semantic_view: tuple[str, str] | None = None
+    semantic_vector: tuple[str, object] | None = None
     leased: bool = False  # a stream lease was taken (a replayed answer takes none)
     saved_usd: Decimal = Decimal("0")
 

@@ -26,7 +26,7 @@ def request(tenant_id: int, model: str = "asked", controls: Controls = NONE) -> 
         kind="chat", request_id="r",
         requested_model=model, chat=ChatRequest(messages=[{"role": "user", "content": "hi"}]), cache_controls=controls,
         cache_status=CacheStatus.BYPASS, cache_policy=None, cache_key=None, cache_entry=None, stale_entry=None,
-        outcome=Outcome.PENDING,
+        outcome=Outcome.PENDING, semantic_view=None, semantic_vector=None,
     )  # fmt: skip
 
 
