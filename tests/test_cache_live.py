@@ -14,6 +14,7 @@ import anthropic
 import httpx
 import openai
 import pytest
+from django.db import connection
 
 from apps.cache.models import CacheMode, CachePolicy
 from apps.catalogue.snapshot import catalogue_changed
@@ -317,3 +318,70 @@ def test_a_failing_embedding_model_makes_a_miss_not_an_error(provider_embedded, 
     assert answer.choices[0].message.content
     assert [r["status"] for r in fresh.mock.requests("embed-mock")][:1] == [500]
     assert len(fresh.mock.requests("gpt-mock")) == 1
+
+
+PROBE_TENANTS = 6
+
+
+def stored_vectors(expected: int) -> None:
+    """Wait until the probe tenants' vectors are stored (after their responses)."""
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM cache_vector v JOIN tenancy_tenant t ON t.id = v.tenant_id "
+                "WHERE t.slug LIKE 'probe-%%'"
+            )
+            if cursor.fetchone()[0] >= expected:
+                return
+        time.sleep(0.05)
+    raise AssertionError("the vectors were not stored")
+
+
+@pytest.fixture(scope="module")
+def probe_tenants(live, django_db_blocker):
+    """Six tenants with the shipped semantic policy; committed, so the live server sees them."""
+    with django_db_blocker.unblock():
+        onboarded = [
+            services.tenant_onboard(slug=f"probe-{n}", name=f"Probe {n}", tier="enterprise")
+            for n in range(PROBE_TENANTS)
+        ]
+        for onboarding in onboarded:
+            CachePolicy.objects.create(tenant=onboarding.tenant, mode=CacheMode.SEMANTIC)
+        catalogue_changed()
+    yield [onboarding.issued.plaintext for onboarding in onboarded]
+    with django_db_blocker.unblock():
+        Tenant.objects.filter(slug__startswith="probe-").delete()
+        catalogue_changed()
+
+
+def test_a_probe_with_many_tenants_and_prompts_finds_no_cross_tenant_hit(probe_tenants, fresh):
+    """Each tenant asks the same prompts and rewordings of them, concurrently: every tenant's first
+    answer to each is a MISS (its own), never another tenant's HIT or SEMANTIC; then its own entries
+    serve it."""
+    tag = uuid.uuid4().hex[:6]
+    prompts = [f"How do I rotate the API key of project {tag}{n}?" for n in range(8)]
+    reworded = [f"how do I rotate the API key of project {tag}{n}" for n in range(8)]
+
+    async def ask_all(keys: list[str], asked: list[str]) -> list[list[str]]:
+        async with httpx.AsyncClient(base_url=fresh.base_url, timeout=30) as http:
+
+            async def one(key: str, prompt: str) -> str:
+                body = {"model": "gpt-mock", "messages": [{"role": "user", "content": prompt}]}
+                response = await http.post("/chat/completions", json=body, headers={"Authorization": f"Bearer {key}"})
+                assert response.status_code == 200, response.text
+                return response.headers["x-catalyst-cache"]
+
+            return await asyncio.gather(*(asyncio.gather(*(one(key, p) for p in asked)) for key in keys))
+
+    first_tenant = asyncio.run(ask_all(probe_tenants[:1], prompts))
+    others = asyncio.run(ask_all(probe_tenants[1:], prompts))
+    stored_vectors(PROBE_TENANTS * len(prompts))  # stored after each response
+    others_reworded = asyncio.run(ask_all(probe_tenants[1:], reworded))  # each one's own entries only
+    everyone_again = asyncio.run(ask_all(probe_tenants, prompts))
+
+    assert first_tenant == [["MISS"] * len(prompts)]
+    assert others == [["MISS"] * len(prompts)] * (PROBE_TENANTS - 1)
+    assert others_reworded == [["SEMANTIC"] * len(prompts)] * (PROBE_TENANTS - 1)
+    assert everyone_again == [["HIT"] * len(prompts)] * PROBE_TENANTS
+    assert upstream_calls(fresh) == PROBE_TENANTS * len(prompts)  # one answer per tenant and prompt
