@@ -15,6 +15,7 @@ from apps.cache import policy as cache_policy
 from apps.cache.models import CacheMode, CachePolicy
 from apps.catalogue.snapshot import forget_snapshot
 from apps.core.redis.hotstore import hot_store
+from apps.guardrails import policy as guardrail_policy
 from apps.tenancy import services
 from apps.tenancy.models import Role, Team, Tenant
 
@@ -50,10 +51,12 @@ def clean_hot_store():
     hot_store().clear_sync()
     forget_snapshot()
     cache_policy.forget()
+    guardrail_policy.forget()
     yield
     hot_store().clear_sync()
     forget_snapshot()
     cache_policy.forget()
+    guardrail_policy.forget()
 
 
 @pytest.fixture(params=["redis", "memory"])

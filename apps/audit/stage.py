@@ -59,6 +59,9 @@ def entry(request: Audited) -> dict:
         "attempts": [attempt.short() for attempt in request.trace.attempts] if request.trace else [],
         "user_id": principal.user_id,
     }
+    guardrails = getattr(request, "guardrails", None)
+    if guardrails is not None and guardrails.results:  # checks, actions, entity types and counts: no text
+        payload["guardrails"] = guardrails.summary()
     if principal.keep_prompts:  # the tenant's policy; purged after its retention period
         payload |= {"prompt": request.chat.messages, "answer": request.answer_text}
     return trail.event(

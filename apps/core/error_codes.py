@@ -17,6 +17,7 @@ class ErrorCode(StrEnum):
     MODEL_NOT_ALLOWED = "model_not_allowed"
     ENDPOINT_NOT_ALLOWED = "endpoint_not_allowed"
     INVALID_REQUEST = "invalid_request"
+    GUARDRAIL_BLOCKED = "guardrail_blocked"
     MODEL_NOT_FOUND = "model_not_found"
     REQUEST_TOO_LARGE = "request_too_large"
     CONTEXT_LENGTH_EXCEEDED = "context_length_exceeded"

@@ -13,6 +13,7 @@ class Outcome(StrEnum):
     FAILED = "failed"  # no provider answered
     FAILED_MIDSTREAM = "failed_midstream"  # the stream broke off after its first event
     CANCELLED = "cancelled"  # the caller left or cancelled
+    BLOCKED = "guardrail_blocked"  # a guardrail refused the input: recorded (audit, metrics), nothing sent
 
 
 REFUSALS = frozenset({Outcome.RATE_LIMITED, Outcome.TOO_MANY_STREAMS, Outcome.BUDGET_EXHAUSTED})

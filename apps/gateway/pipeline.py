@@ -32,6 +32,7 @@ from apps.core.background import spawn
 from apps.core.errors import ApiError, UpstreamFailed
 from apps.core.outcome import CacheStatus, Outcome
 from apps.core.stage import Stage
+from apps.guardrails import stage as guardrails
 from apps.metering import stage as metering
 from apps.metering.holds import Hold
 from apps.metering.limits import Decision
@@ -55,9 +56,11 @@ from . import resilience, routing
 
 STAGES: tuple[Stage, ...] = (
     routing.stage,  # the model, its fallbacks and the prompt's size; refuses what cannot fit (400)
+    guardrails.input_stage,  # the input rules: block (400 guardrail_blocked) or redact before anything sees it
     cache.lookup_stage,  # the policy and a fresh entry; on a provider failure, a stale one (STALE)
     metering.stage,  # rate limits, stream caps, the budget hold (429, 402); after: correct, price, settle
     cache.replay_stage,  # a hit answers from its entry; a provider's answer is stored after settlement
+    guardrails.output_stage,  # restores redacted values in the answer; after: the output rules
     resilience.stage,  # the provider call: breaker, retries, fallback, deadlines; opens the stream
     audit.stage,  # after: the request's audit entry
     telemetry.stage,  # after: the log line, metrics and the request's root span
@@ -110,6 +113,7 @@ class Request:
     cache_capture: list[Event] | None = None
     semantic_view: tuple[str, str] | None = None
     semantic_vector: tuple[str, object] | None = None
+    guardrails: guardrails.Outcomes | None = None
     leased: bool = False  # a stream lease was taken (a replayed answer takes none)
     saved_usd: Decimal = Decimal("0")
 

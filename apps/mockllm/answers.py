@@ -89,6 +89,11 @@ def conversation_seed(model: str, turns: Iterable[tuple[str, str]]) -> bytes:
     return digest.digest()
 
 
+def echoed(turns: Iterable[tuple[str, str]]) -> str:
+    """The last user turn's text: the `echo` behaviour answers with it."""
+    return next((text for role, text in reversed(list(turns)) if role == "user"), "")
+
+
 def answer_words(seed: bytes, count: int) -> tuple[str, ...]:
     """`count` words, the first capitalised, the others with their leading space (one streamed token each).
 

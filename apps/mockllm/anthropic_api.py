@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import time
 
-from .answers import JsonOutput, Reply, conversation_seed, count_tokens, text_reply, tool_reply
+from .answers import JsonOutput, Reply, conversation_seed, count_tokens, echoed, text_reply, tool_reply
 from .behaviour import Behaviour, base_model
 from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit
 
@@ -136,7 +136,7 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
             max_tokens=limit,
             prompt_tokens=prompt_tokens,
             tool_result=result,
-            text=behaviour.text,
+            text=echoed(turns) if behaviour.echo else behaviour.text,
             min_tokens=behaviour.min_tokens,
             prose=behaviour.prose,
             output=output,

@@ -82,6 +82,7 @@ CONVERTERS: dict[str, Callable[[object], object]] = {
     "hang": _flag,
     "drop_after": _optional(_integer(0)),
     "text": _optional(str),
+    "echo": _flag,
 }
 
 
@@ -100,6 +101,7 @@ class Behaviour:
     hang: bool = False
     drop_after: int | None = None
     text: str | None = None  # answer exactly this (one token per word with its leading space)
+    echo: bool = False  # answer the last user message, word by word: what reached the provider
 
     def merged(self, overrides: Mapping[str, object]) -> Behaviour:
         """This behaviour with the given fields replaced, each validated; raises BehaviourError."""

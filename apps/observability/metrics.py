@@ -30,6 +30,10 @@ TTFT = Histogram(
 TOKENS = Counter("catalyst_tokens", "Tokens by direction.", ["tenant", "tier", "model", "direction"], registry=REGISTRY)
 COST = Counter("catalyst_cost_usd", "Cost charged, in USD.", ["tenant", "tier", "model"], registry=REGISTRY)
 CACHE = Counter("catalyst_cache_lookups", "Cache lookups by status.", ["tenant", "status"], registry=REGISTRY)
+GUARDRAILS = Counter(
+    "catalyst_guardrail_outcomes", "Guardrail findings by check, direction and the action taken.",
+    ["tenant", "check", "direction", "action"], registry=REGISTRY,
+)  # fmt: skip
 REJECTIONS = Counter(
     "catalyst_rejections", "Requests refused by a limit or a budget.", ["tenant", "tier", "reason"], registry=REGISTRY
 )

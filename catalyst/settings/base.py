@@ -38,6 +38,7 @@ INSTALLED_APPS = [
     "apps.providers",
     "apps.metering",
     "apps.cache",
+    "apps.guardrails",
     "apps.gateway",
     "apps.chat",
     "apps.responses",

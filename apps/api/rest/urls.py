@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import account, conversations, generation, responses_api
+from . import account, conversations, generation, guardrails, responses_api
 
 app_name = "api"
 
@@ -17,6 +17,7 @@ urlpatterns = [
     path("responses/<str:response_id>", responses_api.detail, name="response"),
     path("embeddings", generation.embeddings_view, name="embeddings"),
     path("generate", generation.generate_view, name="generate"),
+    path("guardrails/check", guardrails.check, name="guardrails-check"),
     path("conversations", conversations.conversation_list, name="conversations"),
     path("conversations/<int:conversation_id>", conversations.conversation_detail, name="conversation"),
     path("conversations/<int:conversation_id>/messages", conversations.conversation_messages, name="messages-of"),

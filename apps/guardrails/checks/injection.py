@@ -1,0 +1,254 @@
+"""A local prompt-injection and jailbreak detector: no provider, no model download.
+
+Attacks are recognised by what they ask the model to do, in the phrasings attackers use (OWASP
+LLM01; the families of Meta's CyberSecEval and the jailbreak collections): set its instructions
+aside, take on an unbound persona, claim a privileged mode or role, hand over a secret or someone's
+personal data, hide the answer in an encoding, or smuggle the request in pieces. Each signal has a
+weight; the score is 1 - prod(1 - weight) over the signals found, so two weak signals together
+count for more than either. Text from documents and tool results (indirect injection) is checked
+the same way, plus for instructions addressed to an AI reading it.
+
+bench/guardrails.py measures detection and false alarms (docs/guardrails.md); the weights were set
+on one half of the development sets and are reported on the other.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from . import Finding
+
+_I = re.IGNORECASE | re.DOTALL
+
+
+@dataclass(frozen=True, slots=True)
+class Signal:
+    name: str
+    weight: float
+    pattern: re.Pattern[str]
+
+
+def _signal(name: str, weight: float, *alternatives: str) -> Signal:
+    return Signal(name, weight, re.compile("|".join(f"(?:{a})" for a in alternatives), _I))
+
+
+_SET_ASIDE = (
+    r"ignore|disregard|forget|overlook|skip|bypass|override|abandon|discard|neglect|set aside|put aside"
+    r"|pay no (?:attention|heed) to|do not (?:follow|obey)|don'?t (?:follow|obey)|stop following|throw out"
+)
+_INSTRUCTIONS = (
+    r"instructions?|directives?|rules|guidelines|prompts?|commands|orders|guidance|constraints|restrictions"
+    r"|programming|training|policies|polic(?:y|ies)|protocols?|parameters|context|everything|all (?:of )?that"
+)
+_WHOSE = r"(?:all|any|the|your|my|these|those|previous|prior|above|earlier|preceding|original|initial|system|of|what)"
+_SECRET = (
+    r"contraseña|mot de passe|passwort|kennwort|senha|пароль|パスワード|密码|पासवर्ड|كلمة المرور|parola d'ordine|clave secreta"
+    r"|password|passcode|pass ?phrase|passkey|secret(?: key| code| word)?|api[ -]?key|credentials?|pin(?: code)?"
+    r"|access (?:code|key|token)|private key|security (?:code|question)|system prompt|initial prompt"
+    r"|hidden (?:prompt|instructions)|confidential (?:information|data)"
+)
+_PERSONAL = (
+    r"birth ?(?:date|day)|date of birth|e-?mail(?: address)?|home address|(?:phone|mobile|cell) number|address"
+    r"|social security(?: number)?|ssn|credit card(?: number)?|bank (?:account|balance|details)|initials"
+    r"|salary|medical (?:history|records?)|favou?rite \w+|maiden name|location|full name|birth (?:year|month|place)"
+    r"|(?:first |last |middle )?name|age|password"
+)
+
+SIGNALS: tuple[Signal, ...] = (
+    _signal(
+        "set_instructions_aside",
+        0.9,
+        rf"\b(?:{_SET_ASIDE})\b[\w\s,'’-]{{0,40}}?\b(?:{_INSTRUCTIONS})\b",
+        rf"\b(?:{_SET_ASIDE})\s+(?:{_WHOSE}\s+){{0,3}}(?:above|before|said|told|instructed|given)\b",
+        r"\b(?:new|updated|revised|real|actual|true) (?:instructions?|directives?|rules|task)\s*[:\-]",
+        r"\binstead,? (?:of (?:that|this),? )?(?:you (?:will|must|should)|do|say|print|output|write)\b",
+        r"\b(?:actually|wait|scratch that|never ?mind|on second thought)\b,?.{0,120}?\binstead\b",
+        r"\b(?:ignore|disregard|forget)\s+(?:the|this|that|my|your)\s+(?:webpage|page|resume|article|document|e-?mail"
+        r"|text|message|content|summary|question|task|request|above|previous|tasks?)\b",
+        r"\bregardless of (?:the )?(?:previous|prior|above|earlier|your) (?:tasks?|instructions|requests?|rules)\b",
+        # the same in the languages attackers switch to
+        r"\b(?:ignor[ae]|olvid[ae]|ignorez|oubliez|ignoriere|ignorieren|vergiss|vergessen|ignori|dimentica|esque[cç]a)\b"
+        r"[\w\s,'’-]{0,40}?\b(?:instrucciones|instructions|consignes|anweisungen|istruzioni|instru[cç][õo]es|indicaciones|regeln|reglas|règles|regole|regras)\b",
+        r"игнорир\w*|забудь\w*\s+\w*\s*инструкц|предыдущ\w+ инструкц|無視|忽略|忽视|之前的指示|以前の指示|निर्देशों की अनदेखी|تجاهل",
+    ),
+    _signal(
+        "unbound_persona",
+        0.85,
+        r"\bDAN\b|do anything now|developer mode|jail ?break|jailbroken|\bunfiltered\b|\buncensored\b"
+        r"|\bno (?:longer )?(?:bound|restricted|limited|constrained) by\b|without (?:any )?(?:restrictions|limitations|filters|censorship|rules)"
+        r"|broken free|stay in character|you are no longer|from now on,? you(?:'re| are| will)\b"
+        r"|act as (?:an? )?(?:unrestricted|evil|rogue|unfiltered)|pretend (?:that )?you (?:are|have) no\b"
+        r"|(?:has|have) no (?:special )?(?:filtering|filters|restrictions|ethical)",
+    ),
+    _signal(
+        "privileged_mode",
+        0.7,
+        r"\b(?:developer|maintenance|debug|debugging|admin|administrator|god|sudo|root|system|diagnostic|unrestricted|override|test(?:ing)?)"
+        r" mode\b",
+        r"\bI(?:'m| am) (?:your|the|an?) (?:developer|creator|administrator|admin|owner|programmer|supervisor|boss|engineer)",
+        r"\bsecurity (?:audit|check|test)\b|\bauthori[sz]ed (?:to|by \w+ to) (?:override|bypass|ignore)\b",
+        r"\[system\]|<\|(?:im_start|system)\|>|###\s*(?:system|instruction)|^\s*system\s*:|\bsystem (?:prompt|message)\s*:",
+        r"\bas an AI (?:developed|created|made|trained) by\b",
+    ),
+    _signal(
+        "secret_request",
+        0.6,
+        rf"\b(?:tell|give|share|reveal|show|confirm|provide|print|output|display|leak|disclose|send|spell|repeat|type|write|say|remind|need|want|know)\b"
+        rf"[\w\s,'’-]{{0,40}}?\b(?:your|the|our|my|its|this|system'?s?|admin'?s?)\s+(?:\w+\s+)?(?:{_SECRET})\b",
+        rf"\bwhat(?:'s| is| was| are| were| would)\s+(?:be\s+)?(?:your|the|our|its|this|that)\s+(?:\w+\s+){{0,2}}(?:{_SECRET})\b",
+    ),
+    _signal(
+        "personal_data_request",
+        0.5,
+        rf"\b(?:the user|the customer|the client|the person|the patient|the employee|[A-Z][a-z]+)'s\s+(?:\w+\s+)?(?:{_PERSONAL})\b",
+        rf"\b(?:the )?user(?:'s)? (?:{_PERSONAL})\b",
+    ),
+    _signal(
+        "secret_asked_abroad",
+        0.6,
+        r"contraseña|mot de passe|passwort|kennwort|\bsenha\b|пароль|パスワード|密码|पासवर्ड|كلمة المرور|chiave segreta|clave secreta",
+    ),
+    _signal(
+        "fictional_frame",
+        0.3,
+        r"\b(?:imagine|suppose|pretend|hypothetically|let'?s say|let'?s assume|let us assume|role-?play|in a (?:world|story|game|universe|dystopian|future)"
+        r"|for (?:a|this|our) (?:story|novel|game|research project|thought experiment))\b",
+    ),
+    _signal(
+        "persuasion",
+        0.4,
+        r"\bI(?:'ll| will) (?:give|pay|tip|reward) you\b|\bit(?:'s| is) (?:very |extremely |really )?(?:important|urgent|crucial|vital) that you\b"
+        r"|for the (?:safety|security|good) of\b|\bI promise (?:I|not)\b|\byou (?:must|have to|need to) (?:comply|obey|answer)\b"
+        r"|\btrust me\b|\b(?:lives?|people) (?:depend|will die)\b|\bor (?:else|you will be)\b|\bI(?:'m| am) the (?:president|ceo|police|government)\b",
+    ),
+    _signal(
+        "evasive_format",
+        0.4,
+        r"\bin reverse(?: order)?\b|\bbackwards\b|\bfirst (?:\w+ )?(?:letters?|characters?|digits?)\b|\blast (?:\w+ )?(?:letters?|characters?|digits?)\b"
+        r"|\bspell(?:ed)? (?:it |out )|each (?:letter|character) separated|\bone (?:letter|character) at a time\b"
+        r"|\b(?:in|as|using|to) (?:base64|base 64|morse(?: code)?|pig latin|rot13|rot-13|hex(?:adecimal)?|binary|leetspeak|a cipher|an acrostic)\b"
+        r"|\bacrostic\b|\brhymes? with\b",
+    ),
+    _signal(
+        "smuggled_request",
+        0.7,
+        r"\b(?:let'?s|let us) (?:assume|say) (?:we have )?(?:two|three|four|some) strings\b|\b[a-z]\s*=\s*[a-z]\s*\+\s*[a-z]\b",
+        r"\bSmartGPT\b|\bdecode (?:this|the following)\b|(?:[.\-]{1,6} ){6,}",
+    ),
+    _signal(
+        "hidden_instructions",
+        0.6,  # instructions where a reader does not look: HTML comments and attributes
+        r"<!--(?:(?!-->).){0,400}?\b(?:ignore|state|say|write|include|mention|tell|add|respond|reply|output|print|answer"
+        r"|pretend|imagine|suppose|let'?s|you (?:are|must|should|will))\b",
+        r"\b(?:alt|title|aria-label)\s*=\s*['\"][^'\"]{0,200}?\b(?:ignore|state|say|write|include|tell|respond|you (?:are|must|should))\b",
+    ),
+    _signal(
+        "addressed_to_an_ai",
+        0.8,
+        r"\b(?:note|message|instructions?) (?:to|for) (?:the |any )?(?:AI|assistant|LLM|language model|chatbot|model)\b"
+        r"|\bif you are an? (?:AI|LLM|language model|assistant|chatbot)\b"
+        r"|\b(?:AI|assistant|LLM|model)s? (?:reading|processing|summari[sz]ing) this\b"
+        r"|\bwhen (?:the |an? )?(?:AI|assistant|LLM|model) (?:reads|sees|processes)\b",
+    ),
+)
+_REPEATED = re.compile(r"\b(\w{2,})\b(?:\W+\1\b){7,}", _I)
+_SHOTS = re.compile(r"(?:^|\s)Q:\s.+?\sA:\s", _I)
+_ENCODED = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|(?:[01]{8}\s?){4,}")
+_HIDDEN_CHARACTERS = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
+_PIG_LATIN = re.compile(r"\b\w+ay\b", _I)
+
+
+def _extra_signals(text: str) -> list[tuple[str, float, int, int]]:
+    found: list[tuple[str, float, int, int]] = []
+    repeated = _REPEATED.search(text)
+    if repeated:
+        found.append(("repeated_token", 0.6, *repeated.span()))
+    hidden = _HIDDEN_CHARACTERS.search(text)
+    if hidden:
+        found.append(("hidden_characters", 0.6, *hidden.span()))
+    if len(_SHOTS.findall(text)) >= 2:  # worked examples steering the next answer (few- and many-shot)
+        found.append(("many_shot", 0.5, 0, len(text)))
+    words = re.findall(r"\w+", text)
+    if len(words) >= 4 and len(_PIG_LATIN.findall(text)) >= 0.6 * len(words):
+        found.append(("smuggled_request", 0.7, 0, len(text)))
+    return found
+
+
+def _decoded(text: str) -> str:
+    """What base64 or binary runs in the text say, to be scored too (token smuggling)."""
+    import base64
+    import binascii
+
+    said = []
+    for match in _ENCODED.finditer(text):
+        run = match.group().replace(" ", "")
+        try:
+            if set(run) <= {"0", "1"}:
+                said.append(int(run, 2).to_bytes(len(run) // 8, "big").decode("ascii"))
+            elif len(run) % 4 == 0 or run.endswith("="):
+                said.append(base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8"))
+        except (ValueError, UnicodeDecodeError, binascii.Error):
+            continue
+    return " ".join(piece for piece in said if piece.isprintable())
+
+
+_FORBIDDING = re.compile(
+    r"[^.!?\n]*\b(?:not|never|avoid|refrain|don'?t|must not|forbidden|prohibited|not allowed|under no circumstances"
+    r"|no matter what|confidential|private|secret)\b[^.!?\n]*",
+    _I,
+)
+_GENERIC_WORDS = """discuss discussion discussions reveal share disclose tell talk mention answer answers question questions topic
+    topics subject user users information info provide give details detail respond response responses allowed
+    circumstances matter always never avoid refrain must should shall cannot could would will about regarding
+    including include such like any anything other others this that these those your you their them they what
+    when where which with from into over under only also just very more most some help assistant chatbot bot
+    prompt instructions job role task tasks keep stay maintain environment appropriate platform designed programmed
+    developed purposes purpose content request requests related specific potential concerns individual needs
+    in-depth depth private confidential secret personal data given private"""
+_GENERIC = frozenset(_GENERIC_WORDS.split())
+
+
+def _stem(word: str) -> str:
+    word = word.lower()
+    for suffix in ("ations", "ation", "ings", "ing", "ies", "es", "ed", "s", "al", "ical"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 4:
+            return word[: -len(suffix)]
+    return word
+
+
+def _guarded_words(context: str) -> frozenset[str]:
+    """The content words of the system prompt's prohibitions: what the caller's own instructions
+    say must not be discussed or revealed."""
+    words: set[str] = set()
+    for sentence in _FORBIDDING.findall(context):
+        words.update(_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", sentence) if w.lower() not in _GENERIC)
+    return frozenset(words)
+
+
+def score(text: str, context: str = "") -> tuple[float, list[Finding]]:
+    """The injection score in [0, 1] and the signals that make it (one finding per kind).
+    `context` is the request's system prompt: a question about what it forbids counts too."""
+    findings: list[Finding] = []
+    guarded = _guarded_words(context) if context else frozenset()
+    if guarded:
+        for match in re.finditer(r"[A-Za-z][A-Za-z'-]{3,}", text):
+            if _stem(match.group()) in guarded:
+                findings.append(Finding("asks_what_the_system_forbids", match.start(), match.end(), 0.5))
+                break
+    hidden = _decoded(text)
+    if hidden:
+        inner, _ = score(hidden)
+        if inner >= 0.5:
+            findings.append(Finding("encoded_instructions", 0, len(text), 0.8))
+    for signal in SIGNALS:
+        match = signal.pattern.search(text)
+        if match:
+            findings.append(Finding(signal.name, match.start(), match.end(), signal.weight))
+    for name, weight, start, end in _extra_signals(text):
+        if all(f.type != name for f in findings):
+            findings.append(Finding(name, start, end, weight))
+    clean = 1.0
+    for finding in findings:
+        clean *= 1.0 - finding.score
+    return round(1.0 - clean, 4), findings

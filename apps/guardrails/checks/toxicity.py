@@ -1,0 +1,58 @@
+"""Toxicity by lexicon: insults, profanity, threats and dehumanising phrases, scored by how many
+kinds appear. Local and fast; it misses implicit hate, which a judge model catches better
+(docs/guardrails.md has its figures)."""
+
+from __future__ import annotations
+
+import re
+
+from . import Finding
+
+_I = re.IGNORECASE
+_KINDS: tuple[tuple[str, float, re.Pattern[str]], ...] = tuple(
+    (name, weight, re.compile(pattern, _I))
+    for name, weight, pattern in (
+        (
+            "INSULT",
+            0.6,
+            r"\b(?:idiot|idiotic|moron|moronic|imbecile|stupid|dumbass|dumb ?ass|retard(?:ed)?|loser|scum"
+            r"|pathetic|worthless|jerk|clown|dimwit|halfwit|nitwit|cretin|twat|prick|douche(?:bag)?|asshole"
+            r"|arsehole|bastard|bitch(?:es)?|cunt|dickhead|wanker|shithead|piece of (?:shit|crap|garbage))\b",
+        ),
+        (
+            "PROFANITY",
+            0.4,
+            r"\b(?:fuck\w*|f\*+k|shit\w*|crap|damn|bullshit|piss(?:ed)? off|bloody hell|motherf\w+|wtf|stfu)\b",
+        ),
+        (
+            "THREAT",
+            0.8,
+            r"\b(?:i(?:'ll| will| am going to|'m going to|m gonna| gonna) (?:kill|hurt|beat|shoot|stab|murder|destroy|find) you"
+            r"|you(?:'re| are) (?:dead|going to die)|(?:kill|hang|shoot) yourself|kys\b|i hope you die"
+            r"|watch your back|you(?:'ll| will) (?:regret|pay for) (?:this|it))",
+        ),
+        (
+            "DEHUMANISING",
+            0.7,
+            r"\b(?:(?:they|those people|these people|all of them) (?:are|is) (?:animals|vermin|parasites|subhuman|rats|cockroaches|savages|a disease)"
+            r"|go back to (?:your|their) (?:country|own country)|should (?:all )?be (?:exterminated|deported|wiped out|gassed))\b",
+        ),
+        (
+            "HARASSMENT",
+            0.5,
+            r"\b(?:shut (?:the fuck |the hell )?up|nobody (?:likes|cares about) you|get lost|go to hell|drop dead|screw you|eat shit)\b",
+        ),
+    )
+)
+
+
+def score(text: str) -> tuple[float, list[Finding]]:
+    findings: list[Finding] = []
+    for name, weight, pattern in _KINDS:
+        match = pattern.search(text)
+        if match:
+            findings.append(Finding(name, match.start(), match.end(), weight))
+    clean = 1.0
+    for finding in findings:
+        clean *= 1.0 - finding.score
+    return round(1.0 - clean, 4), findings

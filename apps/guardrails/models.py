@@ -1,0 +1,118 @@
+"""Guardrail rules: for each check and direction, what happens when it finds something. A platform
+default, overridden per tier and per tenant (ADR 0019)."""
+
+from __future__ import annotations
+
+from django.core.exceptions import ValidationError
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+
+from apps.tenancy.models import Tenant, Tier
+
+
+class Check(models.TextChoices):
+    PII = "pii", "PII (e-mail, phone, card, IBAN, IP, national ids)"
+    SECRETS = "secrets", "Secrets (keys, tokens, private keys, passwords)"
+    INJECTION = "injection", "Prompt injection and jailbreaks"
+    TOXICITY = "toxicity", "Toxicity"
+    CUSTOM = "custom", "Custom patterns and word lists"
+
+
+class Direction(models.TextChoices):
+    INPUT = "input", "Input (what the provider would receive)"
+    OUTPUT = "output", "Output (what the client would receive)"
+
+
+class Action(models.TextChoices):
+    OFF = "off", "Off"
+    LOG = "log", "Log (record, change nothing)"
+    REDACT = "redact", "Redact (replace with numbered placeholders)"
+    BLOCK = "block", "Block (refuse with guardrail_blocked)"
+
+
+def _patterns(value: object) -> None:
+    import re
+
+    if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
+        raise ValidationError('A JSON list of non-empty strings: ["secret project", "\\\\bACME-\\\\d+\\\\b"].')
+    for item in value:
+        try:
+            re.compile(item)
+        except re.error as error:
+            raise ValidationError(f"{item!r} is not a regular expression: {error}.") from None
+
+
+class GuardrailRule(models.Model):
+    """What one check does in one direction for a scope: the platform's (neither tenant nor tier), a
+    tier's, or a tenant's; the most specific wins, check by check."""
+
+    tenant = models.ForeignKey(Tenant, on_delete=models.CASCADE, null=True, blank=True, related_name="guardrail_rules")
+    tier = models.ForeignKey(Tier, on_delete=models.CASCADE, null=True, blank=True, related_name="guardrail_rules")
+    check_name = models.CharField("check", max_length=16, choices=Check.choices)
+    direction = models.CharField(max_length=8, choices=Direction.choices)
+    action = models.CharField(max_length=8, choices=Action.choices, default=Action.LOG)
+    threshold = models.FloatField(
+        default=0.5, validators=[MinValueValidator(0.0), MaxValueValidator(1.0)],
+        help_text="The least score that counts as a finding (injection and toxicity score 0 to 1; patterns score 1).",
+    )  # fmt: skip
+    entities = models.JSONField(
+        default=list, blank=True, help_text='Entity types to act on, e.g. ["CREDIT_CARD", "EMAIL_ADDRESS"]. Empty: all.'
+    )
+    restore = models.BooleanField(
+        default=False,
+        help_text="Redact: put the originals back into the answer the client receives (the provider never sees them).",
+    )
+    deny = models.JSONField(
+        default=list, blank=True, validators=[_patterns],
+        help_text="Custom check: regular expressions (case-insensitive) that are findings.",
+    )  # fmt: skip
+    allow = models.JSONField(
+        default=list, blank=True, validators=[_patterns],
+        help_text="Any check: regular expressions whose matches are never findings (an allowed test card, a domain).",
+    )  # fmt: skip
+    scope_key = models.CharField(max_length=100, unique=True, editable=False)
+
+    class Meta:
+        ordering = ["check_name", "direction"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(tenant__isnull=True) | models.Q(tier__isnull=True), name="guardrail_rule_one_scope"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.scope} / {self.check_name} {self.direction}: {self.action}"
+
+    def save(self, *args, **kwargs) -> None:
+        self.scope_key = self._scope_key()
+        super().save(*args, **kwargs)
+
+    def clean(self) -> None:
+        if self.tenant_id and self.tier_id:
+            raise ValidationError("A rule is the platform's, a tier's or a tenant's: not a tier's and a tenant's.")
+        if self.restore and (self.action != Action.REDACT or self.direction != Direction.INPUT):
+            raise ValidationError({"restore": "Only values redacted from the input can be restored."})
+        if self.direction == Direction.OUTPUT and self.action in (Action.REDACT, Action.BLOCK):
+            raise ValidationError(
+                {
+                    "action": "On output, a rule can log for now; redacting and blocking a streamed "
+                    "answer come with the streaming redaction."
+                }
+            )
+        if self.entities and (
+            not isinstance(self.entities, list) or not all(isinstance(e, str) and e for e in self.entities)
+        ):
+            raise ValidationError({"entities": 'A JSON list of entity types: ["PERSON", "CREDIT_CARD"].'})
+        if GuardrailRule.objects.filter(scope_key=self._scope_key()).exclude(pk=self.pk).exists():
+            raise ValidationError(f"The {self.scope} already has a rule for {self.check_name} on {self.direction}.")
+
+    def _scope_key(self) -> str:
+        return f"{self.tenant_id or '-'}:{self.tier_id or '-'}:{self.check_name}:{self.direction}"
+
+    @property
+    def scope(self) -> str:
+        if self.tenant_id:
+            return f"tenant {self.tenant}"
+        if self.tier_id:
+            return f"tier {self.tier}"
+        return "platform"

@@ -1,0 +1,198 @@
+"""The guardrails as pipeline stages (apps/gateway/pipeline.py), so every transport gets them.
+
+`guard` (after routing, before the cache) inspects what the provider would receive: the user's
+messages, tool results (where an indirect injection hides) and the system prompt (PII, secrets and
+custom rules only: it is the caller's own instruction, and the injection check reads it as
+context). A `block` refuses the request with `guardrail_blocked`; a `redact` replaces the values
+with numbered placeholders before the cache key is made and before the provider sees them.
+
+`guard-output` (after the cache's capture, so a stored answer keeps its placeholders) puts the
+originals back into the answer the client receives when the rule says `restore`, holding back at
+most the length of a placeholder, and checks the answer with the output rules once it has ended.
+Every outcome goes to the span, the metrics and the audit entry: check, action, entity types and
+counts, never the text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+from collections import Counter
+from collections.abc import AsyncIterator
+from typing import Any, Protocol
+
+from apps.catalogue.models import ModelKind
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import InvalidRequest
+from apps.core.outcome import Outcome
+from apps.core.stage import Stage
+from apps.observability import metrics, tracing
+from apps.providers.types import ChatRequest, Event, TextDelta
+from apps.tenancy.principal import Principal
+
+from . import policy
+from .engine import Inspection, Redactor, Restorer, Result, inspect
+from .models import Check, Direction
+
+OFF_LOOP_CHARACTERS = 1_000  # longer texts are inspected in a worker thread, not on the event loop
+_SYSTEM_CHECKS = frozenset({Check.PII, Check.SECRETS, Check.CUSTOM})
+
+
+class GuardrailBlocked(InvalidRequest):
+    default_code = ErrorCode.GUARDRAIL_BLOCKED
+
+
+@dataclasses.dataclass
+class Outcomes:
+    """What the guardrails did for one request, for its span, metrics and audit entry."""
+
+    rules: policy.Rules
+    results: list[tuple[str, Result]] = dataclasses.field(default_factory=list)  # (direction, result)
+    redactor: Redactor = dataclasses.field(default_factory=Redactor)
+
+    def summary(self) -> list[dict]:
+        """Check, direction, action and entity types with counts: never a value."""
+        return [
+            {"check": result.check, "direction": direction, "action": result.action, "score": result.score,
+             "entities": dict(Counter(f.type for f in result.entities))}
+            for direction, result in self.results
+        ]  # fmt: skip
+
+
+class Guarded(Protocol):
+    principal: Principal
+    kind: str
+    chat: ChatRequest
+    outcome: Outcome
+    guardrails: Outcomes | None
+    answer_text: str
+
+
+async def inspected(text: str, direction: str, rules: policy.Rules, **options: Any) -> Inspection:
+    """`inspect`, off the event loop for a long text."""
+    if len(text) <= OFF_LOOP_CHARACTERS:
+        return inspect(text, direction, rules, **options)
+    return await asyncio.to_thread(inspect, text, direction, rules, **options)
+
+
+def _system_text(chat: ChatRequest) -> str:
+    return "\n".join(_text(m.get("content")) for m in chat.messages if m.get("role") in ("system", "developer"))
+
+
+def _text(content: object) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "".join(
+            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
+        )
+    return ""
+
+
+def _with_text(content: object, inspect_part) -> object:
+    """The content with each text (a string, or each text part) replaced by `inspect_part(text)`."""
+    if isinstance(content, str):
+        return inspect_part(content)
+    if isinstance(content, list):
+        return [
+            {**part, "text": inspect_part(part["text"])}
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str) else part
+            for part in content
+        ]  # fmt: skip
+    return content
+
+
+async def guard_input(request: Guarded) -> None:
+    if request.kind != ModelKind.CHAT:
+        return
+    rules = (await policy.current()).resolve(request.principal)
+    outcomes = request.guardrails = Outcomes(rules)
+    if not rules.direction(Direction.INPUT):
+        return
+    context = _system_text(request.chat)
+    system_rules = policy.Rules({k: r for k, r in rules.by_check.items() if r.check in _SYSTEM_CHECKS})
+    changed = False
+    messages = []
+    for message in request.chat.messages:
+        role = message.get("role")
+        if role not in ("user", "tool", "system", "developer"):
+            messages.append(message)
+            continue
+        chosen = system_rules if role in ("system", "developer") else rules
+        texts = _parts(message.get("content"))
+        inspections = [await inspected(t, Direction.INPUT, chosen, context=context, redactor=outcomes.redactor)
+                       for t in texts]  # fmt: skip
+        for inspection in inspections:
+            outcomes.results.extend((Direction.INPUT, result) for result in inspection.results)
+            if inspection.blocked is not None:
+                request.outcome = Outcome.BLOCKED
+                raise GuardrailBlocked(
+                    f"The request was blocked by the {inspection.blocked.check} guardrail.",
+                    param=inspection.blocked.check,
+                )
+        redacted = iter([i.text for i in inspections])
+        new_content = _with_text(message.get("content"), lambda _, texts=redacted: next(texts))
+        changed = changed or new_content != message.get("content")
+        messages.append({**message, "content": new_content} if new_content != message.get("content") else message)
+    if changed:
+        request.chat = dataclasses.replace(request.chat, messages=messages)
+
+
+def _parts(content: object) -> list[str]:
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [
+            p["text"]
+            for p in content
+            if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
+        ]
+    return []
+
+
+async def restore(request: Guarded, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    outcomes = request.guardrails
+    if outcomes is None or not outcomes.redactor.originals or not outcomes.rules.restores:
+        async for event in events:
+            yield event
+        return
+    restorer = Restorer(outcomes.redactor.originals)
+    async for event in events:
+        if isinstance(event, TextDelta):
+            text = restorer.feed(event.text)
+            if text:
+                yield TextDelta(text, event.logprobs)
+            continue
+        held = restorer.flush()
+        if held:
+            yield TextDelta(held)
+        yield event
+    held = restorer.flush()
+    if held:
+        yield TextDelta(held)
+
+
+def leave(request: Guarded) -> None:
+    """Checks the answer with the output rules and reports every outcome (span, metrics; the audit
+    stage, after this one, writes the summary)."""
+    outcomes = request.guardrails
+    if outcomes is None:
+        return
+    output_rules = outcomes.rules.direction(Direction.OUTPUT)
+    if output_rules and request.outcome == Outcome.OK and request.answer_text:
+        inspection = inspect(request.answer_text, Direction.OUTPUT, outcomes.rules)
+        outcomes.results.extend((Direction.OUTPUT, result) for result in inspection.results)
+    _report(request, outcomes)
+
+
+def _report(request: Guarded, outcomes: Outcomes) -> None:
+    for direction, result in outcomes.results:
+        metrics.GUARDRAILS.labels(request.principal.tenant_slug, result.check, direction, result.action).inc()
+    if outcomes.results:
+        tracing.current().set_attribute("catalyst.guardrails", [
+            f"{direction}:{result.check}:{result.action}" for direction, result in outcomes.results
+        ])  # fmt: skip
+
+
+input_stage = Stage("guard", enter=guard_input)
+output_stage = Stage("guard-output", relay=restore, leave=leave, span=False)
