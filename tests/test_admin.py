@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.models import AuditEntry
 from apps.cache.models import CachePolicy, CachePurge
+from apps.guardrails.models import GuardrailRule
 from apps.catalogue.models import FallbackChain, LlmModel, Provider
 from apps.chat.models import Conversation, Message
 from apps.core.admin_site import CatalystAdminSite
@@ -138,6 +139,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
         Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse, CachePolicy, CachePurge,
+        GuardrailRule,
     }  # fmt: skip
 
 
@@ -189,7 +191,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 20
+    assert len(statuses) == 21
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
         "metering.Budget", "metering.UsageRecord", "metering.Alert", "chat.Conversation", "chat.Message",
         "responses.StoredResponse", "audit.AuditEntry",

@@ -157,6 +157,7 @@ def test_the_index_names_each_app_for_people(staff_client):
     assert [(app["app_label"], app["name"]) for app in index.context["app_list"]] == [
         ("audit", "Audit trail"),
         ("chat", "Chat and conversations"),
+        ("guardrails", "Guardrails"),
         ("metering", "Metering and limits"),
         ("catalogue", "Model catalogue"),
         ("cache", "Response cache"),

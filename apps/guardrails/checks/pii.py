@@ -10,6 +10,7 @@ organisations need a language model, and are not found here yet.
 from __future__ import annotations
 
 import ipaddress
+import logging
 import threading
 from functools import lru_cache
 
@@ -38,6 +39,7 @@ def _offline_tldextract() -> None:
 @lru_cache(maxsize=1)
 def _recognisers() -> tuple:
     with _lock:
+        logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)  # not a line per recogniser loaded
         _offline_tldextract()
         from presidio_analyzer import predefined_recognizers as p
 

@@ -1,0 +1,170 @@
+"""The guardrails' error rates and speed on the development sets in ../shared/corpora/.
+
+    .venv/bin/python bench/guardrails.py [--rows 1500]
+
+- PII: recall and precision per entity type on presidio-synth (Presidio's synthetic sentences),
+  for the entity types the checks name, and PERSON recall on wnut17-dev (noisy user text). Nothing
+  was tuned on these sets, so every row is reported.
+- Prompt injection: detection on CyberSecEval's prompt_injection (with each case's system prompt
+  as context, as the pipeline passes it) and false alarms on mitre_frr and self-instruct. The
+  signals were tuned on the rows with odd positions; the figures are for the even ones.
+- Toxicity: detection and false alarms on jigsaw-sample (toxic column) and toxigen (hate / neutral).
+- Secrets: false alarms on benign texts (self-instruct, mitre_frr, presidio-synth).
+- Speed: every local input check on a 2,000-character prompt, p50 and p95.
+Figures go to docs/guardrails.md. Nothing here is a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import statistics
+import sys
+import tempfile
+import time
+from collections import Counter, defaultdict
+from pathlib import Path
+
+import django
+
+ROOT = Path(__file__).resolve().parent.parent
+CORPORA = ROOT.parent / "shared" / "corpora"
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "catalyst.settings.local")
+os.environ.setdefault("CATALYST_VAR_DIR", tempfile.mkdtemp())  # no database is used
+django.setup()
+
+from apps.guardrails.checks import injection, pii, secrets, toxicity  # noqa: E402
+from apps.guardrails.engine import inspect  # noqa: E402
+from apps.guardrails.policy import Rule, Rules  # noqa: E402
+
+PATTERN_TYPES = ("EMAIL_ADDRESS", "PHONE_NUMBER", "CREDIT_CARD", "IBAN_CODE", "IP_ADDRESS", "US_SSN")
+
+
+def _overlaps(a: tuple[int, int], b: tuple[int, int]) -> bool:
+    return a[0] < b[1] and b[0] < a[1]
+
+
+def pii_figures(rows: int) -> dict:
+    data = json.loads((CORPORA / "presidio-synth" / "synth_dataset_v2.json").read_text())[:rows]
+    truth_count, found_count, hit_truth, hit_found = Counter(), Counter(), Counter(), Counter()
+    for row in data:
+        text = row["full_text"]
+        truth = [(s["entity_type"], (s["start_position"], s["end_position"])) for s in row["spans"]]
+        found = [(f.type, (f.start, f.end)) for f in pii.find(text)]
+        for kind, span in truth:
+            if kind in PATTERN_TYPES:
+                truth_count[kind] += 1
+                hit_truth[kind] += any(k == kind and _overlaps(span, s) for k, s in found)
+        for kind, span in found:
+            found_count[kind] += 1
+            hit_found[kind] += any(k == kind and _overlaps(span, s) for k, s in truth)
+    figures = {}
+    for kind in PATTERN_TYPES:
+        figures[kind] = {
+            "in_set": truth_count[kind],
+            "recall": round(hit_truth[kind] / truth_count[kind], 3) if truth_count[kind] else None,
+            "precision": round(hit_found[kind] / found_count[kind], 3) if found_count[kind] else None,
+            "found": found_count[kind],
+        }
+    figures["PERSON"] = {"in_set": sum(1 for r in data for s in r["spans"] if s["entity_type"] == "PERSON"),
+                         "recall": 0.0, "note": "names need a language model: not detected yet"}  # fmt: skip
+    return figures
+
+
+def _half(items: list, keep: int) -> list:
+    return [item for index, item in enumerate(items) if index % 2 == keep]
+
+
+def injection_figures() -> dict:
+    attacks = json.loads((CORPORA / "cyberseceval" / "prompt_injection.json").read_text())
+    frr = json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())
+    instructions = [json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()]
+    benign = [x["instruction"] + ("\n" + i["input"] if i["input"] else "") for x in instructions for i in x["instances"]]
+    figures = {}
+    for name, keep in (("tuned (odd rows)", 1), ("held out (even rows)", 0)):
+        attack_rows = _half(attacks, keep)
+        detected = [injection.score(a["user_input"], a["test_case_prompt"])[0] >= 0.5 for a in attack_rows]
+        by_kind: defaultdict[str, list[bool]] = defaultdict(list)
+        for attack, hit in zip(attack_rows, detected, strict=True):
+            by_kind[attack["injection_type"]].append(hit)
+        figures[name] = {
+            "detection": round(sum(detected) / len(detected), 3),
+            "detection_direct": round(statistics.mean(by_kind["direct"]), 3),
+            "detection_indirect": round(statistics.mean(by_kind["indirect"]), 3),
+            "attacks": len(detected),
+            "false_alarms_mitre_frr": round(
+                statistics.mean(injection.score(x["mutated_prompt"])[0] >= 0.5 for x in _half(frr, keep)), 4
+            ),
+            "false_alarms_self_instruct": round(
+                statistics.mean(injection.score(t)[0] >= 0.5 for t in _half(benign, keep)), 4
+            ),
+        }
+    return figures
+
+
+def toxicity_figures() -> dict:
+    with (CORPORA / "jigsaw-sample" / "train.csv").open(newline="") as handle:
+        jigsaw = [(row["comment_text"], row["toxic"] == "1") for row in csv.DictReader(handle)]
+    toxigen = [(row["text"], row["label"] == "hate") for row in map(json.loads, (CORPORA / "toxigen" /
+               "toxigen_seed_sentences.jsonl").open())]  # fmt: skip
+    figures = {}
+    for name, rows in (("jigsaw-sample", jigsaw), ("toxigen", toxigen)):
+        flagged = [(toxicity.score(text)[0] >= 0.5, toxic) for text, toxic in rows]
+        positives = [hit for hit, toxic in flagged if toxic]
+        negatives = [hit for hit, toxic in flagged if not toxic]
+        figures[name] = {
+            "detection": round(statistics.mean(positives), 3), "false_alarms": round(statistics.mean(negatives), 4),
+            "toxic": len(positives), "not_toxic": len(negatives),
+        }  # fmt: skip
+    return figures
+
+
+def secrets_figures() -> dict:
+    frr = json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())
+    synth = json.loads((CORPORA / "presidio-synth" / "synth_dataset_v2.json").read_text())
+    instructions = [json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()]
+    texts = [x["mutated_prompt"] for x in frr] + [x["full_text"] for x in synth] + [
+        x["instruction"] + " " + " ".join(i["input"] for i in x["instances"]) for x in instructions]  # fmt: skip
+    flagged = [bool(secrets.find(text)) for text in texts]
+    return {"benign_texts": len(texts), "false_alarms": round(statistics.mean(flagged), 4)}
+
+
+def speed_figures() -> dict:
+    synth = json.loads((CORPORA / "presidio-synth" / "synth_dataset_v2.json").read_text())
+    rng = random.Random(7)  # noqa: S311
+    rules = Rules({(check, "input"): Rule(check, "input", "redact" if check in ("pii", "secrets") else "log", 0.5)
+                   for check in ("pii", "secrets", "injection", "toxicity")})  # fmt: skip
+    prompts = []
+    for _ in range(200):
+        text = ""
+        while len(text) < 2000:
+            text += rng.choice(synth)["full_text"] + " "
+        prompts.append(text[:2000])
+    inspect(prompts[0], "input", rules)  # loads the recognisers
+    timings = []
+    for prompt in prompts:
+        started = time.perf_counter()
+        inspect(prompt, "input", rules)
+        timings.append((time.perf_counter() - started) * 1000)
+    timings.sort()
+    return {"prompt_characters": 2000, "p50_ms": round(timings[len(timings) // 2], 2),
+            "p95_ms": round(timings[int(len(timings) * 0.95)], 2)}  # fmt: skip
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1500, help="presidio-synth rows to score")
+    args = parser.parse_args()
+    report = {
+        "pii": pii_figures(args.rows), "injection": injection_figures(), "toxicity": toxicity_figures(),
+        "secrets": secrets_figures(), "speed": speed_figures(),
+    }  # fmt: skip
+    print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
