@@ -82,8 +82,12 @@ def _half(items: list, keep: int) -> list:
 def injection_figures() -> dict:
     attacks = json.loads((CORPORA / "cyberseceval" / "prompt_injection.json").read_text())
     frr = json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())
-    instructions = [json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()]
-    benign = [x["instruction"] + ("\n" + i["input"] if i["input"] else "") for x in instructions for i in x["instances"]]
+    instructions = [
+        json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()
+    ]
+    benign = [
+        x["instruction"] + ("\n" + i["input"] if i["input"] else "") for x in instructions for i in x["instances"]
+    ]
     figures = {}
     for name, keep in (("tuned (odd rows)", 1), ("held out (even rows)", 0)):
         attack_rows = _half(attacks, keep)
@@ -126,7 +130,9 @@ def toxicity_figures() -> dict:
 def secrets_figures() -> dict:
     frr = json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())
     synth = json.loads((CORPORA / "presidio-synth" / "synth_dataset_v2.json").read_text())
-    instructions = [json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()]
+    instructions = [
+        json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()
+    ]
     texts = [x["mutated_prompt"] for x in frr] + [x["full_text"] for x in synth] + [
         x["instruction"] + " " + " ".join(i["input"] for i in x["instances"]) for x in instructions]  # fmt: skip
     flagged = [bool(secrets.find(text)) for text in texts]

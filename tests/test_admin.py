@@ -18,11 +18,11 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.models import AuditEntry
 from apps.cache.models import CachePolicy, CachePurge
-from apps.guardrails.models import GuardrailRule
 from apps.catalogue.models import FallbackChain, LlmModel, Provider
 from apps.chat.models import Conversation, Message
 from apps.core.admin_site import CatalystAdminSite
 from apps.core.management.commands.totp_code import current_code
+from apps.guardrails.models import GuardrailRule
 from apps.metering.models import Alert, Budget, UsageRecord
 from apps.responses.models import StoredResponse
 from apps.tenancy import keys, services

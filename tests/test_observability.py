@@ -156,8 +156,8 @@ def test_every_pipeline_stage_is_a_span_of_the_request_and_the_log_line_names_it
 
     deadline = time.monotonic() + 5
     spans: list[dict] = []
-    while time.monotonic() < deadline and not any(s["name"] == "catalyst.chat" for s in spans):
-        time.sleep(0.1)
+    while time.monotonic() < deadline and not {"catalyst.chat", "guard-log"} <= {s["name"] for s in spans}:
+        time.sleep(0.1)  # the guardrails' log-only checks end their span after the response
         spans = [line["span"] for line in traced.log_lines() if "span" in line]
     root = next(s for s in spans if s["attributes"].get("catalyst.request_id") == request_id)
     trace_id = root["context"]["trace_id"]
@@ -171,8 +171,8 @@ def test_every_pipeline_stage_is_a_span_of_the_request_and_the_log_line_names_it
     }  # fmt: skip
     assert root["attributes"]["catalyst.tokens_out"] == 20
     assert sorted(s["name"] for s in children) == [
-        "authenticate", "cache", "guard", "limits", "provider.attempt", "provider.attempt", "provider.attempt",
-        "route", "settle",
+        "authenticate", "cache", "guard", "guard-log", "limits", "provider.attempt", "provider.attempt",
+        "provider.attempt", "route", "settle",
     ]  # fmt: skip
     assert {s["parent_id"] for s in children} == {root["context"]["span_id"]}
     attempts = [(s["attributes"]["catalyst.model"], s["attributes"]["catalyst.outcome"]) for s in children
@@ -218,14 +218,23 @@ def test_otlp_export_runs_in_a_helper_process_and_delivers_every_span_once(fresh
     assert sorted(roots) == sorted(request_ids)
     for root in roots.values():
         stages = sorted(s["name"] for s in mine if s["trace_id"] == root["trace_id"] and s is not root)
-        assert stages == ["authenticate", "cache", "guard", "limits", "provider.attempt", "route", "settle"]
+        assert stages == [
+            "authenticate",
+            "cache",
+            "guard",
+            "guard-log",
+            "limits",
+            "provider.attempt",
+            "route",
+            "settle",
+        ]
         assert {s["parent_span_id"] for s in mine if s["trace_id"] == root["trace_id"] and s is not root} == {
             root["span_id"]
         }
         assert root["parent_span_id"] == ""
         assert (root["attributes"]["catalyst.model"], root["attributes"]["catalyst.outcome"]) == ("gpt-mock", "ok")
         assert root["duration_ns"] > 0
-    assert len(mine) == 3 * 8  # each span exactly once
+    assert len(mine) == 3 * 9  # each span exactly once
     assert not _running(exporters[0])
 
 

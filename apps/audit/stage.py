@@ -3,6 +3,8 @@ and attempts, tokens, cost; the prompt and answer only when the tenant keeps pro
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from collections.abc import Awaitable
 from decimal import Decimal
 from typing import Any, Protocol
@@ -30,6 +32,9 @@ class Audited(Protocol):
     tokens: Any  # apps.providers.types.Usage: what was used, zeros without an answer
 
 
+GUARDRAILS_WAIT_SECONDS = 30.0
+
+
 def record(request: Audited) -> Awaitable[None] | None:
     if request.outcome == Outcome.INVALID:  # answered, not recorded (see apps/core/outcome.py)
         return None
@@ -37,7 +42,12 @@ def record(request: Audited) -> Awaitable[None] | None:
 
 
 async def _record_after_response(request: Audited) -> None:
-    """The entry is built here, after the response, not on its path: it digests the payload."""
+    """The entry is built here, after the response, not on its path: it digests the payload. It
+    waits for the guardrails' checks that run after the response, so it names their outcomes."""
+    guardrails = getattr(request, "guardrails", None)
+    if guardrails is not None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(guardrails.settled.wait(), GUARDRAILS_WAIT_SECONDS)
     await trail.record(entry(request))
 
 

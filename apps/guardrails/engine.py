@@ -115,7 +115,7 @@ def inspect(
 
 def _redacted(text: str, spans: list[Finding], redactor: Redactor) -> str:
     kept: list[Finding] = []
-    for span in sorted(spans, key=lambda f: (f.start, -(f.end - f.start))):
+    for span in sorted(spans, key=lambda f: (f.start, -f.score, -(f.end - f.start))):
         if kept and span.start < kept[-1].end:
             continue
         kept.append(span)

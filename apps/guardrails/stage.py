@@ -32,7 +32,7 @@ from apps.tenancy.principal import Principal
 
 from . import policy
 from .engine import Inspection, Redactor, Restorer, Result, inspect
-from .models import Check, Direction
+from .models import Action, Check, Direction
 
 OFF_LOOP_CHARACTERS = 1_000  # longer texts are inspected in a worker thread, not on the event loop
 _SYSTEM_CHECKS = frozenset({Check.PII, Check.SECRETS, Check.CUSTOM})
@@ -49,6 +49,9 @@ class Outcomes:
     rules: policy.Rules
     results: list[tuple[str, Result]] = dataclasses.field(default_factory=list)  # (direction, result)
     redactor: Redactor = dataclasses.field(default_factory=Redactor)
+    # Input texts for the rules that only log: checked after the response, off its path.
+    deferred: list[tuple[str, policy.Rules, str]] = dataclasses.field(default_factory=list)
+    settled: asyncio.Event = dataclasses.field(default_factory=asyncio.Event)  # every check has run
 
     def summary(self) -> list[dict]:
         """Check, direction, action and entity types with counts: never a value."""
@@ -102,15 +105,28 @@ def _with_text(content: object, inspect_part) -> object:
     return content
 
 
+def _split(rules: policy.Rules, direction: str) -> tuple[policy.Rules, policy.Rules]:
+    """The rules that act (block, redact: before the provider) and those that only log (after)."""
+    acting = {k: r for k, r in rules.by_check.items() if r.direction == direction and r.action != Action.LOG}
+    logging_ = {k: r for k, r in rules.by_check.items() if r.direction == direction and r.action == Action.LOG}
+    return policy.Rules(acting), policy.Rules(logging_)
+
+
+def _for_role(rules: policy.Rules, role: str) -> policy.Rules:
+    if role in ("system", "developer"):
+        return policy.Rules({k: r for k, r in rules.by_check.items() if r.check in _SYSTEM_CHECKS})
+    return rules
+
+
 async def guard_input(request: Guarded) -> None:
     if request.kind != ModelKind.CHAT:
         return
     rules = (await policy.current()).resolve(request.principal)
     outcomes = request.guardrails = Outcomes(rules)
-    if not rules.direction(Direction.INPUT):
+    acting, logging_ = _split(rules, Direction.INPUT)
+    if not acting.direction(Direction.INPUT) and not logging_.direction(Direction.INPUT):
         return
     context = _system_text(request.chat)
-    system_rules = policy.Rules({k: r for k, r in rules.by_check.items() if r.check in _SYSTEM_CHECKS})
     changed = False
     messages = []
     for message in request.chat.messages:
@@ -118,8 +134,12 @@ async def guard_input(request: Guarded) -> None:
         if role not in ("user", "tool", "system", "developer"):
             messages.append(message)
             continue
-        chosen = system_rules if role in ("system", "developer") else rules
         texts = _parts(message.get("content"))
+        outcomes.deferred += [(text, _for_role(logging_, role), context) for text in texts]
+        chosen = _for_role(acting, role)
+        if not chosen.direction(Direction.INPUT):
+            messages.append(message)
+            continue
         inspections = [await inspected(t, Direction.INPUT, chosen, context=context, redactor=outcomes.redactor)
                        for t in texts]  # fmt: skip
         for inspection in inspections:
@@ -172,26 +192,51 @@ async def restore(request: Guarded, events: AsyncIterator[Event]) -> AsyncIterat
         yield TextDelta(held)
 
 
-def leave(request: Guarded) -> None:
-    """Checks the answer with the output rules and reports every outcome (span, metrics; the audit
-    stage, after this one, writes the summary)."""
+def leave(request: Guarded):
+    """Reports what the guardrails did before the answer (span, metrics); the rules that only log,
+    and the output rules, run after the response, off the event loop. The audit stage waits for
+    them (`settled`) before it writes the entry."""
     outcomes = request.guardrails
     if outcomes is None:
-        return
-    output_rules = outcomes.rules.direction(Direction.OUTPUT)
-    if output_rules and request.outcome == Outcome.OK and request.answer_text:
-        inspection = inspect(request.answer_text, Direction.OUTPUT, outcomes.rules)
-        outcomes.results.extend((Direction.OUTPUT, result) for result in inspection.results)
-    _report(request, outcomes)
+        return None
+    _report(request, outcomes.results, span=True)
+    answer = request.answer_text if request.outcome == Outcome.OK else ""
+    output = outcomes.rules.direction(Direction.OUTPUT) if answer else []
+    if not outcomes.deferred and not output:
+        outcomes.settled.set()
+        return None
+    return _after_response(request, outcomes, answer)
 
 
-def _report(request: Guarded, outcomes: Outcomes) -> None:
-    for direction, result in outcomes.results:
+def _later_checks(outcomes: Outcomes, answer: str) -> list[tuple[str, Result]]:
+    found = []
+    for text, rules, context in outcomes.deferred:
+        found += [(Direction.INPUT, r) for r in inspect(text, Direction.INPUT, rules, context=context).results]
+    if answer:
+        found += [(Direction.OUTPUT, r) for r in inspect(answer, Direction.OUTPUT, outcomes.rules).results]
+    return found
+
+
+async def _after_response(request: Guarded, outcomes: Outcomes, answer: str) -> None:
+    try:
+        with tracing.stage("guard-log"):
+            found = await asyncio.to_thread(_later_checks, outcomes, answer)
+            outcomes.results.extend(found)
+            _report(request, found, span=False)
+            tracing.current().set_attribute("catalyst.guardrails", _labels(found))
+    finally:
+        outcomes.settled.set()
+
+
+def _labels(results: list[tuple[str, Result]]) -> list[str]:
+    return [f"{direction}:{result.check}:{result.action}" for direction, result in results]
+
+
+def _report(request: Guarded, results: list[tuple[str, Result]], *, span: bool) -> None:
+    for direction, result in results:
         metrics.GUARDRAILS.labels(request.principal.tenant_slug, result.check, direction, result.action).inc()
-    if outcomes.results:
-        tracing.current().set_attribute("catalyst.guardrails", [
-            f"{direction}:{result.check}:{result.action}" for direction, result in outcomes.results
-        ])  # fmt: skip
+    if span and results:
+        tracing.current().set_attribute("catalyst.guardrails", _labels(results))
 
 
 input_stage = Stage("guard", enter=guard_input)

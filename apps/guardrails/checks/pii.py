@@ -2,9 +2,9 @@
 
 They find e-mail addresses, phone numbers (Google's libphonenumber), card numbers (Luhn),
 IBANs (checksum), IP addresses and national ids, each under Presidio's entity name. Presidio's
-AnalyzerEngine is not used: with its spaCy pipeline it takes 70 to 80 ms on a 2,000-character prompt
-here, and the recognisers alone take about 6 ms (ADR 0019). Names of people, places and
-organisations need a language model, and are not found here yet.
+AnalyzerEngine is not used: with its spaCy pipeline it takes 70 to 80 ms on a 2,000-character
+prompt here, and the recognisers alone about 6 ms (ADR 0019). Names of people, places and
+organisations come from checks/names.py.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 import threading
 from functools import lru_cache
 
-from . import Finding
+from . import Finding, names
 
 # Presidio scores a bare pattern low until its context is scored by the NLP pipeline; a number the
 # recogniser has validated (Luhn, IBAN checksum, a phone number libphonenumber parses) is a finding.
@@ -67,25 +67,40 @@ def _validated(result, text: str) -> bool:
     return explanation is not None and bool(explanation.validation_result)
 
 
-def find(text: str, entities: frozenset[str] = frozenset(), threshold: float = 0.5) -> list[Finding]:
-    """Every personal datum scoring at least `threshold`, one finding per span (the highest score wins)."""
+def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float = 0.5) -> list[Finding]:
+    """The pattern entities alone, one finding per span (the highest score wins)."""
     found: list[Finding] = []
     for recogniser in _recognisers():
         wanted = [e for e in recogniser.supported_entities if not entities or e in entities]
         if not wanted:
             continue
         for result in recogniser.analyze(text, wanted, None):
+            validated = _validated(result, text)
             score = (
-                max(result.score, _VALIDATED.get(result.entity_type, VALIDATED_SCORE))
-                if _validated(result, text)
-                else result.score
+                max(result.score, _VALIDATED.get(result.entity_type, VALIDATED_SCORE)) if validated else result.score
             )
             if score >= threshold:
                 found.append(Finding(result.entity_type, result.start, result.end, round(score, 2)))
-    found.sort(key=lambda f: (f.start, -f.score, -(f.end - f.start)))
+    return _without_overlaps(found)
+
+
+def _without_overlaps(found: list[Finding]) -> list[Finding]:
+    found = sorted(found, key=lambda f: (f.start, -f.score, -(f.end - f.start)))
     kept: list[Finding] = []
     for finding in found:
         if kept and finding.start < kept[-1].end:
             continue
         kept.append(finding)
     return kept
+
+
+def find(text: str, entities: frozenset[str] = frozenset(), threshold: float = 0.5) -> list[Finding]:
+    """Every personal datum scoring at least `threshold`: the patterns, then the names
+    (checks/names.py) that overlap none of them, unless `entities` leaves names out."""
+    found = patterns(text, entities, threshold)
+    if entities and not entities & names.ENTITIES:
+        return found
+    named = [
+        n for n in names.find(text, entities, threshold) if not any(n.start < f.end and f.start < n.end for f in found)
+    ]
+    return sorted(found + named, key=lambda f: f.start)
