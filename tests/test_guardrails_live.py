@@ -43,10 +43,17 @@ def guarded(live, django_db_blocker):
             GuardrailRule.objects.create(tenant=tenant, check_name="custom", direction="input", action="block",
                                          deny=[r"project\s+falcon"])  # fmt: skip
             keys[slug] = onboarding.issued.plaintext
+        watched = services.tenant_onboard(slug="watched", name="watched", tier="enterprise")
+        GuardrailRule.objects.create(tenant=watched.tenant, check_name="pii", direction="output", action="redact",
+                                     entities=["CREDIT_CARD", "EMAIL_ADDRESS"])  # fmt: skip
+        keys["watched"] = watched.issued.plaintext
+        strict = services.tenant_onboard(slug="strict-output", name="strict", tier="enterprise")
+        GuardrailRule.objects.create(tenant=strict.tenant, check_name="toxicity", direction="output", action="block")
+        keys["strict-output"] = strict.issued.plaintext
         catalogue_changed()
     yield keys
     with django_db_blocker.unblock():
-        Tenant.objects.filter(slug__in=["restoring", "plain"]).delete()
+        Tenant.objects.filter(slug__in=["restoring", "plain", "watched", "strict-output"]).delete()
         catalogue_changed()
 
 
@@ -205,3 +212,42 @@ def test_the_check_endpoint_reports_every_check_with_the_action_and_the_redacted
     assert clean == {"flagged": False, "results": [], "redacted_text": "How do I sort a list of numbers?"}
     assert [(r["check"], r["action"]) for r in output["results"]] == [("pii", "log")]
     assert fresh.mock.requests() == []
+
+
+def sse_events(world, key: str) -> tuple[list[dict], float, float]:
+    """A streamed chat completion's data events, when the first content arrived and when it ended."""
+    started, first, events = time.monotonic(), None, []
+    body = {"model": "gpt-mock", "messages": [{"role": "user", "content": "Tell me"}], "stream": True}
+    with httpx.stream("POST", world.base_url + "/chat/completions", json=body,
+                      headers={"Authorization": f"Bearer {key}"}, timeout=10) as response:  # fmt: skip
+        for line in response.iter_lines():
+            if line.startswith("data: ") and line != "data: [DONE]":
+                events.append(json.loads(line[6:]))
+                if first is None and events[-1].get("choices") and events[-1]["choices"][0]["delta"].get("content"):
+                    first = time.monotonic() - started
+    return events, first, time.monotonic() - started
+
+
+def test_pii_in_a_streamed_answer_is_redacted_without_buffering_the_answer(guarded, fresh):
+    answer = f"Sure. The card on file is {CARD} and the receipt went to {EMAIL} yesterday, as agreed."
+    fresh.mock.script("gpt-mock", [{"text": answer, "tps": 50}])  # 50 tokens a second: about 0.4 s in all
+
+    events, first, ended = sse_events(fresh, guarded["watched"])
+    parts = [e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices")]
+
+    assert "".join(parts) == answer.replace(CARD, "<CREDIT_CARD_1>").replace(EMAIL, "<EMAIL_ADDRESS_1>")
+    assert first < ended / 2  # the first words arrived long before the answer ended
+    assert not any("4111" in part or "ana.lopez" in part for part in parts)
+
+
+def test_an_answer_blocked_mid_stream_ends_with_the_error_and_none_of_the_offending_phrase(guarded, fresh):
+    preface = "Here is the summary you asked for, with the figures of the third quarter and my notes."
+    fresh.mock.script("gpt-mock", [{"text": preface + " You are a worthless idiot and a fool."}])
+
+    events, _, _ = sse_events(fresh, guarded["strict-output"])
+    sent = "".join(e["choices"][0]["delta"].get("content") or "" for e in events if e.get("choices"))
+
+    assert events[-1]["error"]["code"] == "guardrail_blocked"
+    assert events[-1]["error"]["param"] == "toxicity"
+    assert sent.startswith("Here is the summary you asked for")  # what came before was not held
+    assert "worthless" not in sent and "idiot" not in sent

@@ -207,6 +207,10 @@ async def events(request: Request) -> AsyncIterator[Event | StreamFailure]:
     except ProviderError as error:
         request.outcome = Outcome.FAILED_MIDSTREAM
         yield StreamFailure(UpstreamFailed(f"The stream broke off: {error.message}"))
+    except ApiError as error:  # a relay refused the rest of the answer (an output guardrail): it set the outcome
+        if request.outcome == Outcome.PENDING:
+            request.outcome = Outcome.FAILED_MIDSTREAM
+        yield StreamFailure(error)
     except (asyncio.CancelledError, GeneratorExit):
         request.outcome = Outcome.CANCELLED
         raise

@@ -153,3 +153,83 @@ class Restorer:
     def flush(self) -> str:
         held, self._held = self._held, ""
         return self._restore(held)
+
+
+# What a stream holds back: the last, unfinished word; a trailing run of digits and separators (a
+# card, phone or account number may go on); an open PEM block. Phrase checks (toxicity, injection,
+# custom patterns) also hold the last PHRASE_HOLD characters, so a phrase is seen whole before any
+# of it leaves. The hold never passes MAX_HOLD (PEM_HOLD for an open private key).
+PHRASE_HOLD = 48
+MAX_HOLD = 64
+PEM_HOLD = 4096
+_NUMBER_RUN = re.compile(r"(?:[A-Z]{2}\d{2}|[+(]?\d)[\dA-Z\s().\-/]*$")
+_OPEN_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?![\s\S]*-----END)")
+
+
+def _held_from(text: str, phrases: bool) -> int:
+    """Where the part of `text` that must wait for more begins (len(text): nothing waits)."""
+    cut = len(text)
+    if text and not text[-1].isspace():
+        cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t")) + 1
+    run = _NUMBER_RUN.search(text)
+    if run and any(c.isdigit() for c in run.group()):
+        cut = min(cut, run.start())
+    if phrases and len(text) - cut < PHRASE_HOLD:  # back to the start of a word
+        phrase_cut = max(0, len(text) - PHRASE_HOLD)
+        while phrase_cut > 0 and not text[phrase_cut - 1].isspace():
+            phrase_cut -= 1
+        cut = min(cut, phrase_cut)
+    cut = max(cut, len(text) - MAX_HOLD)
+    pem = _OPEN_PEM.search(text)
+    if pem:
+        cut = min(cut, max(pem.start(), len(text) - PEM_HOLD))
+    return max(cut, 0)
+
+
+class OutputGuard:
+    """The output rules that act (redact, block) on an answer as it streams: each chunk is released
+    as soon as nothing in it can still turn out to be (part of) a finding. `feed` returns what may
+    be sent now; `flush`, at the end, the rest. A block raises `Blocked` before any character of
+    the offending span has been released."""
+
+    def __init__(self, rules: Rules, redactor: Redactor) -> None:
+        self._rules = rules
+        self._redactor = redactor
+        self._phrases = any(r.check in (*SCORED, Check.CUSTOM) for r in rules.direction("output"))
+        self._pending = ""
+        self.results: list[Result] = []
+
+    def feed(self, chunk: str) -> str:
+        self._pending += chunk
+        return self._release(_held_from(self._pending, self._phrases))
+
+    def flush(self) -> str:
+        return self._release(len(self._pending))
+
+    def _release(self, cut: int) -> str:
+        if not self._pending:
+            return ""
+        inspection = inspect(self._pending, "output", self._rules, redactor=self._redactor)
+        if inspection.blocked is not None:
+            self.results.append(inspection.blocked)
+            raise Blocked(inspection.blocked)
+        for result in inspection.results:  # a finding that crosses the cut waits with what follows it
+            for finding in result.entities:
+                if finding.start < cut < finding.end:
+                    cut = finding.start
+        if cut <= 0:
+            return ""
+        released, self._pending = self._pending[:cut], self._pending[cut:]
+        spans = []
+        for result in inspection.results:  # each finding is reported once: when it is released
+            gone = tuple(f for f in result.entities if f.end <= cut)
+            if gone:
+                self.results.append(Result(result.check, result.action, result.score, gone))
+                spans += gone
+        return _redacted(released, spans, self._redactor) if spans else released
+
+
+class Blocked(Exception):  # an output rule blocked the answer
+    def __init__(self, result: Result) -> None:
+        super().__init__(result.check)
+        self.result = result

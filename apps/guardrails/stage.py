@@ -31,7 +31,7 @@ from apps.providers.types import ChatRequest, Event, TextDelta
 from apps.tenancy.principal import Principal
 
 from . import policy
-from .engine import Inspection, Redactor, Restorer, Result, inspect
+from .engine import Blocked, Inspection, OutputGuard, Redactor, Restorer, Result, inspect
 from .models import Action, Check, Direction
 
 OFF_LOOP_CHARACTERS = 1_000  # longer texts are inspected in a worker thread, not on the event loop
@@ -170,26 +170,52 @@ def _parts(content: object) -> list[str]:
     return []
 
 
-async def restore(request: Guarded, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+async def guard_output(request: Guarded, events: AsyncIterator[Event]) -> AsyncIterator[Event]:
+    """The answer on its way to the client: the output rules that act (redact, block), applied as it
+    streams (engine.OutputGuard), then the input's redacted values put back where the rule says."""
     outcomes = request.guardrails
-    if outcomes is None or not outcomes.redactor.originals or not outcomes.rules.restores:
+    if outcomes is None:
         async for event in events:
             yield event
         return
-    restorer = Restorer(outcomes.redactor.originals)
-    async for event in events:
-        if isinstance(event, TextDelta):
-            text = restorer.feed(event.text)
+    acting = _split(outcomes.rules, Direction.OUTPUT)[0]
+    guard = OutputGuard(acting, outcomes.redactor) if acting.direction(Direction.OUTPUT) else None
+    # A copy: values the output rules redact must not be "restored".
+    originals = dict(outcomes.redactor.originals) if outcomes.rules.restores else {}
+    restorer = Restorer(originals) if originals else None
+    if guard is None and restorer is None:
+        async for event in events:
+            yield event
+        return
+
+    def released(text: str, last: bool) -> str:
+        text = (guard.feed(text) if not last else guard.feed(text) + guard.flush()) if guard else text
+        if restorer is not None:
+            text = restorer.feed(text) + (restorer.flush() if last else "")
+        return text
+
+    try:
+        async for event in events:
+            if isinstance(event, TextDelta):
+                text = released(event.text, last=False)
+                if text:
+                    yield TextDelta(text, event.logprobs)
+                continue
+            text = released("", last=True)
             if text:
-                yield TextDelta(text, event.logprobs)
-            continue
-        held = restorer.flush()
-        if held:
-            yield TextDelta(held)
-        yield event
-    held = restorer.flush()
-    if held:
-        yield TextDelta(held)
+                yield TextDelta(text)
+            yield event
+        text = released("", last=True)
+        if text:
+            yield TextDelta(text)
+    except Blocked as blocked:
+        request.outcome = Outcome.BLOCKED
+        raise GuardrailBlocked(
+            f"The answer was blocked by the {blocked.result.check} guardrail.", param=blocked.result.check
+        ) from None
+    finally:
+        if guard is not None:
+            outcomes.results += [(Direction.OUTPUT, result) for result in guard.results]
 
 
 def leave(request: Guarded):
@@ -201,7 +227,7 @@ def leave(request: Guarded):
         return None
     _report(request, outcomes.results, span=True)
     answer = request.answer_text if request.outcome == Outcome.OK else ""
-    output = outcomes.rules.direction(Direction.OUTPUT) if answer else []
+    output = _split(outcomes.rules, Direction.OUTPUT)[1].direction(Direction.OUTPUT) if answer else []
     if not outcomes.deferred and not output:
         outcomes.settled.set()
         return None
@@ -213,7 +239,8 @@ def _later_checks(outcomes: Outcomes, answer: str) -> list[tuple[str, Result]]:
     for text, rules, context in outcomes.deferred:
         found += [(Direction.INPUT, r) for r in inspect(text, Direction.INPUT, rules, context=context).results]
     if answer:
-        found += [(Direction.OUTPUT, r) for r in inspect(answer, Direction.OUTPUT, outcomes.rules).results]
+        logging_ = _split(outcomes.rules, Direction.OUTPUT)[1]
+        found += [(Direction.OUTPUT, r) for r in inspect(answer, Direction.OUTPUT, logging_).results]
     return found
 
 
@@ -240,4 +267,4 @@ def _report(request: Guarded, results: list[tuple[str, Result]], *, span: bool) 
 
 
 input_stage = Stage("guard", enter=guard_input)
-output_stage = Stage("guard-output", relay=restore, leave=leave, span=False)
+output_stage = Stage("guard-output", relay=guard_output, leave=leave, span=False)

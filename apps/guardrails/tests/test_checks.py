@@ -3,6 +3,8 @@ numbers values and can be undone in a stream."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from apps.guardrails.checks import injection, pii, secrets, toxicity
@@ -158,3 +160,67 @@ def test_the_restorer_puts_values_back_even_when_a_placeholder_spans_chunks():
 
     assert out == "Write to ana@example.org now; card 4111 1111 1111 1111 and <b>bold</b> <UNKNOWN_9>."
     assert restorer.feed("a < b") + restorer.flush() == "a < b"
+
+
+def stream(guard, chunks: list[str]) -> list[str]:
+    return [guard.feed(chunk) for chunk in chunks] + [guard.flush()]
+
+
+def test_a_stream_is_redacted_as_it_goes_holding_back_only_what_may_still_be_a_finding():
+    from apps.guardrails.engine import OutputGuard
+
+    entities = frozenset({"CREDIT_CARD", "EMAIL_ADDRESS"})
+    guard = OutputGuard(rules(Rule("pii", "output", "redact", 0.5, entities=entities)), Redactor())
+    chunks = [
+        "Your",
+        " card",
+        " is",
+        " 4111",
+        " 1111",
+        " 1111",
+        " 1111",
+        " and",
+        " mail",
+        " ana@exa",
+        "mple.org",
+        " ok",
+    ]
+
+    released = stream(guard, chunks)
+
+    assert "".join(released) == "Your card is <CREDIT_CARD_1> and mail <EMAIL_ADDRESS_1> ok"
+    assert released[:2] == ["", "Your "]  # the first word leaves with the second chunk: one word held back
+    sent = re.sub(r"<[A-Z_]+_\d+>", "", "".join(released))
+    assert not any(character.isdigit() for character in sent)  # no digit of the card was ever sent
+    assert [(r.check, [e.type for e in r.entities]) for r in guard.results] == [
+        ("pii", ["CREDIT_CARD"]), ("pii", ["EMAIL_ADDRESS"])]  # fmt: skip
+
+
+def test_a_stream_blocked_by_an_output_rule_stops_before_the_offending_phrase():
+    from apps.guardrails.engine import Blocked, OutputGuard
+
+    guard = OutputGuard(rules(Rule("toxicity", "output", "block", 0.5)), Redactor())
+    sent = []
+    chunks = [
+        "Here",
+        " is",
+        " the",
+        " summary",
+        " of",
+        " the",
+        " report.",
+        " You",
+        " are",
+        " a",
+        " worthless",
+        " idiot",
+        ".",
+    ]
+
+    with pytest.raises(Blocked) as blocked:
+        for chunk in chunks:
+            sent.append(guard.feed(chunk))
+        sent.append(guard.flush())
+
+    assert blocked.value.result.check == "toxicity"
+    assert "worthless" not in "".join(sent) and "idiot" not in "".join(sent)
