@@ -191,6 +191,10 @@ def main() -> None:
         "semantic with every prompt new in one scope (each miss also embeds and queries the vectors); "
         "semantic with every request a turn of a new conversation (a scope no vector has yet).",
     )  # fmt: skip
+    parser.add_argument(
+        "--guardrails", choices=("off", "shipped", "output-pii"), default="off",
+        help="The tenant's guardrails: off; the platform's shipped rules; shipped plus PII redacted from answers.",
+    )  # fmt: skip
     args = parser.parse_args()
     UNIQUE["on"] = args.cache in ("miss", "semantic-miss", "semantic-turn")
     UNIQUE["conversation"] = args.cache == "semantic-turn"
@@ -207,6 +211,7 @@ def main() -> None:
             budget=args.budget_usd,
             env=env,
             flusher=args.flusher,
+            guardrails=args.guardrails,
             cache_mode={"off": "off", "semantic-miss": "semantic", "semantic-turn": "semantic"}.get(
                 args.cache, "exact"
             ),
@@ -222,6 +227,7 @@ def main() -> None:
     report["sample"] = args.sample if args.tracing else None
     report["flusher"] = args.flusher
     report["cache"] = args.cache
+    report["guardrails"] = args.guardrails
     print(json.dumps(report, indent=2))
     c1, ttft, rps = report["latency"]["c1"]["p50"]["added_ms"], report["ttft"]["p50"]["added_ms"], report["throughput"]
     print(

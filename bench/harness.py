@@ -39,6 +39,10 @@ tenant.monthly_budget_usd = {budget}
 tenant.save()
 from apps.cache.models import CachePolicy
 CachePolicy.objects.create(tenant=tenant, mode={cache_mode!r})  # the platform's default is semantic
+from apps.guardrails.models import GuardrailRule
+for check, direction, action, entities in {guardrail_rules!r}:
+    GuardrailRule.objects.create(tenant=tenant, check_name=check, direction=direction, action=action,
+                                 entities=entities)
 print(issue_token(user_id=onboarding.owner.user.pk, tenant_slug="bench", ttl_seconds=43_200))
 print(onboarding.issued.plaintext)
 """
@@ -80,10 +84,22 @@ def _environment(var_dir: str, mock_url: str) -> dict[str, str]:
     }
 
 
-def _seed(env: dict[str, str], mock_url: str, budget: str | None, cache_mode: str) -> tuple[str, str]:
+# The bench tenant's guardrails: "off" (every rule off, as the figures before issue 14 were measured),
+# "shipped" (the platform's defaults), "output-pii" (shipped, plus PII patterns redacted from the answer).
+_DEFAULTS = (("secrets", "input"), ("pii", "input"), ("pii", "output"), ("injection", "input"), ("toxicity", "input"),
+             ("toxicity", "output"))  # fmt: skip
+GUARDRAILS = {
+    "off": [(check, direction, "off", []) for check, direction in _DEFAULTS],
+    "shipped": [],
+    "output-pii": [("pii", "output", "redact", ["CREDIT_CARD", "EMAIL_ADDRESS", "PHONE_NUMBER", "IBAN_CODE"])],
+}
+
+
+def _seed(env: dict[str, str], mock_url: str, budget: str | None, cache_mode: str, guardrails: str) -> tuple[str, str]:
     python = sys.executable
     subprocess.run([python, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env=env, check=True)
-    code = SEED.format(mock_url=mock_url, budget=f"Decimal({budget!r})" if budget else None, cache_mode=cache_mode)
+    code = SEED.format(mock_url=mock_url, budget=f"Decimal({budget!r})" if budget else None, cache_mode=cache_mode,
+                       guardrail_rules=GUARDRAILS[guardrails])  # fmt: skip
     seeded = subprocess.run(
         [python, "manage.py", "shell", "-v", "0", "-c", code], cwd=ROOT, env=env, check=True, capture_output=True,
         text=True,
@@ -109,10 +125,12 @@ def stack(
     env: dict[str, str] | None = None,
     flusher: str = "web",
     cache_mode: str = "off",
+    guardrails: str = "off",
 ) -> Iterator[Stack]:
     """flusher="worker" starts a Celery worker with beat beside the server, which then only queues
     usage records and audit entries (QUEUE_FLUSHER=worker); "web" lets the server write them.
-    cache_mode is the bench tenant's cache policy ("off" unless a bench measures the cache)."""
+    cache_mode is the bench tenant's cache policy ("off" unless a bench measures the cache);
+    guardrails its guardrail rules (GUARDRAILS: "off" unless a bench measures them)."""
     mock_port, port = free_port(), free_port()
     mock_url, url = f"http://127.0.0.1:{mock_port}", f"http://127.0.0.1:{port}"
     with tempfile.TemporaryDirectory() as var_dir:
@@ -124,7 +142,7 @@ def stack(
 
             database = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode="stop")
             env["DATABASE_URL"] = database.get_uri()
-        token, key = _seed(env, mock_url, budget, cache_mode)
+        token, key = _seed(env, mock_url, budget, cache_mode, guardrails)
         mock = subprocess.Popen(
             [sys.executable, "-m", "apps.mockllm.server", "--host", "127.0.0.1", "--port", str(mock_port)],
             cwd=ROOT, env=env, start_new_session=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
