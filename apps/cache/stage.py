@@ -88,17 +88,17 @@ async def lookup(request: Cached) -> None:
     if controls.no_cache:
         return
     if request.semantic_view is None:
-        entry, similar_stored = await store.get(request.cache_key), False
+        entry, stored_vectors = await store.get(request.cache_key), 0
     else:  # one round trip: the entry, and whether any question of this scope has a vector
-        entry, similar_stored = await store.get_with_scope(
+        entry, stored_vectors = await store.get_with_scope(
             request.cache_key, request.principal.tenant_id, request.semantic_view[1]
         )
     if entry is not None and _purged(policies, request, rules, entry):
         entry = None
     if entry is not None and _young(entry, entry.ttl, controls):
         request.cache_entry, request.cache_status = entry, CacheStatus.HIT
-    elif entry is None and similar_stored:
-        similar = await _similar(policies, request, rules)
+    elif entry is None and stored_vectors:
+        similar = await _similar(policies, request, rules, stored_vectors)
         if similar is not None:
             request.cache_entry, request.cache_status = similar, CacheStatus.SEMANTIC
     elif entry is not None and rules.serve_stale and _young(entry, entry.ttl + rules.stale_seconds, controls):
@@ -134,7 +134,7 @@ def _log(request: Cached) -> dict:
     return {"tenant": request.principal.tenant_slug}
 
 
-async def _similar(policies: policy.Policies, request: Cached, rules: policy.Policy) -> store.Entry | None:
+async def _similar(policies: policy.Policies, request: Cached, rules: policy.Policy, stored: int) -> store.Entry | None:
     """A fresh entry of a question close enough in the same tenant, use case, model and parameters."""
     request.semantic_vector = await _embedded(request)
     if request.semantic_vector is None:
@@ -142,7 +142,7 @@ async def _similar(policies: policy.Policies, request: Cached, rules: policy.Pol
         return None
     question = request.semantic_view[0]
     try:
-        candidates = await vectors.vectors().nearest(request.principal.tenant_id, *request.semantic_vector)
+        candidates = await vectors.vectors().nearest(request.principal.tenant_id, *request.semantic_vector, stored)
     except DatabaseError:  # the vector store is a shortcut: without it the request is a miss, never a 500
         logger.warning("semantic lookup failed", exc_info=True, extra=_log(request))
         request.semantic_view = None  # nor is a vector stored
@@ -241,7 +241,8 @@ async def _keep_with_vector(request: Cached, entry: store.Entry, keep_for: int) 
     except DatabaseError:  # the exact entry is stored; only its semantic shortcut is lost
         logger.warning("semantic vector not stored", exc_info=True, extra=_log(request))
         return
-    await store.mark_scope(tenant_id, scope, keep_for)
+    count = await store.mark_scope(tenant_id, scope, keep_for)
+    vectors.vectors().counted(tenant_id, spaced[0], count, request.cache_key, question, spaced[1], keep_for)
 
 
 lookup_stage = Stage("cache", enter=lookup, rescue=rescue)

@@ -124,15 +124,17 @@ def _scope_key(tenant_id: int, scope: str) -> str:
     return f"cache-scope:{tenant_id}:{scope}"
 
 
-async def get_with_scope(entry_key: str, tenant_id: int, scope: str) -> tuple[Entry | None, bool]:
-    """The entry, and whether a question of its semantic scope has a vector: in one round trip, so
-    a question first in its scope (every turn of a new conversation) costs no vector query."""
-    raw, marked = await asyncio.gather(hot_store().get(entry_key), hot_store().get(_scope_key(tenant_id, scope)))
-    return (decode(raw) if raw is not None else None), marked is not None
+async def get_with_scope(entry_key: str, tenant_id: int, scope: str) -> tuple[Entry | None, int]:
+    """The entry, and how many vectors the questions of its semantic scope have had stored: in one
+    round trip. None (0) costs a question first in its scope (every turn of a new conversation) no
+    vector query; a process whose copy of the scope has as many needs none either."""
+    raw, count = await asyncio.gather(hot_store().get(entry_key), hot_store().get(_scope_key(tenant_id, scope)))
+    return (decode(raw) if raw is not None else None), int(count or 0)
 
 
-async def mark_scope(tenant_id: int, scope: str, keep_seconds: int) -> None:
-    await hot_store().set(_scope_key(tenant_id, scope), "1", max(keep_seconds, 1))
+async def mark_scope(tenant_id: int, scope: str, keep_seconds: int) -> int:
+    """Count a vector stored in the scope; the new count."""
+    return await hot_store().count_up(_scope_key(tenant_id, scope), max(keep_seconds, 1))
 
 
 async def put(entry_key: str, entry: Entry, keep_seconds: int) -> None:

@@ -15,6 +15,7 @@ import contextlib
 import threading
 import time
 import weakref
+from collections import OrderedDict
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
@@ -25,6 +26,8 @@ from django.db import DatabaseError, connection
 CANDIDATES = 4  # nearest questions checked per lookup
 MEMORY_PER_SCOPE = 2000  # the embedded default keeps the newest this many per tenant and scope
 CONNECTIONS = 4  # per process: concurrent vector queries
+COPY_ROWS = 2000  # a scope with more vectors is searched in the database (HNSW) every time
+COPY_FLOATS = 16_000_000  # what this process's copies of scopes may hold in all (64 MB)
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +47,10 @@ def _nearest_sql(size: int) -> str:
     )
 
 
+_ROWS = (
+    "SELECT entry_key, question, embedding, extract(epoch FROM expires_at) FROM cache_vector "
+    "WHERE tenant_id = %s AND scope = %s AND dimensions = %s AND expires_at > now() ORDER BY id DESC LIMIT %s"
+)
 _ADD = (
     "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, dimensions, created_at, expires_at) "
     "VALUES (%s, %s, %s, %s, %s, %s, now(), now() + make_interval(secs => %s))"
@@ -94,18 +101,105 @@ def _connections() -> _Connections:
     return _per_loop[loop]
 
 
+def _best(rows: list[tuple[object, str, str, float]], vector) -> list[Candidate]:
+    """The CANDIDATES nearest of (vector, entry key, question, expires) rows, by cosine (unit vectors)."""
+    now = time.time()
+    live = [row for row in rows if row[3] > now and len(row[0]) == len(vector)]
+    if not live:
+        return []
+    similarities = np.stack([row[0] for row in live]) @ np.asarray(vector, dtype=np.float32)
+    order = np.argsort(-similarities)[:CANDIDATES]
+    return [Candidate(live[i][1], live[i][2], float(similarities[i])) for i in order]
+
+
+@dataclass
+class _Copy:
+    count: int  # the scope's vector count (the hot store's marker) this copy is complete for
+    rows: list[tuple[object, str, str, float]]
+
+
+class ScopeCopies:
+    """This process's copies of the vectors of recently asked scopes (at most COPY_ROWS each), so
+    a lookup in a scope it already holds whole needs no database round trip. The hot store counts
+    each scope's vectors, and the entry GET reads that count in the same round trip: a copy made
+    when the count was n holds every vector counted by n (a vector is INSERTed before it is
+    counted). A copy behind the count is fetched again."""
+
+    def __init__(self) -> None:
+        self._copies: OrderedDict[tuple[int, str], _Copy] = OrderedDict()
+        self._floats = 0
+        self._lock = threading.Lock()
+
+    def nearest(self, tenant_id: int, scope: str, count: int, vector) -> list[Candidate] | None:
+        with self._lock:
+            copy = self._copies.get((tenant_id, scope))
+            if copy is None or copy.count != count:
+                return None
+            self._copies.move_to_end((tenant_id, scope))
+            rows = list(copy.rows)
+        return _best(rows, vector)
+
+    def keep(self, tenant_id: int, scope: str, count: int, rows: list) -> None:
+        with self._lock:
+            self._drop((tenant_id, scope))
+            self._copies[(tenant_id, scope)] = _Copy(count, rows)
+            self._floats += sum(len(row[0]) for row in rows)
+            while self._floats > COPY_FLOATS and len(self._copies) > 1:
+                self._drop(next(iter(self._copies)))
+
+    def added(self, tenant_id: int, scope: str, count: int, row: tuple) -> None:
+        """This process stored a vector, counted as `count`: a copy complete before it follows."""
+        with self._lock:
+            copy = self._copies.get((tenant_id, scope))
+            if copy is None:
+                return
+            if copy.count == count - 1 and len(copy.rows) < COPY_ROWS:
+                copy.rows.insert(0, row)
+                copy.count = count
+                self._floats += len(row[0])
+            else:
+                self._drop((tenant_id, scope))
+
+    def _drop(self, key: tuple[int, str]) -> None:
+        copy = self._copies.pop(key, None)
+        if copy is not None:
+            self._floats -= sum(len(row[0]) for row in copy.rows)
+
+
 class PostgresVectors:
     """Rows of every embedding space in one table; `dimensions` picks the HNSW index of its size
-    (migration 0005). Sizes are integers from the vector itself, never text from a request."""
+    (migration 0005). Sizes are integers from the vector itself, never text from a request. A
+    scope of at most COPY_ROWS vectors is searched in this process's copy of it (ScopeCopies)."""
+
+    def __init__(self) -> None:
+        self.copies = ScopeCopies()
 
     async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector, keep_for: int) -> None:
         vector = np.asarray(vector, dtype=np.float32)
         async with _connections().use() as db:
             await db.execute(_ADD, (tenant_id, scope, entry_key, question[:4000], vector, len(vector), keep_for))
 
-    async def nearest(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
+    def counted(self, tenant_id: int, scope: str, count: int, entry_key: str, question: str, vector, keep_for: int):
+        """The vector `add` stored was counted as `count` in the hot store."""
+        row = (np.asarray(vector, dtype=np.float32), entry_key, question[:4000], time.time() + keep_for)
+        self.copies.added(tenant_id, scope, count, row)
+
+    async def nearest(self, tenant_id: int, scope: str, vector, count: int = 0) -> list[Candidate]:
         vector = np.asarray(vector, dtype=np.float32)
+        if count:
+            found = self.copies.nearest(tenant_id, scope, count, vector)
+            if found is not None:
+                return found
         async with _connections().use() as db:
+            if count:
+                cursor = await db.execute(_ROWS, (tenant_id, scope, len(vector), COPY_ROWS + 1))
+                rows = [
+                    (v.to_numpy().astype(np.float32), key, q, float(ends))
+                    for key, q, v, ends in await cursor.fetchall()
+                ]
+                if len(rows) <= COPY_ROWS:
+                    self.copies.keep(tenant_id, scope, count, rows)
+                    return _best(rows, vector)
             cursor = await db.execute(_nearest_sql(len(vector)), (vector, tenant_id, scope, vector, CANDIDATES))
             rows = await cursor.fetchall()
         return [Candidate(key, question, float(similarity)) for key, question, similarity in rows]
@@ -131,7 +225,10 @@ class MemoryVectors:
             rows.append((vector, entry_key, question, time.time() + keep_for))
             del rows[:-MEMORY_PER_SCOPE]
 
-    async def nearest(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
+    def counted(self, *args) -> None:
+        """In memory, every process holds its own vectors: nothing to follow."""
+
+    async def nearest(self, tenant_id: int, scope: str, vector, count: int = 0) -> list[Candidate]:
         now = time.time()
         with self._lock:
             rows = [

@@ -64,6 +64,15 @@ class MemoryHotStore:
             self._data[self.prefix + key] = (str(value), expires)
             return value
 
+    async def count_up(self, key: str, ttl: int) -> int:
+        """Count up; the count lives at least `ttl` seconds after its latest increment."""
+        with self._lock:
+            current = self._live(self.prefix + key)
+            expires = max(self._data[self.prefix + key][1] if current is not None else 0, time.monotonic() + ttl)
+            value = int(current or 0) + 1
+            self._data[self.prefix + key] = (str(value), expires)
+            return value
+
     async def delete(self, *keys: str) -> None:
         self.delete_sync(*keys)
 
@@ -157,6 +166,16 @@ class RedisHotStore:
         connection, name = self.connection, self.prefix + key
         # Both leave in one write; EXPIRE NX (Redis 7) keeps the first increment's expiry.
         value, _ = await asyncio.gather(connection.execute("INCR", name), connection.execute("EXPIRE", name, ttl, "NX"))
+        return value
+
+    async def count_up(self, key: str, ttl: int) -> int:
+        """Count up; the count lives at least `ttl` seconds after its latest increment."""
+        connection, name = self.connection, self.prefix + key
+        # One write: EXPIRE NX sets the first expiry, EXPIRE GT only ever extends it (Redis 7).
+        value, _, _ = await asyncio.gather(
+            connection.execute("INCR", name), connection.execute("EXPIRE", name, ttl, "NX"),
+            connection.execute("EXPIRE", name, ttl, "GT"),
+        )  # fmt: skip
         return value
 
     async def run_script(self, source: str, keys: list[str], args: list) -> object:
