@@ -21,7 +21,7 @@ class GuardrailRuleAdmin(ReloadsCatalogue, AuditedAdmin):
     fieldsets = (
         ("Scope", {"fields": ("tenant", "tier"),
                    "description": "Neither tenant nor tier: the platform's rule. A tenant's overrides its tier's."}),
-        ("Rule", {"fields": ("check_name", "direction", "action", "threshold", "entities", "restore")}),
+        ("Rule", {"fields": ("check_name", "direction", "action", "threshold", "entities", "restore", "judge_model")}),
         ("Patterns", {"fields": ("deny", "allow"),
                       "description": "Deny: the custom check's findings. Allow: never a finding, for any check."}),
     )  # fmt: skip

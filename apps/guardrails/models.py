@@ -70,6 +70,11 @@ class GuardrailRule(models.Model):
         default=list, blank=True, validators=[_patterns],
         help_text="Any check: regular expressions whose matches are never findings (an allowed test card, a domain).",
     )  # fmt: skip
+    judge_model = models.CharField(
+        max_length=100, blank=True,
+        help_text="Injection and toxicity: a catalogue chat model asked when the local check scores below the "
+        "threshold (its calls are metered to the tenant). Empty: the local check alone.",
+    )  # fmt: skip
     scope_key = models.CharField(max_length=100, unique=True, editable=False)
 
     class Meta:
@@ -103,6 +108,13 @@ class GuardrailRule(models.Model):
             not isinstance(self.entities, list) or not all(isinstance(e, str) and e for e in self.entities)
         ):
             raise ValidationError({"entities": 'A JSON list of entity types: ["PERSON", "CREDIT_CARD"].'})
+        if self.judge_model:
+            from apps.catalogue.models import LlmModel, ModelKind
+
+            if self.check_name not in (Check.INJECTION, Check.TOXICITY):
+                raise ValidationError({"judge_model": "Only the injection and toxicity checks have a judge."})
+            if not LlmModel.objects.filter(name=self.judge_model, kind=ModelKind.CHAT).exists():
+                raise ValidationError({"judge_model": "Name a chat model of the catalogue, or leave empty."})
         if GuardrailRule.objects.filter(scope_key=self._scope_key()).exclude(pk=self.pk).exists():
             raise ValidationError(f"The {self.scope} already has a rule for {self.check_name} on {self.direction}.")
 

@@ -25,6 +25,7 @@ class Rule:
     restore: bool = False
     deny: tuple[str, ...] = ()
     allow: tuple[str, ...] = ()
+    judge_model: str = ""
 
     @property
     def on(self) -> bool:
@@ -73,7 +74,7 @@ def load(version: str) -> Policies:
             "platform", None)  # fmt: skip
         rows.setdefault(owner, {})[(row.check_name, row.direction)] = Rule(
             row.check_name, row.direction, row.action, row.threshold, frozenset(row.entities or ()), row.restore,
-            tuple(row.deny or ()), tuple(row.allow or ()),
+            tuple(row.deny or ()), tuple(row.allow or ()), row.judge_model,
         )  # fmt: skip
     return Policies(version, rows)
 

@@ -30,8 +30,9 @@ from apps.observability import metrics, tracing
 from apps.providers.types import ChatRequest, Event, TextDelta
 from apps.tenancy.principal import Principal
 
-from . import policy
-from .engine import Blocked, Inspection, OutputGuard, Redactor, Restorer, Result, inspect
+from . import judge, policy
+from .checks import Finding
+from .engine import SCORED, Blocked, Inspection, OutputGuard, Redactor, Restorer, Result, inspect
 from .models import Action, Check, Direction
 
 OFF_LOOP_CHARACTERS = 1_000  # longer texts are inspected in a worker thread, not on the event loop
@@ -64,6 +65,8 @@ class Outcomes:
 
 class Guarded(Protocol):
     principal: Principal
+    request_id: str
+    endpoint: str
     kind: str
     chat: ChatRequest
     outcome: Outcome
@@ -76,6 +79,31 @@ async def inspected(text: str, direction: str, rules: policy.Rules, **options: A
     if len(text) <= OFF_LOOP_CHARACTERS:
         return inspect(text, direction, rules, **options)
     return await asyncio.to_thread(inspect, text, direction, rules, **options)
+
+
+def _verdict(rule: policy.Rule, text: str) -> Result:
+    """A judge's "yes": the whole text is the finding."""
+    return Result(rule.check, rule.action, judge.JUDGED_SCORE, (Finding("JUDGE", 0, len(text), judge.JUDGED_SCORE),))
+
+
+async def judged(
+    principal: Principal, request_id: str, text: str, direction: str, rules: policy.Rules, *, context: str = "",
+    redactor: Redactor | None = None,
+) -> Inspection:  # fmt: skip
+    """The local checks, then each rule's judge model for what they scored below its threshold."""
+    inspection = await inspected(text, direction, rules, context=context, redactor=redactor)
+    flagged = {result.check for result in inspection.results}
+    verdicts = []
+    for rule in sorted(rules.direction(direction), key=lambda r: r.check):
+        if not rule.judge_model or rule.check not in SCORED or rule.check in flagged:
+            continue
+        if await judge.judged(principal, request_id, rule.check, rule.judge_model, text, context):
+            verdicts.append(_verdict(rule, text))
+    if not verdicts:
+        return inspection
+    results = tuple(sorted((*inspection.results, *verdicts), key=lambda r: r.check))
+    blocked = inspection.blocked or next((r for r in verdicts if r.action == Action.BLOCK), None)
+    return Inspection(results, inspection.text, blocked)
 
 
 def _system_text(chat: ChatRequest) -> str:
@@ -119,7 +147,7 @@ def _for_role(rules: policy.Rules, role: str) -> policy.Rules:
 
 
 async def guard_input(request: Guarded) -> None:
-    if request.kind != ModelKind.CHAT:
+    if request.kind != ModelKind.CHAT or request.endpoint == judge.ENDPOINT:  # a judge does not judge itself
         return
     rules = (await policy.current()).resolve(request.principal)
     outcomes = request.guardrails = Outcomes(rules)
@@ -140,8 +168,11 @@ async def guard_input(request: Guarded) -> None:
         if not chosen.direction(Direction.INPUT):
             messages.append(message)
             continue
-        inspections = [await inspected(t, Direction.INPUT, chosen, context=context, redactor=outcomes.redactor)
-                       for t in texts]  # fmt: skip
+        inspections = [
+            await judged(request.principal, request.request_id, t, Direction.INPUT, chosen, context=context,
+                         redactor=outcomes.redactor)
+            for t in texts
+        ]  # fmt: skip
         for inspection in inspections:
             outcomes.results.extend((Direction.INPUT, result) for result in inspection.results)
             if inspection.blocked is not None:
@@ -248,11 +279,26 @@ async def _after_response(request: Guarded, outcomes: Outcomes, answer: str) -> 
     try:
         with tracing.stage("guard-log"):
             found = await asyncio.to_thread(_later_checks, outcomes, answer)
+            found += await _later_judges(request, outcomes, found)
             outcomes.results.extend(found)
             _report(request, found, span=False)
             tracing.current().set_attribute("catalyst.guardrails", _labels(found))
     finally:
         outcomes.settled.set()
+
+
+async def _later_judges(request: Guarded, outcomes: Outcomes, found: list) -> list[tuple[str, Result]]:
+    """The judges of the log-only rules, for the input texts their local check did not flag."""
+    verdicts = []
+    for text, rules, context in outcomes.deferred:
+        for rule in rules.direction(Direction.INPUT):
+            if not rule.judge_model or rule.check not in SCORED:
+                continue
+            if any(r.check == rule.check for _, r in found):
+                continue
+            if await judge.judged(request.principal, request.request_id, rule.check, rule.judge_model, text, context):
+                verdicts.append((Direction.INPUT, _verdict(rule, text)))
+    return verdicts
 
 
 def _labels(results: list[tuple[str, Result]]) -> list[str]:

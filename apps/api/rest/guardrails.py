@@ -16,7 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import RateLimited
 from apps.guardrails import policy
-from apps.guardrails.stage import inspected
+from apps.guardrails.stage import judged
 from apps.metering import limits, recorder
 from apps.metering.stage import budget_caps
 from apps.tenancy.principal import Principal
@@ -47,7 +47,7 @@ async def check(http: HttpRequest, principal: Principal) -> JsonResponse:
                 code=ErrorCode.RATE_LIMITED, headers=decision.headers(),
             )  # fmt: skip
     rules = (await policy.current()).resolve(principal)
-    inspection = await inspected(body.text, body.direction, rules, context=body.context)
+    inspection = await judged(principal, http.request_id, body.text, body.direction, rules, context=body.context)
     if principal.limits is not None:
         await recorder.record(_usage(http.request_id, principal, started), None, budget_caps(principal), now=started_at)
     return JsonResponse({
