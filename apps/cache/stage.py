@@ -237,12 +237,12 @@ async def _keep_with_vector(request: Cached, entry: store.Entry, keep_for: int) 
     if spaced is None:
         return
     try:
-        await vectors.vectors().add(tenant_id, spaced[0], request.cache_key, question, spaced[1], keep_for)
+        row_id = await vectors.vectors().add(tenant_id, spaced[0], request.cache_key, question, spaced[1], keep_for)
     except DatabaseError:  # the exact entry is stored; only its semantic shortcut is lost
         logger.warning("semantic vector not stored", exc_info=True, extra=_log(request))
         return
     count = await store.mark_scope(tenant_id, scope, keep_for)
-    vectors.vectors().counted(tenant_id, spaced[0], count, request.cache_key, question, spaced[1], keep_for)
+    vectors.vectors().counted(tenant_id, spaced[0], count, row_id, request.cache_key, question, spaced[1], keep_for)
 
 
 lookup_stage = Stage("cache", enter=lookup, rescue=rescue)

@@ -48,12 +48,13 @@ def _nearest_sql(size: int) -> str:
 
 
 _ROWS = (
-    "SELECT entry_key, question, embedding, extract(epoch FROM expires_at) FROM cache_vector "
+    "SELECT id, entry_key, question, embedding, extract(epoch FROM expires_at) FROM cache_vector "
     "WHERE tenant_id = %s AND scope = %s AND dimensions = %s AND expires_at > now() ORDER BY id DESC LIMIT %s"
 )
+CATCH_UP_SLACK = 64  # a copy behind by n vectors fetches the newest n + this many (inserts still being counted)
 _ADD = (
     "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, dimensions, created_at, expires_at) "
-    "VALUES (%s, %s, %s, %s, %s, %s, now(), now() + make_interval(secs => %s))"
+    "VALUES (%s, %s, %s, %s, %s, %s, now(), now() + make_interval(secs => %s)) RETURNING id"
 )
 
 
@@ -101,69 +102,96 @@ def _connections() -> _Connections:
     return _per_loop[loop]
 
 
-def _best(rows: list[tuple[object, str, str, float]], vector) -> list[Candidate]:
-    """The CANDIDATES nearest of (vector, entry key, question, expires) rows, by cosine (unit vectors)."""
+Row = tuple[int, object, str, str, float]  # (id, vector, entry key, question, expires)
+
+
+def _best(rows, vector) -> list[Candidate]:
+    """The CANDIDATES nearest rows, by cosine (unit vectors)."""
     now = time.time()
-    live = [row for row in rows if row[3] > now and len(row[0]) == len(vector)]
+    live = [row for row in rows if row[4] > now and len(row[1]) == len(vector)]
     if not live:
         return []
-    similarities = np.stack([row[0] for row in live]) @ np.asarray(vector, dtype=np.float32)
+    similarities = np.stack([row[1] for row in live]) @ np.asarray(vector, dtype=np.float32)
     order = np.argsort(-similarities)[:CANDIDATES]
-    return [Candidate(live[i][1], live[i][2], float(similarities[i])) for i in order]
+    return [Candidate(live[i][2], live[i][3], float(similarities[i])) for i in order]
 
 
 @dataclass
 class _Copy:
-    count: int  # the scope's vector count (the hot store's marker) this copy is complete for
-    rows: list[tuple[object, str, str, float]]
+    count: int  # the scope's vector count (the hot store's marker) this copy has caught up with
+    rows: dict[int, Row]
 
 
 class ScopeCopies:
     """This process's copies of the vectors of recently asked scopes (at most COPY_ROWS each), so
-    a lookup in a scope it already holds whole needs no database round trip. The hot store counts
-    each scope's vectors, and the entry GET reads that count in the same round trip: a copy made
-    when the count was n holds every vector counted by n (a vector is INSERTed before it is
-    counted). A copy behind the count is fetched again."""
+    a lookup in a scope it holds needs no database round trip. The hot store counts each scope's
+    vectors, and the entry GET reads that count in the same round trip. A copy made or caught up
+    when the count was n holds the vectors counted by n (a vector is INSERTed before it is
+    counted). A copy behind the count fetches the newest rows it lacks; a vector it still missed
+    (one counted long after it was stored) costs a semantic hit, never a wrong one."""
 
     def __init__(self) -> None:
         self._copies: OrderedDict[tuple[int, str], _Copy] = OrderedDict()
         self._floats = 0
         self._lock = threading.Lock()
 
-    def nearest(self, tenant_id: int, scope: str, count: int, vector) -> list[Candidate] | None:
+    def behind(self, tenant_id: int, scope: str, count: int) -> int | None:
+        """0: the copy is current; n: it lacks n vectors; None: there is no copy to catch up."""
         with self._lock:
             copy = self._copies.get((tenant_id, scope))
-            if copy is None or copy.count != count:
+            if copy is None or copy.count > count:
                 return None
             self._copies.move_to_end((tenant_id, scope))
-            rows = list(copy.rows)
-        return _best(rows, vector)
+            return count - copy.count
 
-    def keep(self, tenant_id: int, scope: str, count: int, rows: list) -> None:
-        with self._lock:
-            self._drop((tenant_id, scope))
-            self._copies[(tenant_id, scope)] = _Copy(count, rows)
-            self._floats += sum(len(row[0]) for row in rows)
-            while self._floats > COPY_FLOATS and len(self._copies) > 1:
-                self._drop(next(iter(self._copies)))
-
-    def added(self, tenant_id: int, scope: str, count: int, row: tuple) -> None:
-        """This process stored a vector, counted as `count`: a copy complete before it follows."""
+    def search(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
         with self._lock:
             copy = self._copies.get((tenant_id, scope))
+            rows = list(copy.rows.values()) if copy is not None else []
+        return _best(rows, vector)
+
+    def merge(self, tenant_id: int, scope: str, count: int, rows: list[Row], *, whole: bool = False) -> bool:
+        """Add rows to the copy (a new copy when `whole`), caught up with `count`. False when the
+        scope outgrew COPY_ROWS: it is searched in the database from then on."""
+        with self._lock:
+            key = (tenant_id, scope)
+            if whole:
+                self._drop(key)
+                self._copies[key] = _Copy(count, {})
+            copy = self._copies.get(key)
             if copy is None:
+                return False
+            for row in rows:
+                if row[0] not in copy.rows:
+                    copy.rows[row[0]] = row
+                    self._floats += len(row[1])
+            copy.count = max(copy.count, count)
+            if len(copy.rows) > COPY_ROWS:
+                self._drop(key)
+                return False
+            while self._floats > COPY_FLOATS and len(self._copies) > 1:
+                self._drop(next(iter(self._copies)))
+            return True
+
+    def added(self, tenant_id: int, scope: str, count: int, row: Row) -> None:
+        """This process stored a vector, counted as `count`."""
+        with self._lock:
+            copy = self._copies.get((tenant_id, scope))
+            if copy is None or row[0] in copy.rows:
                 return
-            if copy.count == count - 1 and len(copy.rows) < COPY_ROWS:
-                copy.rows.insert(0, row)
-                copy.count = count
-                self._floats += len(row[0])
-            else:
-                self._drop((tenant_id, scope))
+            copy.rows[row[0]] = row
+            self._floats += len(row[1])
+            if copy.count == count - 1:
+                copy.count = count  # nothing else was counted in between: still caught up
 
     def _drop(self, key: tuple[int, str]) -> None:
         copy = self._copies.pop(key, None)
         if copy is not None:
-            self._floats -= sum(len(row[0]) for row in copy.rows)
+            self._floats -= sum(len(row[1]) for row in copy.rows.values())
+
+
+def _rows(fetched) -> list[Row]:
+    return [(row_id, v.to_numpy().astype(np.float32), key, q, float(ends)) for row_id, key, q, v, ends in fetched]
 
 
 class PostgresVectors:
@@ -174,35 +202,39 @@ class PostgresVectors:
     def __init__(self) -> None:
         self.copies = ScopeCopies()
 
-    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector, keep_for: int) -> None:
+    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector, keep_for: int) -> int:
+        """Store a vector; its row id."""
         vector = np.asarray(vector, dtype=np.float32)
         async with _connections().use() as db:
-            await db.execute(_ADD, (tenant_id, scope, entry_key, question[:4000], vector, len(vector), keep_for))
+            cursor = await db.execute(
+                _ADD, (tenant_id, scope, entry_key, question[:4000], vector, len(vector), keep_for)
+            )
+            return (await cursor.fetchone())[0]
 
-    def counted(self, tenant_id: int, scope: str, count: int, entry_key: str, question: str, vector, keep_for: int):
-        """The vector `add` stored was counted as `count` in the hot store."""
-        row = (np.asarray(vector, dtype=np.float32), entry_key, question[:4000], time.time() + keep_for)
+    def counted(self, tenant_id: int, scope: str, count: int, row_id: int, entry_key: str, question: str, vector,
+                keep_for: int) -> None:  # fmt: skip
+        """The vector `add` stored (as `row_id`) was counted as `count` in the hot store."""
+        row = (row_id, np.asarray(vector, dtype=np.float32), entry_key, question[:4000], time.time() + keep_for)
         self.copies.added(tenant_id, scope, count, row)
 
     async def nearest(self, tenant_id: int, scope: str, vector, count: int = 0) -> list[Candidate]:
         vector = np.asarray(vector, dtype=np.float32)
-        if count:
-            found = self.copies.nearest(tenant_id, scope, count, vector)
-            if found is not None:
-                return found
+        lacking = self.copies.behind(tenant_id, scope, count) if count else None
+        if lacking == 0:
+            return self.copies.search(tenant_id, scope, vector)
         async with _connections().use() as db:
             if count:
-                cursor = await db.execute(_ROWS, (tenant_id, scope, len(vector), COPY_ROWS + 1))
-                rows = [
-                    (v.to_numpy().astype(np.float32), key, q, float(ends))
-                    for key, q, v, ends in await cursor.fetchall()
-                ]
-                if len(rows) <= COPY_ROWS:
-                    self.copies.keep(tenant_id, scope, count, rows)
-                    return _best(rows, vector)
+                wanted = COPY_ROWS + 1 if lacking is None else lacking + CATCH_UP_SLACK
+                cursor = await db.execute(_ROWS, (tenant_id, scope, len(vector), wanted))
+                rows = _rows(await cursor.fetchall())
+                whole = lacking is None
+                if (not whole or len(rows) <= COPY_ROWS) and self.copies.merge(
+                    tenant_id, scope, count, rows, whole=whole
+                ):
+                    return self.copies.search(tenant_id, scope, vector)
             cursor = await db.execute(_nearest_sql(len(vector)), (vector, tenant_id, scope, vector, CANDIDATES))
-            rows = await cursor.fetchall()
-        return [Candidate(key, question, float(similarity)) for key, question, similarity in rows]
+            found = await cursor.fetchall()
+        return [Candidate(key, question, float(similarity)) for key, question, similarity in found]
 
 
 def expire() -> int:
@@ -219,11 +251,12 @@ class MemoryVectors:
         self._rows: dict[tuple[int, str], list[tuple[object, str, str, float]]] = {}
         self._lock = threading.Lock()
 
-    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector, keep_for: int) -> None:
+    async def add(self, tenant_id: int, scope: str, entry_key: str, question: str, vector, keep_for: int) -> int:
         with self._lock:
             rows = self._rows.setdefault((tenant_id, scope), [])
             rows.append((vector, entry_key, question, time.time() + keep_for))
             del rows[:-MEMORY_PER_SCOPE]
+            return 0
 
     def counted(self, *args) -> None:
         """In memory, every process holds its own vectors: nothing to follow."""

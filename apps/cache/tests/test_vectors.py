@@ -89,46 +89,44 @@ def test_memory_vectors_behave_the_same():
 
 
 @pytest.mark.django_db
-def test_a_scope_this_process_holds_whole_is_searched_without_the_database(tenants, monkeypatch):
+def test_a_scope_this_process_holds_is_searched_without_the_database_and_catches_up(tenants, monkeypatch):
     """The first lookup with a count fetches the scope's rows and keeps them; a lookup with the same
     count is answered from the copy (the database would fail now); a vector this process stores
-    next keeps the copy whole; one counted elsewhere sends the next lookup back to the database."""
+    and counts next keeps it current; one counted elsewhere is fetched, and only it."""
     first, _ = tenants
     store, scope = vectors.PostgresVectors(), "c" * 64
-    near, other = unit(256, 1), unit(256, 4)
+    near, other, third = unit(256, 1), unit(256, 4), unit(256, 5)
 
     async def run():
-        await store.add(first.pk, scope, "one", "first question", near, 60)
+        first_id = await store.add(first.pk, scope, "one", "first question", near, 60)
         fetched = await store.nearest(first.pk, scope, near, count=1)
+        second_id = await store.add(first.pk, scope, "two", "second question", other, 60)
+        store.counted(first.pk, scope, 2, second_id, "two", "second question", other, 60)
+        await store.add(first.pk, scope, "three", "third question", third, 60)  # another process's, counted 3
         await vectors.close()
         with monkeypatch.context() as patched:
             patched.setattr(vectors, "_connections", lambda: (_ for _ in ()).throw(AssertionError("no query")))
-            from_copy = await store.nearest(first.pk, scope, near, count=1)
-            store.counted(first.pk, scope, 2, "two", "second question", other, 60)  # stored here, counted 2
-            followed = await store.nearest(first.pk, scope, other, count=2)
-            behind = store.copies.nearest(first.pk, scope, 3, near)  # a third vector, stored elsewhere
-        return fetched, from_copy, followed, behind
+            from_copy = await store.nearest(first.pk, scope, other, count=2)
+        caught_up = await store.nearest(first.pk, scope, third, count=3)
+        await vectors.close()
+        return first_id, fetched, from_copy, caught_up
 
-    fetched, from_copy, followed, behind = asyncio.run(run())
+    first_id, fetched, from_copy, caught_up = asyncio.run(run())
 
-    assert [c.entry_key for c in fetched] == [c.entry_key for c in from_copy] == ["one"]
-    assert [c.entry_key for c in followed] == ["two", "one"]
-    assert followed[0].similarity == pytest.approx(1.0, abs=1e-5)
-    assert behind is None  # not whole for count 3: the database is asked
+    assert first_id > 0
+    assert [c.entry_key for c in fetched] == ["one"]
+    assert [c.entry_key for c in from_copy] == ["two", "one"]
+    assert from_copy[0].similarity == pytest.approx(1.0, abs=1e-5)
+    assert caught_up[0].entry_key == "three"
+    assert store.copies.behind(first.pk, scope, 3) == 0
 
 
 def test_copies_stay_within_their_memory_budget(monkeypatch):
     monkeypatch.setattr(vectors, "COPY_FLOATS", 256 * 3)
     copies = vectors.ScopeCopies()
-    row = (unit(256, 1), "k", "q", float("inf"))
+    row = (1, unit(256, 1), "k", "q", float("inf"))
 
     for n in range(5):
-        copies.keep(1, f"scope-{n}", 1, [row])
+        copies.merge(1, f"scope-{n}", 1, [row], whole=True)
 
-    assert [copies.nearest(1, f"scope-{n}", 1, row[0]) is not None for n in range(5)] == [
-        False,
-        False,
-        True,
-        True,
-        True,
-    ]
+    assert [copies.behind(1, f"scope-{n}", 1) for n in range(5)] == [None, None, 0, 0, 0]
