@@ -105,21 +105,43 @@ def _connections() -> _Connections:
 Row = tuple[int, object, str, str, float]  # (id, vector, entry key, question, expires)
 
 
-def _best(rows, vector) -> list[Candidate]:
-    """The CANDIDATES nearest rows, by cosine (unit vectors)."""
-    now = time.time()
-    live = [row for row in rows if row[4] > now and len(row[1]) == len(vector)]
-    if not live:
-        return []
-    similarities = np.stack([row[1] for row in live]) @ np.asarray(vector, dtype=np.float32)
-    order = np.argsort(-similarities)[:CANDIDATES]
-    return [Candidate(live[i][2], live[i][3], float(similarities[i])) for i in order]
-
-
-@dataclass
 class _Copy:
-    count: int  # the scope's vector count (the hot store's marker) this copy has caught up with
-    rows: dict[int, Row]
+    """One scope's vectors as rows of a matrix that grows in place, so a search is one product."""
+
+    def __init__(self, count: int, dimensions: int) -> None:
+        self.count = count  # the scope's vector count (the hot store's marker) this copy has caught up with
+        self.matrix = np.empty((16, dimensions), dtype=np.float32)
+        self.expires = np.empty(16, dtype=np.float64)
+        self.keys: list[str] = []
+        self.questions: list[str] = []
+        self.ids: set[int] = set()
+
+    def __len__(self) -> int:
+        return len(self.keys)
+
+    def add(self, row: Row) -> bool:
+        row_id, vector, key, question, expires = row
+        if row_id in self.ids or len(vector) != self.matrix.shape[1]:
+            return False
+        size = len(self.keys)
+        if size == len(self.matrix):
+            self.matrix = np.resize(self.matrix, (2 * size, self.matrix.shape[1]))
+            self.expires = np.resize(self.expires, 2 * size)
+        self.matrix[size], self.expires[size] = vector, expires
+        self.keys.append(key)
+        self.questions.append(question)
+        self.ids.add(row_id)
+        return True
+
+    def search(self, vector) -> list[Candidate]:
+        size = len(self.keys)
+        if not size:
+            return []
+        similarities = self.matrix[:size] @ vector
+        similarities[self.expires[:size] <= time.time()] = -np.inf
+        order = np.argsort(-similarities)[:CANDIDATES]
+        return [Candidate(self.keys[i], self.questions[i], float(similarities[i])) for i in order
+                if similarities[i] > -np.inf]  # fmt: skip
 
 
 class ScopeCopies:
@@ -147,26 +169,25 @@ class ScopeCopies:
     def search(self, tenant_id: int, scope: str, vector) -> list[Candidate]:
         with self._lock:
             copy = self._copies.get((tenant_id, scope))
-            rows = list(copy.rows.values()) if copy is not None else []
-        return _best(rows, vector)
+            return copy.search(vector) if copy is not None else []
 
-    def merge(self, tenant_id: int, scope: str, count: int, rows: list[Row], *, whole: bool = False) -> bool:
+    def merge(self, tenant_id: int, scope: str, count: int, rows: list[Row], dimensions: int, *,
+              whole: bool = False) -> bool:  # fmt: skip
         """Add rows to the copy (a new copy when `whole`), caught up with `count`. False when the
         scope outgrew COPY_ROWS: it is searched in the database from then on."""
         with self._lock:
             key = (tenant_id, scope)
             if whole:
                 self._drop(key)
-                self._copies[key] = _Copy(count, {})
+                self._copies[key] = _Copy(count, dimensions)
             copy = self._copies.get(key)
             if copy is None:
                 return False
             for row in rows:
-                if row[0] not in copy.rows:
-                    copy.rows[row[0]] = row
-                    self._floats += len(row[1])
+                if copy.add(row):
+                    self._floats += dimensions
             copy.count = max(copy.count, count)
-            if len(copy.rows) > COPY_ROWS:
+            if len(copy) > COPY_ROWS:
                 self._drop(key)
                 return False
             while self._floats > COPY_FLOATS and len(self._copies) > 1:
@@ -177,17 +198,18 @@ class ScopeCopies:
         """This process stored a vector, counted as `count`."""
         with self._lock:
             copy = self._copies.get((tenant_id, scope))
-            if copy is None or row[0] in copy.rows:
+            if copy is None or not copy.add(row):
                 return
-            copy.rows[row[0]] = row
             self._floats += len(row[1])
             if copy.count == count - 1:
                 copy.count = count  # nothing else was counted in between: still caught up
+            if len(copy) > COPY_ROWS:
+                self._drop((tenant_id, scope))
 
     def _drop(self, key: tuple[int, str]) -> None:
         copy = self._copies.pop(key, None)
         if copy is not None:
-            self._floats -= sum(len(row[1]) for row in copy.rows.values())
+            self._floats -= len(copy) * copy.matrix.shape[1]
 
 
 def _rows(fetched) -> list[Row]:
@@ -229,7 +251,7 @@ class PostgresVectors:
                 rows = _rows(await cursor.fetchall())
                 whole = lacking is None
                 if (not whole or len(rows) <= COPY_ROWS) and self.copies.merge(
-                    tenant_id, scope, count, rows, whole=whole
+                    tenant_id, scope, count, rows, len(vector), whole=whole
                 ):
                     return self.copies.search(tenant_id, scope, vector)
             cursor = await db.execute(_nearest_sql(len(vector)), (vector, tenant_id, scope, vector, CANDIDATES))

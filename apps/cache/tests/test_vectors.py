@@ -127,6 +127,6 @@ def test_copies_stay_within_their_memory_budget(monkeypatch):
     row = (1, unit(256, 1), "k", "q", float("inf"))
 
     for n in range(5):
-        copies.merge(1, f"scope-{n}", 1, [row], whole=True)
+        copies.merge(1, f"scope-{n}", 1, [row], 256, whole=True)
 
     assert [copies.behind(1, f"scope-{n}", 1) for n in range(5)] == [None, None, 0, 0, 0]
