@@ -156,6 +156,10 @@ class ScopeCopies:
         self._copies: OrderedDict[tuple[int, str], _Copy] = OrderedDict()
         self._floats = 0
         self._lock = threading.Lock()
+        self._large: OrderedDict[tuple[int, str], None] = OrderedDict()  # scopes past COPY_ROWS: never copied
+
+    def large(self, tenant_id: int, scope: str) -> bool:
+        return (tenant_id, scope) in self._large
 
     def behind(self, tenant_id: int, scope: str, count: int) -> int | None:
         """0: the copy is current; n: it lacks n vectors; None: there is no copy to catch up."""
@@ -188,7 +192,7 @@ class ScopeCopies:
                     self._floats += dimensions
             copy.count = max(copy.count, count)
             if len(copy) > COPY_ROWS:
-                self._drop(key)
+                self._outgrown(key)
                 return False
             while self._floats > COPY_FLOATS and len(self._copies) > 1:
                 self._drop(next(iter(self._copies)))
@@ -204,7 +208,17 @@ class ScopeCopies:
             if copy.count == count - 1:
                 copy.count = count  # nothing else was counted in between: still caught up
             if len(copy) > COPY_ROWS:
-                self._drop((tenant_id, scope))
+                self._outgrown((tenant_id, scope))
+
+    def outgrown(self, tenant_id: int, scope: str) -> None:
+        with self._lock:
+            self._outgrown((tenant_id, scope))
+
+    def _outgrown(self, key: tuple[int, str]) -> None:
+        self._drop(key)
+        self._large[key] = None
+        while len(self._large) > 10_000:
+            self._large.popitem(last=False)
 
     def _drop(self, key: tuple[int, str]) -> None:
         copy = self._copies.pop(key, None)
@@ -241,18 +255,19 @@ class PostgresVectors:
 
     async def nearest(self, tenant_id: int, scope: str, vector, count: int = 0) -> list[Candidate]:
         vector = np.asarray(vector, dtype=np.float32)
-        lacking = self.copies.behind(tenant_id, scope, count) if count else None
+        copied = count and not self.copies.large(tenant_id, scope)
+        lacking = self.copies.behind(tenant_id, scope, count) if copied else None
         if lacking == 0:
             return self.copies.search(tenant_id, scope, vector)
         async with _connections().use() as db:
-            if count:
+            if copied:
                 wanted = COPY_ROWS + 1 if lacking is None else lacking + CATCH_UP_SLACK
                 cursor = await db.execute(_ROWS, (tenant_id, scope, len(vector), wanted))
                 rows = _rows(await cursor.fetchall())
                 whole = lacking is None
-                if (not whole or len(rows) <= COPY_ROWS) and self.copies.merge(
-                    tenant_id, scope, count, rows, len(vector), whole=whole
-                ):
+                if whole and len(rows) > COPY_ROWS:
+                    self.copies.outgrown(tenant_id, scope)
+                elif self.copies.merge(tenant_id, scope, count, rows, len(vector), whole=whole):
                     return self.copies.search(tenant_id, scope, vector)
             cursor = await db.execute(_nearest_sql(len(vector)), (vector, tenant_id, scope, vector, CANDIDATES))
             found = await cursor.fetchall()

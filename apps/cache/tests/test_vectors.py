@@ -130,3 +130,15 @@ def test_copies_stay_within_their_memory_budget(monkeypatch):
         copies.merge(1, f"scope-{n}", 1, [row], 256, whole=True)
 
     assert [copies.behind(1, f"scope-{n}", 1) for n in range(5)] == [None, None, 0, 0, 0]
+
+
+def test_a_scope_that_outgrew_its_copy_is_never_fetched_whole_again(monkeypatch):
+    monkeypatch.setattr(vectors, "COPY_ROWS", 2)
+    copies = vectors.ScopeCopies()
+    rows = [(n, unit(256, n), f"k{n}", "q", float("inf")) for n in range(3)]
+
+    kept = copies.merge(1, "s", 3, rows, 256, whole=True)
+
+    assert kept is False
+    assert copies.large(1, "s") is True
+    assert copies.behind(1, "s", 3) is None
