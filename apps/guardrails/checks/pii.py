@@ -70,8 +70,12 @@ def _validated(result, text: str) -> bool:
 def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float = 0.5) -> list[Finding]:
     """The pattern entities alone, one finding per span (the highest score wins)."""
     found: list[Finding] = []
+    # An e-mail address has an "@" and every other pattern entity a digit: text without them is
+    # not scanned (most chat text has neither; the recognisers cost ~0.5 ms a message).
+    has_at, has_digit = "@" in text, any(c.isdigit() for c in text)
     for recogniser in _recognisers():
         wanted = [e for e in recogniser.supported_entities if not entities or e in entities]
+        wanted = [e for e in wanted if (has_at if e == "EMAIL_ADDRESS" else has_digit)]
         if not wanted:
             continue
         for result in recogniser.analyze(text, wanted, None):
