@@ -338,3 +338,66 @@ def test_a_judge_model_catches_what_the_local_check_missed_and_its_call_is_meter
     assert len(fresh.mock.requests("gpt-mock")) == 1  # only the allowed question reached the answering model
     assert sorted(r.model for r in verdicts) == ["gpt-mini-mock", "gpt-mini-mock"]
     assert all(r.cost_usd > 0 and r.request_id.endswith(":judge-injection") for r in verdicts)
+
+
+SCHEMA = {
+    "type": "object",
+    "properties": {"city": {"type": "string"}, "population": {"type": "integer"}},
+    "required": ["city", "population"],
+    "additionalProperties": False,
+}
+JSON_FORMAT = {"type": "json_schema", "json_schema": {"name": "city", "schema": SCHEMA, "strict": True}}
+
+
+def ask_json(world, model: str = "gpt-mock", **params):
+    return client(world, world.key).chat.completions.with_raw_response.create(
+        model=model, messages=[{"role": "user", "content": f"The largest city? ({uuid.uuid4().hex[:6]})"}],
+        response_format=JSON_FORMAT, **params,
+    )  # fmt: skip
+
+
+def test_an_answer_that_breaks_its_schema_is_retried_once_with_the_error_and_the_retry_is_metered(fresh):
+    fresh.mock.script("gpt-mock", [{"text": '{"city": "Lagos", "population": "many"}'}])  # the retry: a valid instance
+
+    raw = ask_json(fresh)
+    answer = json.loads(raw.parse().choices[0].message.content)
+    request_id = raw.headers["x-request-id"]
+    deadline = time.monotonic() + 10
+    while UsageRecord.objects.filter(request_id__startswith=request_id).count() < 2 and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert set(answer) == {"city", "population"} and isinstance(answer["population"], int)
+    assert len(fresh.mock.requests("gpt-mock")) == 2
+    assert sorted(UsageRecord.objects.filter(request_id__startswith=request_id).values_list("endpoint", flat=True)) == [
+        "chat", "format-retry"]  # fmt: skip
+
+
+def test_two_answers_that_break_the_schema_are_a_502_and_a_broken_stream_ends_with_the_error(fresh):
+    fresh.mock.script("gpt-mock", [{"text": "not JSON"}, {"text": '{"city": "Lagos"}'}, {"text": "[1, 2"}])
+
+    with pytest.raises(openai.InternalServerError) as refused:
+        ask_json(fresh)
+    body = {"model": "gpt-mock", "messages": [{"role": "user", "content": "The largest city?"}], "stream": True,
+            "response_format": JSON_FORMAT}  # fmt: skip
+    with httpx.stream("POST", fresh.base_url + "/chat/completions", json=body,
+                      headers={"Authorization": f"Bearer {fresh.key}"}, timeout=10) as response:  # fmt: skip
+        events = [json.loads(line[6:]) for line in response.iter_lines() if line.startswith("data: {")]
+
+    assert refused.value.status_code == 502
+    assert refused.value.body["code"] == "invalid_model_output"
+    assert "population" in refused.value.body["message"]  # the retry's own failure is named
+    assert events[-1]["error"]["code"] == "invalid_model_output"
+
+
+def test_json_mode_holds_across_a_fallback_to_an_anthropic_model(fresh):
+    """primary and backup fail; the chain's last resort is an Anthropic model, which gets the schema
+    as a forced tool, and its answer is validated like any other."""
+    fresh.mock.script("primary", [{"status": 500}] * 2)
+    fresh.mock.script("backup-model", [{"status": 500}] * 2)
+
+    raw = ask_json(fresh, model="resilient")
+    answer = json.loads(raw.parse().choices[0].message.content)
+
+    assert raw.parse().model == "last-resort"
+    assert set(answer) == {"city", "population"}
+    assert len(fresh.mock.requests("claude-backup")) == 1

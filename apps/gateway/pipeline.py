@@ -32,6 +32,7 @@ from apps.core.background import spawn
 from apps.core.errors import ApiError, UpstreamFailed
 from apps.core.outcome import CacheStatus, Outcome
 from apps.core.stage import Stage
+from apps.guardrails import formats
 from apps.guardrails import stage as guardrails
 from apps.metering import stage as metering
 from apps.metering.holds import Hold
@@ -59,6 +60,7 @@ STAGES: tuple[Stage, ...] = (
     guardrails.input_stage,  # the input rules: block (400 guardrail_blocked) or redact before anything sees it
     cache.lookup_stage,  # the policy and a fresh entry; on a provider failure, a stale one (STALE)
     metering.stage,  # rate limits, stream caps, the budget hold (429, 402); after: correct, price, settle
+    formats.stage,  # an answer owed as JSON is valid, or retried once, or 502 invalid_model_output
     cache.replay_stage,  # a hit answers from its entry; a provider's answer is stored after settlement
     guardrails.output_stage,  # restores redacted values in the answer; after: the output rules
     resilience.stage,  # the provider call: breaker, retries, fallback, deadlines; opens the stream

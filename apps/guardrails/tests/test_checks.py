@@ -224,3 +224,19 @@ def test_a_stream_blocked_by_an_output_rule_stops_before_the_offending_phrase():
 
     assert blocked.value.result.check == "toxicity"
     assert "worthless" not in "".join(sent) and "idiot" not in "".join(sent)
+
+
+def test_an_answer_is_held_to_its_schema_and_the_first_error_is_named():
+    from apps.guardrails.formats import problem, schema_of
+    from apps.providers.types import ChatRequest
+
+    schema = {"type": "object", "properties": {"n": {"type": "integer"}}, "required": ["n"]}
+    chat = ChatRequest(messages=[], response_format={"type": "json_schema", "json_schema": {"schema": schema}})
+
+    assert schema_of(chat) == schema
+    assert schema_of(ChatRequest(messages=[], response_format={"type": "json_object"})) == {"type": "object"}
+    assert schema_of(ChatRequest(messages=[])) is None
+    assert problem('{"n": 3}', schema) is None
+    assert problem('{"n": "three"}', schema) == "at n: 'three' is not of type 'integer'"
+    assert problem("{}", schema) == "at the top level: 'n' is a required property"
+    assert problem("n = 3", schema).startswith("the answer is not JSON (Expecting value at character 0")
