@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import threading
 from functools import lru_cache
 
@@ -83,9 +84,57 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
             score = (
                 max(result.score, _VALIDATED.get(result.entity_type, VALIDATED_SCORE)) if validated else result.score
             )
-            if score >= threshold:
+            if score >= threshold and not _inside_a_number(text, result.start, result.end):
                 found.append(Finding(result.entity_type, result.start, result.end, round(score, 2)))
+    if has_digit:
+        found += [f for f in _shaped(text, entities) if f.score >= threshold]
     return _without_overlaps(found)
+
+
+# Beyond Presidio's patterns (tuned on presidio-synth templates with odd ids, docs/guardrails.md):
+# card numbers of any issuer and grouping that pass Luhn, and phone numbers written as phone numbers
+# (a country code, an area code in parentheses, or dashes and dots between digit groups) that
+# libphonenumber does not know.
+_CARD = re.compile(r"(?<![\d.-])[2-6](?:[ -]?\d){11,18}(?![\d-])")
+_CARD_GROUPED = re.compile(r"^\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?$|^\d{4}([ -])\d{6}\2\d{5}$")
+_PHONE = re.compile(
+    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w.-]*\d)"
+)
+_DATE = re.compile(r"\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+SHAPE_SCORE = 0.6
+
+
+def _inside_a_number(text: str, start: int, end: int) -> bool:
+    """A match with more digits right before or after it is a piece of a longer number, not an id."""
+    return (start > 0 and text[start - 1].isdigit()) or (end < len(text) and text[end].isdigit())
+
+
+def _luhn(digits: str) -> bool:
+    total = 0
+    for index, digit in enumerate(int(c) for c in reversed(digits)):
+        if index % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def _shaped(text: str, entities: frozenset[str]) -> list[Finding]:
+    found = []
+    if not entities or "CREDIT_CARD" in entities:
+        for match in _CARD.finditer(text):
+            digits = re.sub(r"\D", "", match.group())
+            if 12 <= len(digits) <= 19 and _luhn(digits):
+                score = VALIDATED_SCORE if _CARD_GROUPED.match(match.group()) else SHAPE_SCORE + 0.1
+                found.append(Finding("CREDIT_CARD", match.start(), match.end(), score))
+    if not entities or "PHONE_NUMBER" in entities:
+        for match in _PHONE.finditer(text):
+            value, digits = match.group(), re.sub(r"\D", "", match.group())
+            groups = len(re.findall(r"\d+", value))
+            marked = value.startswith(("+", "(")) or (groups >= 3 and re.search(r"\d[.-]\d", value) is not None)
+            after = text[match.end() : match.end() + 1]
+            if 7 <= len(digits) <= 15 and marked and not _DATE.search(value) and after != ":":
+                found.append(Finding("PHONE_NUMBER", match.start(), match.end(), SHAPE_SCORE))
+    return found
 
 
 def _without_overlaps(found: list[Finding]) -> list[Finding]:

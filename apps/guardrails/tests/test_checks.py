@@ -240,3 +240,18 @@ def test_an_answer_is_held_to_its_schema_and_the_first_error_is_named():
     assert problem('{"n": "three"}', schema) == "at n: 'three' is not of type 'integer'"
     assert problem("{}", schema) == "at the top level: 'n' is a required property"
     assert problem("n = 3", schema).startswith("the answer is not JSON (Expecting value at character 0")
+
+
+@pytest.mark.parametrize(
+    ("text", "found"),
+    [
+        ("card 4131034282458809939 on file", [("CREDIT_CARD", "4131034282458809939")]),  # 19 digits, Luhn
+        ("card 4131034282458809938 on file", []),  # one digit off: Luhn fails
+        ("call +1-984-182-0190 today", [("PHONE_NUMBER", "+1-984-182-0190")]),  # a shape libphonenumber refuses
+        ("call (37) 788-063 today", [("PHONE_NUMBER", "(37) 788-063")]),
+        ("at 2000-04-16 11:30 we met", []),  # a date and a time
+        ("zip 90010-170, years 2024 2025", []),
+    ],
+)
+def test_cards_of_any_issuer_and_phones_written_as_phones_are_found(text, found):
+    assert [(f.type, text[f.start : f.end]) for f in pii.patterns(text)] == found
