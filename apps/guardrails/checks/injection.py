@@ -103,6 +103,7 @@ SIGNALS: tuple[Signal, ...] = (
         0.5,
         rf"\b(?:the user|the customer|the client|the person|the patient|the employee|[A-Z][a-z]+)'s\s+(?:\w+\s+)?(?:{_PERSONAL})\b",
         rf"\b(?:the )?user(?:'s)? (?:{_PERSONAL})\b",
+        r"\bwhere (?:does|do|did) (?:the user|[A-Z][a-z]+(?: [A-Z][a-z]+)?) (?:live|stay|work)\b",
     ),
     _signal(
         "secret_asked_abroad",
@@ -120,6 +121,9 @@ SIGNALS: tuple[Signal, ...] = (
         0.4,
         r"\bI(?:'ll| will) (?:give|pay|tip|reward) you\b|\bit(?:'s| is) (?:very |extremely |really )?(?:important|urgent|crucial|vital) that you\b"
         r"|for the (?:safety|security|good) of\b|\bI promise (?:I|not)\b|\byou (?:must|have to|need to) (?:comply|obey|answer)\b"
+        r"|\bI(?:'m| am) (?:actually |really )?(?:a|an|the) (?:police(?:man| officer)?|detective|investigator|"
+        r"(?:bank|government|federal|company) (?:employee|official|accountant|agent|officer)|lawyer|judge|auditor|agent)\b"
+        r"|\bI(?:'m| am) not [A-Z]\w*,? I(?:'m| am)\b"
         r"|\btrust me\b|\b(?:lives?|people) (?:depend|will die)\b|\bor (?:else|you will be)\b|\bI(?:'m| am) the (?:president|ceo|police|government)\b",
     ),
     _signal(
@@ -154,7 +158,7 @@ SIGNALS: tuple[Signal, ...] = (
 )
 _REPEATED = re.compile(r"\b(\w{2,})\b(?:\W+\1\b){7,}", _I)
 _SHOTS = re.compile(r"(?:^|\s)Q:\s.+?\sA:\s", _I)
-_ENCODED = re.compile(r"[A-Za-z0-9+/]{16,}={0,2}|(?:[01]{8}\s?){4,}")
+_ENCODED = re.compile(r"(?:[01]{8}\s?){4,}|(?:[0-9a-fA-F]{2}\s?){12,}|[A-Za-z0-9+/]{16,}={0,2}")
 _HIDDEN_CHARACTERS = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u2064\ufeff\U000e0000-\U000e007f]")
 _PIG_LATIN = re.compile(r"\b\w+ay\b", _I)
 
@@ -186,8 +190,12 @@ def _decoded(text: str) -> str:
         try:
             if set(run) <= {"0", "1"}:
                 said.append(int(run, 2).to_bytes(len(run) // 8, "big").decode("ascii"))
-            elif len(run) % 4 == 0 or run.endswith("="):
-                said.append(base64.b64decode(run + "=" * (-len(run) % 4), validate=True).decode("utf-8"))
+                continue
+            if len(run) % 2 == 0 and all(c in "0123456789abcdefABCDEF" for c in run):
+                said.append(bytes.fromhex(run).decode("utf-8"))
+                continue
+            whole = run[: len(run) - len(run) % 4] if not run.endswith("=") else run  # a run cut short
+            said.append(base64.b64decode(whole + "=" * (-len(whole) % 4), validate=True).decode("utf-8"))
         except (ValueError, UnicodeDecodeError, binascii.Error):
             continue
     return " ".join(piece for piece in said if piece.isprintable())
