@@ -309,3 +309,33 @@ def test_canaries_in_a_provider_key_an_api_key_and_a_jwt_never_leave_their_place
     for where, text in surfaces.items():
         for secret in (PROVIDER_CANARY, fresh.key, jwt, broken, prompt):
             assert secret not in text, f"a secret reached the {where}"
+
+
+def test_guardrail_outcomes_reach_the_span_and_the_metrics_without_the_value(fresh, traced):
+    """The platform's rules redact a secret and log an e-mail: the root span and the metric name the
+    check, direction and action; no span, metric or log line holds either value."""
+    secret, mail = "AKIAIOSFODNN7EXAMPLE", "mira.canary@example.org"
+    body = {"model": "gpt-mock", "messages": [{"role": "user", "content": f"Is {secret} valid? Ask {mail}."}]}
+    response = httpx.post(
+        traced.url + "/v1/chat/completions", json=body, headers={"Authorization": f"Bearer {fresh.key}"}, timeout=20
+    )
+    request_id = response.headers["x-request-id"]
+    deadline, mine = time.monotonic() + 5, []
+    while time.monotonic() < deadline and not {"catalyst.chat", "guard-log"} <= {s["name"] for s in mine}:
+        time.sleep(0.1)
+        spans = [line["span"] for line in traced.log_lines() if "span" in line]
+        roots = [s for s in spans if s["attributes"].get("catalyst.request_id") == request_id]
+        mine = [s for s in spans if roots and s["context"]["trace_id"] == roots[0]["context"]["trace_id"]]
+    root = next(s for s in mine if s["name"] == "catalyst.chat")
+    logged = next(s for s in mine if s["name"] == "guard-log")
+    metrics = httpx.get(traced.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+
+    assert response.status_code == 200
+    assert root["attributes"]["catalyst.guardrails"] == ["input:secrets:redact"]
+    assert logged["attributes"]["catalyst.guardrails"] == ["input:pii:log"]
+    assert value(metrics, "catalyst_guardrail_outcomes_total", tenant="live", check="secrets", direction="input",
+                 action="redact") >= 1  # fmt: skip
+    assert value(metrics, "catalyst_guardrail_outcomes_total", tenant="live", check="pii", direction="input",
+                 action="log") >= 1  # fmt: skip
+    everything = traced.log_path.read_text() + metrics
+    assert secret not in everything and mail not in everything

@@ -277,12 +277,13 @@ def _later_checks(outcomes: Outcomes, answer: str) -> list[tuple[str, Result]]:
 
 async def _after_response(request: Guarded, outcomes: Outcomes, answer: str) -> None:
     try:
-        with tracing.stage("guard-log"):
+        with tracing.stage("guard-log") as span:  # the request's own span has ended with the response
             found = await asyncio.to_thread(_later_checks, outcomes, answer)
             found += await _later_judges(request, outcomes, found)
             outcomes.results.extend(found)
             _report(request, found, span=False)
-            tracing.current().set_attribute("catalyst.guardrails", _labels(found))
+            if found:
+                span.set_attribute("catalyst.guardrails", _labels(found))
     finally:
         outcomes.settled.set()
 
