@@ -4,12 +4,11 @@ case (`X-Catalyst-Use-Case`). The entries themselves live in the hot store (apps
 from __future__ import annotations
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.utils import timezone
 
-from apps.tenancy.models import Tenant, Tier
+from apps.tenancy.models import PlatformTierOrTenant, Tenant, Tier
 
 
 class CacheMode(models.TextChoices):
@@ -21,7 +20,7 @@ class CacheMode(models.TextChoices):
 USE_CASE = RegexValidator(r"^[a-z0-9][a-z0-9_.-]{0,62}$", "Lowercase letters, digits, '.', '_' and '-'; at most 63.")
 
 
-class CachePolicy(models.Model):
+class CachePolicy(PlatformTierOrTenant, models.Model):
     """Which answers are reused, for how long, and when a stale one may stand in for a failed provider.
 
     A row with neither tenant nor tier is the platform's; a tier's overrides it for that tier's
@@ -60,27 +59,13 @@ class CachePolicy(models.Model):
     def __str__(self) -> str:
         return f"{self.scope} / {self.use_case or 'default'}: {self.mode}"
 
-    def save(self, *args, **kwargs) -> None:
-        self.scope_key = self._scope_key()
-        super().save(*args, **kwargs)
+    what = "policy"
+
+    def scope_parts(self) -> tuple[str, ...]:
+        return (self.use_case,)
 
     def clean(self) -> None:
-        if self.tenant_id and self.tier_id:
-            raise ValidationError("A policy is the platform's, a tier's or a tenant's: not a tier's and a tenant's.")
-        others = CachePolicy.objects.filter(scope_key=self._scope_key()).exclude(pk=self.pk)
-        if others.exists():
-            raise ValidationError(f"The {self.scope} already has a policy for {self.use_case or 'the default'}.")
-
-    def _scope_key(self) -> str:
-        return f"{self.tenant_id or '-'}:{self.tier_id or '-'}:{self.use_case}"
-
-    @property
-    def scope(self) -> str:
-        if self.tenant_id:
-            return f"tenant {self.tenant}"
-        if self.tier_id:
-            return f"tier {self.tier}"
-        return "platform"
+        self.clean_scope(self.use_case or "the default")
 
 
 class CachePurge(models.Model):

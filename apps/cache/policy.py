@@ -7,10 +7,9 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
-from asgiref.sync import sync_to_async
 from django.utils import timezone
 
-from apps.catalogue.snapshot import current_catalogue
+from apps.catalogue.snapshot import PerVersion
 from apps.core.db import refresh_connections
 from apps.core.errors import InvalidRequest
 from apps.tenancy.principal import Principal
@@ -88,17 +87,6 @@ def load(version: str) -> Policies:
     return Policies(version, rows, purges)
 
 
-_loaded: Policies | None = None
-
-
-async def current() -> Policies:
-    global _loaded
-    version = (await current_catalogue()).version
-    if _loaded is None or _loaded.version != version:
-        _loaded = await sync_to_async(load)(version)
-    return _loaded
-
-
-def forget() -> None:
-    global _loaded
-    _loaded = None
+_policies = PerVersion(load)
+current = _policies.current
+forget = _policies.forget

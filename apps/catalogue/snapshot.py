@@ -11,8 +11,10 @@ from __future__ import annotations
 import datetime as dt
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
+from typing import Generic, TypeVar
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -24,6 +26,8 @@ from apps.core.db import refresh_connections
 from apps.core.redis.hotstore import MemoryHotStore, RedisHotStore, per_store
 
 from .models import ChainLink, FallbackChain, LlmModel, ModelPrice
+
+T = TypeVar("T")
 
 VERSION_ENTRY = "catalogue:version"
 VERSION_TTL = 30 * 24 * 3600
@@ -212,3 +216,23 @@ def forget_snapshot() -> None:
     """Drop this process's snapshot (tests, and after catalogue_changed in the same process)."""
     _holder.catalogue = None
     _holder.checked_at = 0.0
+
+
+class PerVersion(Generic[T]):
+    """A value read from the database once per catalogue version (cache policies, guardrail
+    rules): staff edits bump the version (ReloadsCatalogue), so every process reloads it with its
+    next request, and resolving it costs no query."""
+
+    def __init__(self, load: Callable[[str], T]) -> None:
+        self._load = load
+        self._value: T | None = None
+        self._version: str | None = None
+
+    async def current(self) -> T:
+        version = (await current_catalogue()).version
+        if self._value is None or self._version != version:
+            self._value, self._version = await sync_to_async(self._load)(version), version
+        return self._value
+
+    def forget(self) -> None:
+        self._value = None

@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 
-from apps.tenancy.models import Tenant, Tier
+from apps.tenancy.models import PlatformTierOrTenant, Tenant, Tier
 
 
 class Check(models.TextChoices):
@@ -42,7 +42,7 @@ def _patterns(value: object) -> None:
             raise ValidationError(f"{item!r} is not a regular expression: {error}.") from None
 
 
-class GuardrailRule(models.Model):
+class GuardrailRule(PlatformTierOrTenant, models.Model):
     """What one check does in one direction for a scope: the platform's (neither tenant nor tier), a
     tier's, or a tenant's; the most specific wins, check by check."""
 
@@ -88,13 +88,12 @@ class GuardrailRule(models.Model):
     def __str__(self) -> str:
         return f"{self.scope} / {self.check_name} {self.direction}: {self.action}"
 
-    def save(self, *args, **kwargs) -> None:
-        self.scope_key = self._scope_key()
-        super().save(*args, **kwargs)
+    what = "rule"
+
+    def scope_parts(self) -> tuple[str, ...]:
+        return (self.check_name, self.direction)
 
     def clean(self) -> None:
-        if self.tenant_id and self.tier_id:
-            raise ValidationError("A rule is the platform's, a tier's or a tenant's: not a tier's and a tenant's.")
         if self.restore and (self.action != Action.REDACT or self.direction != Direction.INPUT):
             raise ValidationError({"restore": "Only values redacted from the input can be restored."})
         if self.direction == Direction.OUTPUT and self.action in (Action.REDACT, Action.BLOCK):
@@ -115,16 +114,4 @@ class GuardrailRule(models.Model):
                 raise ValidationError({"judge_model": "Only the injection and toxicity checks have a judge."})
             if not LlmModel.objects.filter(name=self.judge_model, kind=ModelKind.CHAT).exists():
                 raise ValidationError({"judge_model": "Name a chat model of the catalogue, or leave empty."})
-        if GuardrailRule.objects.filter(scope_key=self._scope_key()).exclude(pk=self.pk).exists():
-            raise ValidationError(f"The {self.scope} already has a rule for {self.check_name} on {self.direction}.")
-
-    def _scope_key(self) -> str:
-        return f"{self.tenant_id or '-'}:{self.tier_id or '-'}:{self.check_name}:{self.direction}"
-
-    @property
-    def scope(self) -> str:
-        if self.tenant_id:
-            return f"tenant {self.tenant}"
-        if self.tier_id:
-            return f"tier {self.tier}"
-        return "platform"
+        self.clean_scope(f"{self.check_name} on {self.direction}")

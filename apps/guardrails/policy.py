@@ -6,13 +6,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from asgiref.sync import sync_to_async
-
-from apps.catalogue.snapshot import current_catalogue
+from apps.catalogue.snapshot import PerVersion
 from apps.core.db import refresh_connections
 from apps.tenancy.principal import Principal
 
-from .models import Action, Check, Direction, GuardrailRule
+from .models import Action, GuardrailRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,21 +77,6 @@ def load(version: str) -> Policies:
     return Policies(version, rows)
 
 
-_loaded: Policies | None = None
-
-
-async def current() -> Policies:
-    global _loaded
-    version = (await current_catalogue()).version
-    if _loaded is None or _loaded.version != version:
-        _loaded = await sync_to_async(load)(version)
-    return _loaded
-
-
-def forget() -> None:
-    global _loaded
-    _loaded = None
-
-
-CHECKS = tuple(Check.values)
-DIRECTIONS = tuple(Direction.values)
+_policies = PerVersion(load)
+current = _policies.current
+forget = _policies.forget

@@ -17,6 +17,42 @@ API_ENDPOINTS = (
 )  # fmt: skip
 
 
+class PlatformTierOrTenant:
+    """A model mixin for settings that belong to the platform (neither `tenant` nor `tier`), a tier
+    or a tenant, one row per scope and `scope_parts()`: `scope_key` holds them, unique on every
+    database (NULLs are distinct in a unique index). The model declares the fields."""
+
+    what = "setting"  # how errors name a row: "policy", "rule"
+
+    def scope_parts(self) -> tuple[str, ...]:
+        raise NotImplementedError
+
+    def scope_key_now(self) -> str:
+        return ":".join((str(self.tenant_id or "-"), str(self.tier_id or "-"), *self.scope_parts()))
+
+    def save(self, *args, **kwargs) -> None:
+        self.scope_key = self.scope_key_now()
+        super().save(*args, **kwargs)
+
+    def clean_scope(self, taken: str) -> None:
+        """Refuse a row of both a tier and a tenant, and a second row for the same scope and parts
+        (`taken` completes "The tenant acme already has a policy for …")."""
+        if self.tenant_id and self.tier_id:
+            raise ValidationError(
+                f"A {self.what} is the platform's, a tier's or a tenant's: not a tier's and a tenant's."
+            )
+        if type(self).objects.filter(scope_key=self.scope_key_now()).exclude(pk=self.pk).exists():
+            raise ValidationError(f"The {self.scope} already has a {self.what} for {taken}.")
+
+    @property
+    def scope(self) -> str:
+        if self.tenant_id:
+            return f"tenant {self.tenant}"
+        if self.tier_id:
+            return f"tier {self.tier}"
+        return "platform"
+
+
 class Tier(models.Model):
     """A service tier: the default limits of every tenant on it. `None` means unlimited."""
 
