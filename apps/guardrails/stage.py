@@ -27,7 +27,7 @@ from apps.core.errors import InvalidRequest
 from apps.core.outcome import Outcome
 from apps.core.stage import Stage
 from apps.observability import metrics, tracing
-from apps.providers.types import ChatRequest, Event, TextDelta
+from apps.providers.types import ChatRequest, Event, TextDelta, text_of, text_parts
 from apps.tenancy.principal import Principal
 
 from . import judge, policy
@@ -107,30 +107,19 @@ async def judged(
 
 
 def _system_text(chat: ChatRequest) -> str:
-    return "\n".join(_text(m.get("content")) for m in chat.messages if m.get("role") in ("system", "developer"))
+    return "\n".join(text_of(m.get("content")) for m in chat.messages if m.get("role") in ("system", "developer"))
 
 
-def _text(content: object) -> str:
+def _with_texts(content: object, texts: list[str]) -> object:
+    """The content with its texts (`text_parts`, in order) replaced by `texts`."""
     if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "".join(
-            part.get("text", "") for part in content if isinstance(part, dict) and part.get("type") == "text"
-        )
-    return ""
-
-
-def _with_text(content: object, inspect_part) -> object:
-    """The content with each text (a string, or each text part) replaced by `inspect_part(text)`."""
-    if isinstance(content, str):
-        return inspect_part(content)
-    if isinstance(content, list):
-        return [
-            {**part, "text": inspect_part(part["text"])}
-            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str) else part
-            for part in content
-        ]  # fmt: skip
-    return content
+        return texts[0]
+    replacing = iter(texts)
+    return [
+        {**part, "text": next(replacing)}
+        if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str) else part
+        for part in content
+    ]  # fmt: skip
 
 
 def _split(rules: policy.Rules, direction: str) -> tuple[policy.Rules, policy.Rules]:
@@ -162,7 +151,7 @@ async def guard_input(request: Guarded) -> None:
         if role not in ("user", "tool", "system", "developer"):
             messages.append(message)
             continue
-        texts = _parts(message.get("content"))
+        texts = text_parts(message.get("content"))
         outcomes.deferred += [(text, _for_role(logging_, role), context) for text in texts]
         chosen = _for_role(acting, role)
         if not chosen.direction(Direction.INPUT):
@@ -181,24 +170,14 @@ async def guard_input(request: Guarded) -> None:
                     f"The request was blocked by the {inspection.blocked.check} guardrail.",
                     param=inspection.blocked.check,
                 )
-        redacted = iter([i.text for i in inspections])
-        new_content = _with_text(message.get("content"), lambda _, texts=redacted: next(texts))
-        changed = changed or new_content != message.get("content")
-        messages.append({**message, "content": new_content} if new_content != message.get("content") else message)
+        redacted = [inspection.text for inspection in inspections]
+        if redacted == texts:
+            messages.append(message)
+        else:
+            changed = True
+            messages.append({**message, "content": _with_texts(message.get("content"), redacted)})
     if changed:
         request.chat = dataclasses.replace(request.chat, messages=messages)
-
-
-def _parts(content: object) -> list[str]:
-    if isinstance(content, str):
-        return [content]
-    if isinstance(content, list):
-        return [
-            p["text"]
-            for p in content
-            if isinstance(p, dict) and p.get("type") == "text" and isinstance(p.get("text"), str)
-        ]
-    return []
 
 
 async def guard_output(request: Guarded, events: AsyncIterator[Event]) -> AsyncIterator[Event]:

@@ -20,16 +20,10 @@ from .capabilities import ANTHROPIC_SERVICE_TIERS
 from .clients import anthropic_client
 from .errors import from_sdk_error, reading_answer, sending
 from .request_options import post_options
-from .types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage
+from .types import ChatRequest, Completion, Event, Finish, TextDelta, ToolCall, ToolCallDelta, Usage, text_of
 
 STOP_REASONS = {"end_turn": "stop", "stop_sequence": "stop", "max_tokens": "length", "tool_use": "tool_calls"}
 STOP_REASONS["refusal"] = "content_filter"
-
-
-def _text_of(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    return "".join(part.get("text", "") for part in content or () if part.get("type") == "text")
 
 
 def _user_blocks(content: Any) -> list[dict[str, Any]]:
@@ -67,7 +61,7 @@ def translate_messages(canonical: list[dict[str, Any]]) -> tuple[str | list | No
     for message in canonical:
         role = message["role"]
         if role in ("system", "developer"):
-            system_parts.append(_text_of(message["content"]))
+            system_parts.append(text_of(message["content"]))
             content = message["content"]
             parts = [{"type": "text", "text": content}] if isinstance(content, str) else content or []
             system_blocks.extend(_text_block(p) for p in parts if p.get("type") == "text")
@@ -75,7 +69,7 @@ def translate_messages(canonical: list[dict[str, Any]]) -> tuple[str | list | No
             _append(messages, "user", _user_blocks(message["content"]))
         elif role == "assistant":
             blocks: list[dict[str, Any]] = []
-            if text := _text_of(message.get("content")):
+            if text := text_of(message.get("content")):
                 blocks.append({"type": "text", "text": text})
             for call in message.get("tool_calls") or ():
                 arguments = call["function"].get("arguments") or "{}"
@@ -92,7 +86,7 @@ def translate_messages(canonical: list[dict[str, Any]]) -> tuple[str | list | No
             result = {
                 "type": "tool_result",
                 "tool_use_id": message["tool_call_id"],
-                "content": _text_of(message["content"]),
+                "content": text_of(message["content"]),
             }
             _append(messages, "user", [result])
     if any("cache_control" in block for block in system_blocks):

@@ -33,6 +33,25 @@ class ChatRequest:
     top_logprobs: int | None = None
 
 
+def text_parts(content: object) -> list[str]:
+    """The texts of a message's content, in order: the string itself, or each text part's text
+    (images and other parts are left out)."""
+    if isinstance(content, str):
+        return [content]
+    if isinstance(content, list):
+        return [
+            part["text"]
+            for part in content
+            if isinstance(part, dict) and part.get("type") == "text" and isinstance(part.get("text"), str)
+        ]
+    return []
+
+
+def text_of(content: object) -> str:
+    """The text of a message's content: its text parts joined."""
+    return "".join(text_parts(content))
+
+
 @dataclass(slots=True)
 class TextDelta:
     text: str
