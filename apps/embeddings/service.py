@@ -15,7 +15,6 @@ and the dimensions), and stores keep vectors per space.
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -53,16 +52,10 @@ async def embed(principal: Principal, texts: Sequence[str], *, purpose: str, req
         return Embedded(SPACE, await asyncio.to_thread(local_embedder().embed, texts))
     from apps.gateway import pipeline  # the pipeline's stages use this service
 
-    request = pipeline.Request(
-        # The platform's call on the tenant's behalf: a key's model allow-list is for what it asks for.
-        dataclasses.replace(principal, allowed_models=()),
-        f"{request_id[:110]}:{purpose[:16]}",
-        purpose,
-        name,
-        ChatRequest(messages=[]),
-        kind=ModelKind.EMBEDDING,
+    request = pipeline.on_behalf(
+        principal, request_id, purpose, name, ChatRequest(messages=[]), any_model=True, kind=ModelKind.EMBEDDING,
         inputs=list(texts),
-    )
+    )  # fmt: skip
     result = await pipeline.embed(request)
     vectors = unit(np.asarray(result.vectors, dtype=np.float32))
     return Embedded(f"{request.model.name}/{vectors.shape[1]}", vectors)

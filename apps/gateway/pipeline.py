@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import time
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass, field
@@ -145,6 +146,24 @@ class Request:
     def tokens(self) -> Usage:
         """What was used (nothing, for a request that got no answer)."""
         return self.usage or Usage(0, 0)
+
+
+NO_STORE = Controls(no_store=True)
+
+
+def on_behalf(
+    principal: Principal, request_id: str, endpoint: str, model: str, chat: ChatRequest, *, suffix: str = "",
+    any_model: bool = False, **fields,
+) -> Request:  # fmt: skip
+    """A request Catalyst makes for a tenant while serving another one (a question's embedding, a
+    judge's verdict, a format retry). It runs these same stages, so it is limited, metered to the
+    tenant and audited; it is never cached. Its id is the caller's with `:suffix` (the endpoint by
+    default). `any_model`: the platform chose the model, so the key's model allow-list does not apply."""
+    if any_model:
+        principal = dataclasses.replace(principal, allowed_models=())
+    return Request(
+        principal, f"{request_id[:100]}:{suffix or endpoint}", endpoint, model, chat, cache_controls=NO_STORE, **fields
+    )
 
 
 async def start(request: Request) -> None:

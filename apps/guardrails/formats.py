@@ -19,7 +19,6 @@ from typing import Any, Protocol
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from apps.cache.controls import Controls
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import UpstreamFailed
 from apps.core.stage import Stage
@@ -27,7 +26,6 @@ from apps.providers.types import ChatRequest, Event, Finish, TextDelta, ToolCall
 from apps.tenancy.principal import Principal
 
 RETRY_ENDPOINT = "format-retry"
-NO_STORE = Controls(no_store=True)
 
 
 class InvalidModelOutput(UpstreamFailed):
@@ -82,11 +80,10 @@ async def _retried(request: Formatted, answer: str, why: str) -> str | None:
         {"role": "assistant", "content": answer},
         {"role": "user", "content": correction},
     ]
-    retry = pipeline.Request(
-        request.principal, f"{request.request_id[:100]}:{RETRY_ENDPOINT}", RETRY_ENDPOINT, request.requested_model,
+    retry = pipeline.on_behalf(
+        request.principal, request.request_id, RETRY_ENDPOINT, request.requested_model,
         dataclasses.replace(request.chat, messages=messages),
     )  # fmt: skip
-    retry.cache_controls = NO_STORE
     await pipeline.start(retry)
     return (await pipeline.complete(retry)).text
 
