@@ -81,9 +81,21 @@ async def inspected(text: str, direction: str, rules: policy.Rules, **options: A
     return await asyncio.to_thread(inspect, text, direction, rules, **options)
 
 
-def _verdict(rule: policy.Rule, text: str) -> Result:
-    """A judge's "yes": the whole text is the finding."""
-    return Result(rule.check, rule.action, judge.JUDGED_SCORE, (Finding("JUDGE", 0, len(text), judge.JUDGED_SCORE),))
+async def _verdicts(
+    principal: Principal, request_id: str, text: str, direction: str, rules: policy.Rules, context: str,
+    inspection: Inspection,
+) -> list[Result]:  # fmt: skip
+    """A finding for each rule whose judge model says yes about `text`, among the rules with a
+    judge whose local check did not flag it. The whole text is the finding."""
+    flagged = {result.check for result in inspection.results}
+    verdicts = []
+    for rule in sorted(rules.direction(direction), key=lambda r: r.check):
+        if not rule.judge_model or rule.check not in SCORED or rule.check in flagged:
+            continue
+        if await judge.judged(principal, request_id, rule.check, rule.judge_model, text, context):
+            verdicts.append(Result(rule.check, rule.action, judge.JUDGED_SCORE,
+                                   (Finding("JUDGE", 0, len(text), judge.JUDGED_SCORE),)))  # fmt: skip
+    return verdicts
 
 
 async def judged(
@@ -92,13 +104,7 @@ async def judged(
 ) -> Inspection:  # fmt: skip
     """The local checks, then each rule's judge model for what they scored below its threshold."""
     inspection = await inspected(text, direction, rules, context=context, redactor=redactor)
-    flagged = {result.check for result in inspection.results}
-    verdicts = []
-    for rule in sorted(rules.direction(direction), key=lambda r: r.check):
-        if not rule.judge_model or rule.check not in SCORED or rule.check in flagged:
-            continue
-        if await judge.judged(principal, request_id, rule.check, rule.judge_model, text, context):
-            verdicts.append(_verdict(rule, text))
+    verdicts = await _verdicts(principal, request_id, text, direction, rules, context, inspection)
     if not verdicts:
         return inspection
     results = tuple(sorted((*inspection.results, *verdicts), key=lambda r: r.check))
@@ -237,48 +243,34 @@ def leave(request: Guarded):
         return None
     _report(request, outcomes.results, span=True)
     answer = request.answer_text if request.outcome == Outcome.OK else ""
-    output = _split(outcomes.rules, Direction.OUTPUT)[1].direction(Direction.OUTPUT) if answer else []
-    if not outcomes.deferred and not output:
+    output = _split(outcomes.rules, Direction.OUTPUT)[1] if answer else policy.Rules({})
+    if not outcomes.deferred and not output.direction(Direction.OUTPUT):
         outcomes.settled.set()
         return None
-    return _after_response(request, outcomes, answer)
+    return _after_response(request, outcomes, answer, output)
 
 
-def _later_checks(outcomes: Outcomes, answer: str) -> list[tuple[str, Result]]:
-    found = []
-    for text, rules, context in outcomes.deferred:
-        found += [(Direction.INPUT, r) for r in inspect(text, Direction.INPUT, rules, context=context).results]
-    if answer:
-        logging_ = _split(outcomes.rules, Direction.OUTPUT)[1]
-        found += [(Direction.OUTPUT, r) for r in inspect(answer, Direction.OUTPUT, logging_).results]
-    return found
-
-
-async def _after_response(request: Guarded, outcomes: Outcomes, answer: str) -> None:
+async def _after_response(request: Guarded, outcomes: Outcomes, answer: str, output: policy.Rules) -> None:
+    """The log-only rules (and their judges) for each deferred input text, then the output's, each
+    text in a worker thread: the names model may take tens of milliseconds."""
     try:
         with tracing.stage("guard-log") as span:  # the request's own span has ended with the response
-            found = await asyncio.to_thread(_later_checks, outcomes, answer)
-            found += await _later_judges(request, outcomes, found)
+            found: list[tuple[str, Result]] = []
+            for text, rules, context in outcomes.deferred:
+                inspection = await asyncio.to_thread(inspect, text, Direction.INPUT, rules, context=context)
+                verdicts = await _verdicts(
+                    request.principal, request.request_id, text, Direction.INPUT, rules, context, inspection
+                )
+                found += [(Direction.INPUT, result) for result in (*inspection.results, *verdicts)]
+            if output.direction(Direction.OUTPUT):
+                inspection = await asyncio.to_thread(inspect, answer, Direction.OUTPUT, output)
+                found += [(Direction.OUTPUT, result) for result in inspection.results]
             outcomes.results.extend(found)
             _report(request, found, span=False)
             if found:
                 span.set_attribute("catalyst.guardrails", _labels(found))
     finally:
         outcomes.settled.set()
-
-
-async def _later_judges(request: Guarded, outcomes: Outcomes, found: list) -> list[tuple[str, Result]]:
-    """The judges of the log-only rules, for the input texts their local check did not flag."""
-    verdicts = []
-    for text, rules, context in outcomes.deferred:
-        for rule in rules.direction(Direction.INPUT):
-            if not rule.judge_model or rule.check not in SCORED:
-                continue
-            if any(r.check == rule.check for _, r in found):
-                continue
-            if await judge.judged(request.principal, request.request_id, rule.check, rule.judge_model, text, context):
-                verdicts.append((Direction.INPUT, _verdict(rule, text)))
-    return verdicts
 
 
 def _labels(results: list[tuple[str, Result]]) -> list[str]:
