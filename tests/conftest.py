@@ -7,14 +7,19 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 import pytest
+import redis
+from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test import Client
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from apps.audit.trail import queue as audit_queue
 from apps.catalogue.models import ChainLink, FallbackChain, LlmModel, ModelKind, Provider, ProviderKind
 from apps.catalogue.snapshot import catalogue_changed
 from apps.core.management.commands.totp_code import current_code
+from apps.core.redis.hotstore import hot_store
+from apps.metering.recorder import queue as usage_queue
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 from catalyst.testing.live import LiveServer, MockLLM, start_catalyst, start_mock, stop
@@ -22,6 +27,19 @@ from catalyst.testing.live import LiveServer, MockLLM, start_catalyst, start_moc
 PASSWORD = "root-password-123"
 METRICS_TOKEN = "test-metrics-token-5d1e"
 LOGIN_URL = "/admin/login/"
+
+
+def delete_tenants(**lookup) -> None:
+    """Delete live tenants once the servers have written every queued usage record and audit entry
+    of theirs: a tenant deleted while its records are being written deadlocks with the writer, and
+    a record written after the delete names a tenant that is gone."""
+    client = redis.Redis.from_url(settings.REDIS_URL)
+    keys = [hot_store().prefix + queue.key for queue in (usage_queue, audit_queue)]
+    deadline, quiet = time.monotonic() + 20, 0
+    while quiet < 3 and time.monotonic() < deadline:  # empty three times running: pushes after a response too
+        quiet = quiet + 1 if not any(client.llen(key) for key in keys) else 0
+        time.sleep(0.1)
+    Tenant.objects.filter(**lookup).delete()
 
 
 def login(client: Client, device: TOTPDevice, token: str):

@@ -22,6 +22,8 @@ from apps.metering.models import UsageRecord
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 
+from .conftest import delete_tenants
+
 pytestmark = pytest.mark.django_db
 
 
@@ -273,7 +275,7 @@ def provider_embedded(live, django_db_blocker):
         catalogue_changed()
     yield onboarding.issued.plaintext
     with django_db_blocker.unblock():
-        Tenant.objects.filter(slug="embedded").delete()
+        delete_tenants(slug="embedded")
         catalogue_changed()
 
 
@@ -351,7 +353,7 @@ def probe_tenants(live, django_db_blocker):
         catalogue_changed()
     yield [onboarding.issued.plaintext for onboarding in onboarded]
     with django_db_blocker.unblock():
-        Tenant.objects.filter(slug__startswith="probe-").delete()
+        delete_tenants(slug__startswith="probe-")
         catalogue_changed()
 
 

@@ -23,6 +23,8 @@ from apps.metering.models import UsageRecord
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 
+from .conftest import delete_tenants
+
 pytestmark = pytest.mark.django_db
 CARD, EMAIL = "4111 1111 1111 1111", "ana.lopez@example.org"
 SECRET_KEY = "AKIAIOSFODNN7EXAMPLE"
@@ -63,7 +65,7 @@ def guarded(live, django_db_blocker):
         catalogue_changed()
     yield keys
     with django_db_blocker.unblock():
-        Tenant.objects.filter(slug__in=["restoring", "plain", "watched", "strict-output", "judged"]).delete()
+        delete_tenants(slug__in=["restoring", "plain", "watched", "strict-output", "judged"])
         get_user_model().objects.filter(username="restoring-member").delete()
         catalogue_changed()
 
