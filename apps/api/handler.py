@@ -45,9 +45,9 @@ class ApiASGIHandler(ASGIHandler):
     async def __call__(self, scope, receive, send) -> None:
         await self.handle(scope, receive, send)
 
-    async def read_body(self, receive) -> io.BytesIO:
+    async def read_body(self, receive, limit: int | None = None) -> io.BytesIO:
         body = io.BytesIO()
-        limit = settings.GATEWAY_MAX_BODY_BYTES
+        limit = limit or settings.GATEWAY_MAX_BODY_BYTES
         while True:
             message = await receive()
             if message["type"] == "http.disconnect":
@@ -62,7 +62,9 @@ class ApiASGIHandler(ASGIHandler):
 
     async def handle(self, scope, receive, send) -> None:
         try:
-            body = await self.read_body(receive)
+            # An upload to /v1/files may be larger than any JSON body (FILES_MAX_BYTES).
+            limit = settings.FILES_MAX_BYTES if scope["path"] == "/v1/files" else None
+            body = await self.read_body(receive, limit)
         except RequestAborted:
             return
         except PayloadTooLarge as error:

@@ -30,6 +30,8 @@ class ErrorCode(StrEnum):
     UNSUPPORTED_PARAMETER = "unsupported_parameter"
     RATE_LIMITED = "rate_limited"
     BUDGET_EXHAUSTED = "budget_exhausted"
+    QUOTA_EXCEEDED = "quota_exceeded"
+    UNSUPPORTED_FILE = "unsupported_file"
     TOO_MANY_STREAMS = "too_many_concurrent_streams"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"

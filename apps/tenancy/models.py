@@ -13,7 +13,7 @@ from django.utils import timezone
 # Endpoint names a key may be scoped to (the `allowed_endpoints` of ApiKey).
 API_ENDPOINTS = (
     "chat", "responses", "completions", "messages", "embeddings", "models", "generate", "jobs", "usage", "me",
-    "conversations", "guardrails",
+    "conversations", "guardrails", "files", "vector_stores",
 )  # fmt: skip
 
 
@@ -63,6 +63,14 @@ class Tier(models.Model):
     tokens_per_minute = models.PositiveIntegerField(null=True, blank=True)
     concurrent_streams = models.PositiveIntegerField(validators=[MinValueValidator(1)])
     tokens_per_month = models.PositiveBigIntegerField(null=True, blank=True)
+    # Retrieval quotas per tenant (apps/retrieval); empty: unlimited.
+    max_files = models.PositiveIntegerField(null=True, blank=True, help_text="Files a tenant may hold.")
+    max_file_bytes = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Bytes of files a tenant may hold, in all."
+    )
+    max_chunks = models.PositiveBigIntegerField(
+        null=True, blank=True, help_text="Chunks a tenant's vector stores may hold, in all."
+    )
 
     class Meta:
         ordering = ["requests_per_minute", "name"]

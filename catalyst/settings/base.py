@@ -7,6 +7,7 @@ paths are the same (docs/adr/0002-embedded-default.md).
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "apps.metering",
     "apps.cache",
     "apps.guardrails",
+    "apps.retrieval",
     "apps.gateway",
     "apps.chat",
     "apps.responses",
@@ -219,6 +221,19 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = VAR_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
+# Uploaded files (/v1/files): local disk under the var directory by default. In production, set
+# FILE_STORAGE_BACKEND to a django-storages backend (S3, GCS, Azure) and its options in
+# FILE_STORAGE_OPTIONS (JSON); the rows never hold the bytes.
+MEDIA_ROOT = VAR_DIR / "files"
+STORAGES = {
+    "default": {
+        "BACKEND": env_str("FILE_STORAGE_BACKEND", "django.core.files.storage.FileSystemStorage"),
+        "OPTIONS": json.loads(env_str("FILE_STORAGE_OPTIONS", "{}")),
+    },
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+FILES_MAX_BYTES = env_int("FILES_MAX_BYTES", 64 * 1024 * 1024)  # one upload to /v1/files
+FILE_UPLOAD_MAX_MEMORY_SIZE = 4 * 1024 * 1024  # larger uploads are parsed into a temporary file
 
 # --- Logging: one JSON object per line on stdout ---------------------------------------------
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO")

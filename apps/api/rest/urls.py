@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import account, conversations, generation, guardrails, responses_api
+from . import account, conversations, files, generation, guardrails, responses_api, vector_stores
 
 app_name = "api"
 
@@ -18,6 +18,14 @@ urlpatterns = [
     path("embeddings", generation.embeddings_view, name="embeddings"),
     path("generate", generation.generate_view, name="generate"),
     path("guardrails/check", guardrails.check, name="guardrails-check"),
+    path("files", files.file_list, name="files"),
+    path("files/<str:file_id>", files.file_detail, name="file"),
+    path("files/<str:file_id>/content", files.file_content, name="file-content"),
+    path("vector_stores", vector_stores.store_list, name="vector-stores"),
+    path("vector_stores/<str:store_id>", vector_stores.store_detail, name="vector-store"),
+    path("vector_stores/<str:store_id>/files", vector_stores.store_files, name="vector-store-files"),
+    path("vector_stores/<str:store_id>/files/<str:file_id>", vector_stores.store_file, name="vector-store-file"),
+    path("vector_stores/<str:store_id>/search", vector_stores.store_search, name="vector-store-search"),
     path("conversations", conversations.conversation_list, name="conversations"),
     path("conversations/<int:conversation_id>", conversations.conversation_detail, name="conversation"),
     path("conversations/<int:conversation_id>/messages", conversations.conversation_messages, name="messages-of"),

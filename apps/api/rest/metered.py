@@ -1,0 +1,52 @@
+"""Endpoints that make no model call of their own (guardrail checks, files, vector stores) still
+count as requests: admitted against the caller's request limits first, and leaving a usage
+record (no tokens, no cost) after."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from django.utils import timezone
+
+from apps.core.error_codes import ErrorCode
+from apps.core.errors import RateLimited
+from apps.metering import limits, recorder
+from apps.metering.stage import budget_caps
+from apps.tenancy.principal import Principal
+
+
+@dataclass
+class Call:
+    principal: Principal
+    request_id: str
+    endpoint: str
+    started: float = field(default_factory=time.perf_counter)
+    started_at: object = field(default_factory=timezone.now)
+
+
+async def admit(principal: Principal, request_id: str, endpoint: str) -> Call:
+    if principal.limits is not None:
+        decision = await limits.admit(principal, token_cost=0, request_id=request_id, stream=False)
+        if not decision.allowed:
+            raise RateLimited(
+                f"Rate limit reached ({decision.denied}); retry after {decision.headers()['Retry-After']} s.",
+                code=ErrorCode.RATE_LIMITED, headers=decision.headers(),
+            )  # fmt: skip
+    return Call(principal, request_id, endpoint)
+
+
+async def record(call: Call) -> None:
+    if call.principal.limits is None:
+        return
+    zero, principal = Decimal(0), call.principal
+    usage = {
+        "request_id": call.request_id, "tenant_id": principal.tenant_id, "team_id": principal.team_id,
+        "key_id": principal.key_id, "user_id": principal.user_id, "endpoint": call.endpoint, "model": "",
+        "provider": "", "tokens_in": 0, "tokens_out": 0, "tokens_cached": 0, "price_input": zero,
+        "price_output": zero, "price_cached_input": zero, "cost_usd": zero,
+        "latency_ms": round((time.perf_counter() - call.started) * 1000, 3), "ttft_ms": None, "outcome": "ok",
+        "stream": False, "cache_status": "BYPASS", "tokens_replayed": 0, "saved_usd": zero,
+    }  # fmt: skip
+    await recorder.record(usage, None, budget_caps(principal), now=call.started_at)

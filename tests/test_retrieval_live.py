@@ -1,0 +1,242 @@
+"""Files and vector stores against a live server with the official `openai` SDK: upload, ingest
+(txt, md, html, pdf), poll to `completed`, hybrid search with attribute filters, delete; another
+tenant sees none of it; bad uploads get clear errors."""
+
+from __future__ import annotations
+
+import io
+import time
+
+import httpx
+import openai
+import pytest
+
+from apps.metering.models import UsageRecord
+from apps.retrieval import services as retrieval
+from apps.retrieval.models import Chunk, StoredFile, VectorStore, VectorStoreFile
+from apps.tenancy import services
+from catalyst.testing.pdf import pdf
+
+from .conftest import delete_tenants
+
+pytestmark = pytest.mark.django_db
+
+VOLCANO = """# Volcanoes of Italy
+
+Mount Etna, on the east coast of Sicily, is the most active volcano in Europe. Its summit craters
+erupt several times a year and lava flows reach the slopes above Catania.
+
+Vesuvius, near Naples, destroyed Pompeii in the year 79 and has been quiet since 1944.
+"""
+BREAD = """Sourdough bread needs a starter of flour and water, fed every day for a week. A dough of
+seventy percent hydration rises slowly overnight in the fridge and bakes at 250 degrees in a
+covered pot for the first twenty minutes."""
+POLICY = """<html><head><title>Refunds</title><script>var tracking = "zebra-telemetry";</script></head>
+<body><h1>Refund policy</h1><p>Customers may return a purchase and get their money back within
+fourteen days of delivery, if the item is unused.</p><!-- internal note: zebra-telemetry --></body></html>"""
+MANUAL = pdf([
+    ["Maintenance manual of the time machine."],
+    ["The flux capacitor needs exactly 1.21 gigawatts of electrical power.", "Never exceed 88 miles per hour."],
+])  # fmt: skip
+
+
+def client(world, key: str | None = None) -> openai.OpenAI:
+    return openai.OpenAI(base_url=world.base_url, api_key=key or world.key, max_retries=0)
+
+
+@pytest.fixture(scope="module")
+def neighbour(live, django_db_blocker):
+    """The key of another tenant, on a tier whose rate limit the test's calls stay within."""
+    with django_db_blocker.unblock():
+        onboarding = services.tenant_onboard(slug="library-neighbour", name="Neighbour", tier="enterprise")
+    yield onboarding.issued.plaintext
+    with django_db_blocker.unblock():
+        delete_tenants(slug="library-neighbour")
+
+
+@pytest.fixture(scope="module")
+def library(live, django_db_blocker):
+    """One store holding four files of different types, ingested through the SDK."""
+    sdk = client(live)
+    store = sdk.vector_stores.create(name="handbook", metadata={"team": "support"})
+    attached = {}
+    for name, data, attributes in (
+        ("volcanoes.md", VOLCANO.encode(), {"topic": "geology", "year": 2024}),
+        ("bread.txt", BREAD.encode(), {"topic": "cooking", "year": 2021}),
+        ("refunds.html", POLICY.encode(), {"topic": "policy", "year": 2025}),
+        ("manual.pdf", MANUAL, {"topic": "engineering", "year": 2023}),
+    ):
+        attached[name] = sdk.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=(name, io.BytesIO(data)), attributes=attributes, poll_interval_ms=50
+        )
+    yield sdk, store, attached
+    with django_db_blocker.unblock():
+        for row in StoredFile.objects.filter(tenant=live.tenant):
+            retrieval.delete_file(row.tenant_id, row.public_id)
+        VectorStore.objects.filter(tenant=live.tenant).delete()
+
+
+def test_the_sdk_uploads_ingests_and_polls_files_of_every_type_to_completed(library, live):
+    sdk, store, attached = library
+
+    assert {name: (f.status, f.last_error) for name, f in attached.items()} == {
+        name: ("completed", None) for name in attached
+    }
+    current = sdk.vector_stores.retrieve(store.id)
+    assert (current.status, current.name, current.metadata) == ("completed", "handbook", {"team": "support"})
+    assert current.file_counts.model_dump() == {
+        "in_progress": 0, "completed": 4, "failed": 0, "cancelled": 0, "total": 4
+    }  # fmt: skip
+    chunks = Chunk.objects.filter(store__public_id=store.id)
+    assert set(chunks.values_list("tenant_id", flat=True)) == {live.tenant.pk}
+    assert chunks.count() == 4  # each file is shorter than one chunk
+    assert current.usage_bytes == sum(f.usage_bytes for f in attached.values()) > 4 * 256 * 4
+    html = Chunk.objects.get(attachment__file__filename="refunds.html").text
+    assert "fourteen days" in html and "zebra" not in html  # scripts and comments are not text
+    listed = sdk.files.list(purpose="assistants")
+    assert {f.filename for f in listed.data} == {"volcanoes.md", "bread.txt", "refunds.html", "manual.pdf"}
+    assert sdk.files.content(attached["bread.txt"].id).read() == BREAD.encode()
+
+
+@pytest.mark.parametrize(
+    ("question", "expected"),
+    [
+        ("Which volcano in Sicily erupts most often?", "volcanoes.md"),
+        ("How long do I have to return an item and get my money back?", "refunds.html"),
+        ("How much electrical power does the flux capacitor need?", "manual.pdf"),
+        ("What temperature should the oven be for a sourdough loaf?", "bread.txt"),
+    ],
+)
+def test_search_puts_the_file_that_answers_first(library, question, expected):
+    sdk, store, attached = library
+
+    results = sdk.vector_stores.search(store.id, query=question, max_num_results=3)
+
+    assert results.data[0].filename == expected
+    assert results.data[0].file_id == attached[expected].id
+    assert 0 < results.data[-1].score <= results.data[0].score <= 1
+    assert results.data[0].content[0].type == "text"
+
+
+def test_filters_on_attributes_narrow_the_search(library):
+    sdk, store, _ = library
+    question = "Which volcano in Sicily erupts most often?"
+
+    recent = sdk.vector_stores.search(store.id, query=question, filters={"type": "gte", "key": "year", "value": 2024})
+    cooking, policy = ({"type": "eq", "key": "topic", "value": value} for value in ("cooking", "policy"))
+    either = sdk.vector_stores.search(store.id, query=question, filters={"type": "or", "filters": [cooking, policy]})
+    none = sdk.vector_stores.search(store.id, query=question, filters={"type": "eq", "key": "topic", "value": "x"})
+
+    assert {r.filename for r in recent.data} == {"volcanoes.md", "refunds.html"}
+    assert recent.data[0].attributes == {"topic": "geology", "year": 2024}
+    assert {r.filename for r in either.data} == {"bread.txt", "refunds.html"}
+    assert none.data == []
+
+
+def test_another_tenant_sees_no_file_store_or_chunk(library, live, neighbour):
+    sdk, store, attached = library
+    other = client(live, neighbour)
+    file_id = attached["manual.pdf"].id
+
+    for call in (
+        lambda: other.files.retrieve(file_id),
+        lambda: other.files.content(file_id),
+        lambda: other.files.delete(file_id),
+        lambda: other.vector_stores.retrieve(store.id),
+        lambda: other.vector_stores.search(store.id, query="flux capacitor"),
+        lambda: other.vector_stores.files.retrieve(file_id, vector_store_id=store.id),
+        lambda: other.vector_stores.delete(store.id),
+    ):
+        with pytest.raises(openai.NotFoundError):
+            call()
+    assert other.files.list().data == []
+    assert other.vector_stores.list().data == []
+    # the other tenant's own store cannot take this tenant's file either
+    theirs = other.vector_stores.create(name="theirs")
+    with pytest.raises(openai.NotFoundError):
+        other.vector_stores.files.create(vector_store_id=theirs.id, file_id=file_id)
+    other.vector_stores.delete(theirs.id)
+    assert sdk.files.retrieve(file_id).filename == "manual.pdf"
+
+
+def test_deleting_files_and_stores_deletes_their_chunks(live):
+    sdk = client(live)
+    store = sdk.vector_stores.create(name="scratch")
+    kept = sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("a.txt", io.BytesIO(BREAD.encode())), poll_interval_ms=50
+    )
+    dropped = sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("b.md", io.BytesIO(VOLCANO.encode())), poll_interval_ms=50
+    )
+    assert Chunk.objects.filter(store__public_id=store.id).count() == 2
+    stored = StoredFile.objects.get(public_id=dropped.id)
+
+    assert sdk.files.delete(dropped.id).deleted is True
+    assert list(
+        Chunk.objects.filter(store__public_id=store.id).values_list("attachment__file__public_id", flat=True)
+    ) == [kept.id]
+    assert not StoredFile.objects.filter(pk=stored.pk).exists()
+    from django.core.files.storage import storages
+
+    assert not storages["default"].exists(stored.storage_name)
+    assert sdk.vector_stores.files.delete(kept.id, vector_store_id=store.id).deleted is True
+    assert sdk.files.retrieve(kept.id).id == kept.id  # detaching keeps the file
+    assert Chunk.objects.filter(store__public_id=store.id).count() == 0
+    sdk.vector_stores.files.create_and_poll(file_id=kept.id, vector_store_id=store.id, poll_interval_ms=50)
+    assert sdk.vector_stores.delete(store.id).deleted is True
+    assert not VectorStoreFile.objects.filter(store__public_id=store.id).exists()
+    assert Chunk.objects.filter(attachment__file__public_id=kept.id).count() == 0
+    sdk.files.delete(kept.id)
+
+
+def test_bad_uploads_get_clear_errors_and_leave_nothing(live):
+    url, headers = live.base_url + "/files", {"Authorization": f"Bearer {live.key}"}
+    before = StoredFile.objects.count()
+
+    cases = [
+        ({"purpose": "assistants"}, {"file": ("run.exe", b"MZ\x90\x00")}, 400, "unsupported_file"),
+        ({"purpose": "batch"}, {"file": ("notes.txt", b"hello")}, 400, "unsupported_file"),
+        ({"purpose": "fine-tune"}, {"file": ("notes.txt", b"hello")}, 400, "invalid_request"),
+        ({"purpose": "assistants"}, {"file": ("empty.txt", b"")}, 400, "invalid_request"),
+        ({"purpose": "assistants"}, {}, 400, "invalid_request"),
+    ]
+    for form, upload, status, code in cases:
+        response = httpx.post(url, headers=headers, data=form, files=upload or {"other": ("x.txt", b"x")})
+        assert (response.status_code, response.json()["error"]["code"]) == (status, code), (form, upload)
+    as_json = httpx.post(url, headers=headers, json={"purpose": "assistants"})
+    assert (as_json.status_code, as_json.json()["error"]["code"]) == (400, "invalid_request")
+    assert StoredFile.objects.count() == before
+
+
+def test_a_file_that_cannot_be_read_fails_with_a_reason(live):
+    sdk = client(live)
+    store = sdk.vector_stores.create(name="broken")
+
+    broken = sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("broken.pdf", io.BytesIO(b"this is not a pdf")), poll_interval_ms=50
+    )
+
+    assert broken.status == "failed"
+    assert (broken.last_error.code, broken.last_error.message) == ("invalid_file", "The file is not a PDF.")
+    assert sdk.vector_stores.retrieve(store.id).file_counts.failed == 1
+    assert sdk.files.retrieve(broken.id).status == "error"
+    assert Chunk.objects.filter(store__public_id=store.id).count() == 0
+    sdk.vector_stores.delete(store.id)
+    sdk.files.delete(broken.id)
+
+
+def test_search_validates_its_body_and_is_metered(library, live):
+    sdk, store, _ = library
+    for body in ({"query": ""}, {"query": "x", "max_num_results": 51}, {"query": "x", "filters": {"type": "near"}},
+                 {"query": "x", "ranking_options": {"score_threshold": 2}}, {"question": "x"}):  # fmt: skip
+        with pytest.raises(openai.BadRequestError):
+            sdk.post(f"/vector_stores/{store.id}/search", body=body, cast_to=object)
+
+    response = sdk.vector_stores.with_raw_response.search(store.id, query="flux capacitor")
+
+    request_id = response.headers["X-Request-Id"]
+    record = UsageRecord.objects.filter(request_id=request_id)
+    deadline = time.monotonic() + 10
+    while not record.exists() and time.monotonic() < deadline:  # usage records are written in batches
+        time.sleep(0.05)
+    assert list(record.values_list("endpoint", "cost_usd")) == [("vector_stores", 0)]
