@@ -153,14 +153,16 @@ def test_messages_errors_use_anthropics_envelope(catalogue, client, body, key_he
     assert payload["error"]["message"]
 
 
-def test_generate_refuses_pipelines_not_yet_available(catalogue, client):
-    response = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "rag", "model": "small"}, catalogue.acme_key)
+def test_generate_refuses_pipelines_not_yet_available_and_rag_without_stores(catalogue, client):
+    agent = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "agent", "model": "small"}, catalogue.acme_key)
+    rag = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "rag", "model": "small"}, catalogue.acme_key)
+    direct = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "direct", "vector_store_ids": ["vs_1"]},
+                  catalogue.acme_key)  # fmt: skip
 
-    assert response.status_code == 400
-    assert (response.json()["error"]["code"], response.json()["error"]["param"]) == (
-        "pipeline_not_available",
-        "pipeline",
-    )
+    assert (agent.status_code, agent.json()["error"]["code"], agent.json()["error"]["param"]) == (
+        400, "pipeline_not_available", "pipeline")  # fmt: skip
+    for refused in (rag, direct):
+        assert (refused.status_code, refused.json()["error"]["param"]) == (400, "vector_store_ids")
 
 
 def test_embeddings_refuse_a_chat_model_and_empty_input(catalogue, client):

@@ -89,9 +89,9 @@ def conversation_seed(model: str, turns: Iterable[tuple[str, str]]) -> bytes:
     return digest.digest()
 
 
-def echoed(turns: Iterable[tuple[str, str]]) -> str:
-    """The last user turn's text: the `echo` behaviour answers with it."""
-    return next((text for role, text in reversed(list(turns)) if role == "user"), "")
+def echoed(turns: Iterable[tuple[str, str]], role: str = "user") -> str:
+    """The last turn of `role`: the `echo` behaviour answers with the user's, `echo_system` with the system's."""
+    return next((text for said, text in reversed(list(turns)) if said == role), "")
 
 
 def answer_words(seed: bytes, count: int) -> tuple[str, ...]:

@@ -136,7 +136,9 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
             max_tokens=limit,
             prompt_tokens=prompt_tokens,
             tool_result=result,
-            text=echoed(turns) if behaviour.echo else behaviour.text,
+            text=echoed(turns, "system" if behaviour.echo_system else "user")
+            if behaviour.echo or behaviour.echo_system
+            else behaviour.text,
             min_tokens=behaviour.min_tokens,
             prose=behaviour.prose,
             output=output,

@@ -83,6 +83,7 @@ CONVERTERS: dict[str, Callable[[object], object]] = {
     "drop_after": _optional(_integer(0)),
     "text": _optional(str),
     "echo": _flag,
+    "echo_system": _flag,
 }
 
 
@@ -102,6 +103,7 @@ class Behaviour:
     drop_after: int | None = None
     text: str | None = None  # answer exactly this (one token per word with its leading space)
     echo: bool = False  # answer the last user message, word by word: what reached the provider
+    echo_system: bool = False  # answer the system prompt instead (what a stage added to it)
 
     def merged(self, overrides: Mapping[str, object]) -> Behaviour:
         """This behaviour with the given fields replaced, each validated; raises BehaviourError."""

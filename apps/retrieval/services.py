@@ -6,16 +6,20 @@ from __future__ import annotations
 
 import datetime as dt
 
+from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
+from apps.core.db import refresh_connections
 from apps.core.errors import InvalidRequest, NotFound
+from apps.embeddings.service import embed
 from apps.tenancy.models import Tier
 from apps.tenancy.principal import Principal
 
-from . import files, quotas
+from . import files, quotas, search
 from .models import StoredFile, VectorStore, VectorStoreFile, new_id
+from .search import Hit
 
 LIST_LIMIT = 100
 
@@ -172,3 +176,36 @@ def expired_files(now=None) -> int:
         delete_file(row.tenant_id, row.public_id)
         gone += 1
     return gone
+
+
+def _in_db(function):
+    def call(*args):
+        refresh_connections()
+        return function(*args)
+
+    return sync_to_async(call)
+
+
+async def find(principal: Principal, request_id: str, store_ids: list[str], queries: list[str], limit: int,
+               filters: dict | None) -> tuple[list[Hit], dict[int, VectorStoreFile]]:  # fmt: skip
+    """The best chunks of the caller's stores for the queries, and the attachments they come from."""
+    tenant_id = principal.tenant_id
+
+    def stores() -> list[int]:
+        found = [store_of(tenant_id, public_id) for public_id in store_ids]
+        for store in found:
+            if store_state(store)["status"] == "expired":
+                raise InvalidRequest(f"The vector store '{store.public_id}' has expired.", param="vector_store_id")
+        return [store.pk for store in found]
+
+    keys = await _in_db(stores)()
+    query = "\n".join(queries)
+    embedded = await embed(principal, [query], purpose="retrieval-search", request_id=request_id)
+
+    def found() -> tuple[list[Hit], dict[int, VectorStoreFile]]:
+        allowed = search.allowed_attachments(tenant_id, keys, embedded.space, filters)
+        hits = search.search(tenant_id, keys, list(allowed), embedded.vectors[0], query, limit)
+        touch(keys)
+        return hits, allowed
+
+    return await _in_db(found)()

@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, field_validator, model_validator
 
 from apps.chat import frames
 from apps.core import money
@@ -20,7 +20,7 @@ from apps.providers.types import ChatRequest, Completion, Event, TextDelta
 from . import sse
 from .validation import NUMBER_ONLY, Number
 
-FUTURE_PIPELINES = ("rag", "agent")  # named in the API, refused with their own code until built
+FUTURE_PIPELINES = ("agent",)  # named in the API, refused with its own code until built
 
 
 class GenerateRequest(BaseModel):
@@ -28,7 +28,12 @@ class GenerateRequest(BaseModel):
 
     prompt: str = Field(min_length=1, max_length=400_000)
     system: str | None = Field(None, max_length=100_000)
-    pipeline: Literal["auto", "direct"] = Field("auto", description="'rag' and 'agent' are not available yet.")
+    pipeline: Literal["auto", "direct", "rag"] = Field(
+        "auto",
+        description="'rag' answers from `vector_store_ids` with citations ('auto' too when they are given); "
+        "'agent' is not available yet.",
+    )
+    vector_store_ids: Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]], Field(max_length=10)] = []
     model: str = Field("auto", min_length=1, max_length=200)
     max_tokens: Annotated[int, Field(ge=1), NUMBER_ONLY] | None = None
     temperature: Number | None = Field(None, ge=0, le=2)
@@ -39,11 +44,23 @@ class GenerateRequest(BaseModel):
     def _available(cls, pipeline: Any) -> Any:
         if pipeline in FUTURE_PIPELINES:
             raise InvalidRequest(
-                f"The '{pipeline}' pipeline is not available on this deployment yet; use 'auto' or 'direct'.",
+                f"The '{pipeline}' pipeline is not available on this deployment yet; use 'auto', 'direct' or 'rag'.",
                 code=ErrorCode.PIPELINE_NOT_AVAILABLE,
                 param="pipeline",
             )
         return pipeline
+
+    @model_validator(mode="after")
+    def _sources(self) -> GenerateRequest:
+        if self.pipeline == "rag" and not self.vector_store_ids:
+            raise InvalidRequest("The 'rag' pipeline needs 'vector_store_ids'.", param="vector_store_ids")
+        if self.pipeline == "direct" and self.vector_store_ids:
+            raise InvalidRequest("'vector_store_ids' are for the 'rag' pipeline.", param="vector_store_ids")
+        return self
+
+    @property
+    def retrieves(self) -> bool:
+        return bool(self.vector_store_ids)
 
     def to_chat(self) -> ChatRequest:
         messages = [{"role": "system", "content": self.system}] if self.system else []
@@ -53,11 +70,13 @@ class GenerateRequest(BaseModel):
 
 def summary(request: Request, content: str) -> dict[str, Any]:
     usage = request.usage
+    rag = request.retrieval is not None
     return {
         "request_id": request.request_id,
         "content": content,
         "model_used": request.model.name if request.model else None,
-        "pipeline_used": "direct",
+        "pipeline_used": "rag" if rag else "direct",
+        **({"citations": request.retrieval.citations, "withheld": request.retrieval.withheld} if rag else {}),
         "tokens_in": usage.input_tokens if usage else 0,
         "tokens_out": usage.output_tokens if usage else 0,
         "latency_ms": round(request.latency_ms, 2),

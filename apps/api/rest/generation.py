@@ -11,6 +11,7 @@ from apps.cache import controls as cache_controls
 from apps.catalogue.models import ModelKind
 from apps.gateway import pipeline, routing
 from apps.providers.types import ChatRequest, Completion
+from apps.retrieval.stage import Retrieval
 from apps.tenancy.principal import Principal
 
 from ..edge import rest
@@ -23,9 +24,11 @@ RenderStream = Callable[[pipeline.Request, AsyncIterator], AsyncIterator[bytes]]
 
 
 async def _answer(
-    http: HttpRequest, principal: Principal, endpoint: str, body, render: Render, render_stream: RenderStream
-) -> HttpResponse:
+    http: HttpRequest, principal: Principal, endpoint: str, body, render: Render, render_stream: RenderStream,
+    retrieval: Retrieval | None = None,
+) -> HttpResponse:  # fmt: skip
     request = pipeline.Request(principal, http.request_id, endpoint, body.model, body.to_chat(), stream=body.stream)
+    request.retrieval = retrieval
     request.cache_controls = cache_controls.from_headers(http.headers)
     await pipeline.start(request)
     if body.stream:
@@ -78,7 +81,8 @@ async def count_tokens(http: HttpRequest, principal: Principal) -> HttpResponse:
 async def generate_view(http: HttpRequest, principal: Principal) -> HttpResponse:
     """The platform API: a prompt in; content, model, tokens, latency and cost out."""
     body = validated(generate.GenerateRequest, json_body(http))
-    return await _answer(http, principal, "generate", body, generate.render, generate.render_stream)
+    retrieval = Retrieval(body.vector_store_ids) if body.retrieves else None
+    return await _answer(http, principal, "generate", body, generate.render, generate.render_stream, retrieval)
 
 
 @rest("embeddings", methods=("POST",))

@@ -10,7 +10,6 @@ from django.http import HttpRequest, JsonResponse
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from apps.core.errors import InvalidRequest
-from apps.embeddings.service import embed
 from apps.retrieval import chunking, search, services
 from apps.retrieval.models import VectorStore, VectorStoreFile
 from apps.retrieval.tasks import schedule
@@ -298,7 +297,7 @@ async def store_search(http: HttpRequest, principal: Principal, store_id: str) -
     body = validated(Search, json_body(http))
     call = await metered.admit(principal, http.request_id, "vector_stores")
     queries = [body.query] if isinstance(body.query, str) else body.query
-    hits, attachments = await find(principal, http.request_id, [store_id], queries, body.max_num_results,
+    hits, attachments = await services.find(principal, http.request_id, [store_id], queries, body.max_num_results,
                                    body.filters.model_dump() if body.filters else None)  # fmt: skip
     threshold = body.ranking_options.score_threshold if body.ranking_options else 0.0
     data = [render_hit(hit, attachments[hit.attachment_id]) for hit in hits if hit.score >= threshold]
@@ -307,31 +306,6 @@ async def store_search(http: HttpRequest, principal: Principal, store_id: str) -
         "object": "vector_store.search_results.page", "search_query": queries, "data": data,
         "has_more": False, "next_page": None,
     })  # fmt: skip
-
-
-async def find(principal: Principal, request_id: str, store_ids: list[str], queries: list[str], limit: int,
-               filters: dict | None) -> tuple[list[search.Hit], dict[int, VectorStoreFile]]:  # fmt: skip
-    """The best chunks of the caller's stores for the queries, and the attachments they come from."""
-    tenant_id = principal.tenant_id
-
-    def stores() -> list[int]:
-        found = [services.store_of(tenant_id, public_id) for public_id in store_ids]
-        for store in found:
-            if services.store_state(store)["status"] == "expired":
-                raise InvalidRequest(f"The vector store '{store.public_id}' has expired.", param="vector_store_id")
-        return [store.pk for store in found]
-
-    keys = await in_db(stores)()
-    query = "\n".join(queries)
-    embedded = await embed(principal, [query], purpose="retrieval-search", request_id=request_id)
-
-    def found() -> tuple[list[search.Hit], dict[int, VectorStoreFile]]:
-        allowed = search.allowed_attachments(tenant_id, keys, embedded.space, filters)
-        hits = search.search(tenant_id, keys, list(allowed), embedded.vectors[0], query, limit)
-        services.touch(keys)
-        return hits, allowed
-
-    return await in_db(found)()
 
 
 Compound.model_rebuild()
