@@ -25,6 +25,7 @@ from apps.core.management.commands.totp_code import current_code
 from apps.guardrails.models import GuardrailRule
 from apps.metering.models import Alert, Budget, UsageRecord
 from apps.responses.models import StoredResponse
+from apps.retrieval.models import StoredFile, VectorStore, VectorStoreFile
 from apps.tenancy import keys, services
 from apps.tenancy.models import ApiKey, Membership, Role, Team, Tenant, TenantStatus, Tier
 from tests.conftest import LOGIN_URL, PASSWORD
@@ -139,7 +140,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
         Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse, CachePolicy, CachePurge,
-        GuardrailRule,
+        GuardrailRule, StoredFile, VectorStore, VectorStoreFile,
     }  # fmt: skip
 
 
@@ -171,6 +172,13 @@ def _responses(tenant) -> None:
     )
 
 
+def _retrieval(tenant) -> None:
+    stored = StoredFile.objects.create(tenant=tenant, filename="a.txt", purpose="assistants", bytes=1,
+                                       content_type="text/plain", sha256="0" * 64, storage_name="none")  # fmt: skip
+    store = VectorStore.objects.create(tenant=tenant, name="docs")
+    VectorStoreFile.objects.create(tenant=tenant, store=store, file=stored, status="failed", error_code="invalid_file")
+
+
 def test_every_registered_model_has_a_working_changelist_change_and_add_page(world, staff_client):
     Group.objects.create(name="support")
     _catalogue()
@@ -178,6 +186,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
     _chat(world.acme, world.owner)
     _responses(world.acme)
     _cache(world.acme)
+    _retrieval(world.acme)
     statuses, expected = {}, {}
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -191,10 +200,11 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 21
+    assert len(statuses) == 24
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
-        "metering.Budget", "metering.UsageRecord", "metering.Alert", "chat.Conversation", "chat.Message",
-        "responses.StoredResponse", "audit.AuditEntry",
+        "metering.Budget", "metering.UsageRecord", "metering.Alert", "retrieval.VectorStore",
+        "retrieval.VectorStoreFile", "retrieval.StoredFile", "chat.Conversation", "chat.Message", "responses.StoredResponse",
+        "audit.AuditEntry",
     ]  # fmt: skip
 
 

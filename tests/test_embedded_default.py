@@ -1,6 +1,7 @@
 """`make run` on the embedded default: no services, a demo tenant, printed URLs and a working key."""
 
 import asyncio
+import io
 import json
 import os
 import signal
@@ -13,6 +14,7 @@ import urllib.request
 from pathlib import Path
 
 import httpx
+import openai
 import pytest
 
 from catalyst.testing.chat import ChatClient
@@ -96,6 +98,26 @@ def test_make_run_serves_the_platform_with_a_demo_key_and_no_services(platform):
     answer = asyncio.run(chat_through_the_page(base, "demo", chat_password))
     assert answer.end["type"] == "done"
     assert 40 <= answer.end["usage"]["tokens_out"] <= 260
+    search_and_cite_on_sqlite(base, key, var_dir)
+
+
+def search_and_cite_on_sqlite(base: str, key: str, var_dir: Path) -> None:
+    """Files, a vector store, hybrid search and a rag answer, with no service: the chunks in SQLite,
+    the bytes under the var directory, the vectors from the packaged local model."""
+    sdk = openai.OpenAI(base_url=base + "/v1", api_key=key, max_retries=0)
+    store = sdk.vector_stores.create(name="embedded")
+    for name, text in (("tea.md", "Green tea is steeped at 80 degrees for two minutes."),
+                       ("bikes.txt", "A bicycle chain should be oiled every 300 kilometres.")):  # fmt: skip
+        attached = sdk.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=(name, io.BytesIO(text.encode())), poll_interval_ms=100
+        )
+        assert attached.status == "completed"
+    found = sdk.vector_stores.search(store.id, query="How often do I oil my bike chain?")
+    assert [r.filename for r in found.data][0] == "bikes.txt"
+    status, body = get(base + "/v1/generate", key, {
+        "prompt": "At what temperature is green tea steeped?", "pipeline": "rag", "vector_store_ids": [store.id]})  # fmt: skip
+    assert (status, body["pipeline_used"], body["citations"][0]["filename"]) == (200, "rag", "tea.md")
+    assert len(list((var_dir / "files").rglob("file-*"))) == 2
 
 
 async def chat_through_the_page(base: str, username: str, password: str):
