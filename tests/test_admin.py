@@ -203,8 +203,8 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
     assert len(statuses) == 24
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
         "metering.Budget", "metering.UsageRecord", "metering.Alert", "retrieval.VectorStore",
-        "retrieval.VectorStoreFile", "retrieval.StoredFile", "chat.Conversation", "chat.Message", "responses.StoredResponse",
-        "audit.AuditEntry",
+        "retrieval.VectorStoreFile", "retrieval.StoredFile", "chat.Conversation", "chat.Message",
+        "responses.StoredResponse", "audit.AuditEntry",
     ]  # fmt: skip
 
 

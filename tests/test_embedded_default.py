@@ -113,9 +113,9 @@ def search_and_cite_on_sqlite(base: str, key: str, var_dir: Path) -> None:
         )
         assert attached.status == "completed"
     found = sdk.vector_stores.search(store.id, query="How often do I oil my bike chain?")
-    assert [r.filename for r in found.data][0] == "bikes.txt"
-    status, body = get(base + "/v1/generate", key, {
-        "prompt": "At what temperature is green tea steeped?", "pipeline": "rag", "vector_store_ids": [store.id]})  # fmt: skip
+    assert found.data[0].filename == "bikes.txt"
+    question = {"prompt": "How hot is the water for green tea?", "pipeline": "rag", "vector_store_ids": [store.id]}
+    status, body = get(base + "/v1/generate", key, question)
     assert (status, body["pipeline_used"], body["citations"][0]["filename"]) == (200, "rag", "tea.md")
     assert len(list((var_dir / "files").rglob("file-*"))) == 2
 
