@@ -30,9 +30,11 @@ RUN pip install -r requirements/base.txt \
 
 COPY . .
 
-# var/ is the only writable directory (Celery beat's schedule file, the SQLite fallback when
-# DATABASE_URL is unset). .dockerignore keeps the developer's var/ out of the image.
-RUN mkdir -p /app/var && chown catalyst:catalyst /app/var
+# var/ is the only writable directory (Celery beat's schedule file, uploaded files on the default
+# storage, the SQLite fallback when DATABASE_URL is unset). .dockerignore keeps the developer's var/
+# out of the image. var/files is created here so that the named volume mounted on it starts owned
+# by the app user.
+RUN mkdir -p /app/var/files && chown -R catalyst:catalyst /app/var
 
 USER catalyst
 

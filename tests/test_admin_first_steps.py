@@ -161,6 +161,7 @@ def test_the_index_names_each_app_for_people(staff_client):
         ("metering", "Metering and limits"),
         ("catalogue", "Model catalogue"),
         ("cache", "Response cache"),
+        ("retrieval", "Retrieval"),
         ("responses", "Stored responses"),
         ("tenancy", "Tenants and identity"),
         ("otp_totp", "Two-factor devices"),

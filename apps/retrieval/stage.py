@@ -65,6 +65,11 @@ def fenced(hits: list[tuple[Hit, dict]]) -> str:
 async def retrieve(request: Retrieving) -> None:
     if request.retrieval is None:
         return
+    with tracing.stage("retrieve"):
+        await _grounded(request)
+
+
+async def _grounded(request: Retrieving) -> None:
     question = question_of(request.chat)
     hits, attachments = await services.find(request.principal, request.request_id, request.retrieval.store_ids,
                                    [question], SOURCES, None)  # fmt: skip
@@ -93,4 +98,4 @@ async def retrieve(request: Retrieving) -> None:
     request.chat = dataclasses.replace(request.chat, messages=messages)
 
 
-stage = Stage("retrieve", enter=retrieve)
+stage = Stage("retrieve", enter=retrieve, span=False)  # a span only when it retrieves

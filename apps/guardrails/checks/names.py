@@ -25,7 +25,7 @@ ENTITIES = frozenset(_LABELS.values())
 # What "every entity" means. The model's organisations are right one time in four here and its
 # groups (NRP) two in three (docs/guardrails.md): a rule gets them only by naming them.
 DEFAULT_ENTITIES = frozenset({"PERSON", "LOCATION"})
-_CODE_LIKE = re.compile(r"\b(?=\w*\d)(?=\w*[A-Za-z])\w{8,}\b")  # a key or an id, never a name
+_CODE_LIKE = re.compile(r"\b(?=\w*\d)(?=\w*[A-Za-z])\w{5,}\b")  # an id ("bdade2"), never a name
 _NAME = r"[A-Z][\w'’-]+(?:\s+[A-Z]\.?)?(?:\s+(?:van |de |da |von |del |di |le |la )?[A-Z][\w'’-]+){0,2}"
 _CUES = tuple(
     re.compile(pattern, re.MULTILINE)

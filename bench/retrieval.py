@@ -1,0 +1,176 @@
+"""Retrieval at scale: hybrid search over one tenant's chunks among many tenants', isolation, and
+ingestion throughput.
+
+    .venv/bin/python bench/retrieval.py [--chunks 1000000] [--tenant-chunks 100000] [--queries 300]
+
+Starts a throwaway PostgreSQL 16 with pgvector (pgserver) and migrates. Then:
+1. Ingestion: one generated text file of about `--ingest-chunks` chunks is ingested as a tenant's
+   upload is (extract, chunk, embed with the packaged model, write): chunks per second.
+2. Scale: `--chunks` generated passages in all, `--tenant-chunks` of them the bench tenant's and
+   the rest spread over 20 other tenants, written with COPY; the HNSW and full-text indexes are
+   built after the load, as a restore would. Passages are embedded with the packaged model.
+3. Search: `--queries` hybrid searches of the bench tenant's store (the query of a stored passage's
+   topic), timed p50/p95/p99 in ms, and every result checked to be the bench tenant's own chunk.
+Nothing here is a test; figures go to docs/performance.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import random
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+TOPICS = ("invoice", "refund", "shipment", "contract", "password", "warranty", "subscription", "delivery",
+          "battery", "printer", "router", "license", "backup", "payroll", "holiday", "insurance")  # fmt: skip
+VERBS = ("renew", "cancel", "track", "reset", "update", "export", "repair", "replace", "approve", "archive")
+PLACES = ("Lisbon", "Oslo", "Nairobi", "Lima", "Osaka", "Quebec", "Tartu", "Porto", "Accra", "Perth")
+
+
+def passage(n: int) -> str:
+    rng = random.Random(n)  # noqa: S311 - reproducible text, not secrets
+    topic, verb, place = rng.choice(TOPICS), rng.choice(VERBS), rng.choice(PLACES)
+    days, desk = rng.randint(1, 9), rng.randint(100, 999)
+    return (f"Article {n}: to {verb} a {topic} in the {place} office, open the {topic} page, choose {verb}, "
+            f"and confirm with the code sent by e-mail. The {place} team answers {topic} questions within "
+            f"{days} working days; urgent cases about a {topic} go to desk {desk}.")  # fmt: skip
+
+
+def percentiles(values: list[float]) -> dict[str, float]:
+    ordered = sorted(values)
+    return {name: round(ordered[min(int(len(ordered) * q), len(ordered) - 1)], 2)
+            for name, q in (("p50", 0.5), ("p95", 0.95), ("p99", 0.99))}  # fmt: skip
+
+
+def ingestion(tenant, principal) -> dict:
+    from apps.retrieval import ingest, services
+    from apps.retrieval.models import VectorStoreFile
+
+    text = "\n\n".join(passage(n) for n in range(4000)).encode()
+    stored = services.create_file(principal, tenant.tier.name, "articles.txt", "assistants", text, "text/plain", None)
+    store, _ = services.create_store(principal, "ingest", {}, None, [], (800, 400))
+    attachment = services.attach(tenant.pk, store, stored.public_id, {}, (200, 50))
+    started = time.perf_counter()
+    status = asyncio.run(ingest.ingest(attachment.pk, principal))
+    seconds = time.perf_counter() - started
+    chunks = VectorStoreFile.objects.get(pk=attachment.pk).chunks
+    return {"status": status, "bytes": len(text), "chunks": chunks, "seconds": round(seconds, 2),
+            "chunks_per_second": round(chunks / seconds, 1)}  # fmt: skip
+
+
+def load(tenants, total: int, own: int) -> tuple[dict, dict]:
+    """COPY `total` chunks: `own` of the first tenant, the rest spread over the others."""
+    from django.db import connection
+
+    from apps.embeddings.local import local_embedder
+    from apps.retrieval.models import StoredFile, VectorStore, VectorStoreFile
+
+    embedder, layout = local_embedder(), {}
+    for index, tenant in enumerate(tenants):
+        store = VectorStore.objects.create(tenant=tenant, name="scale")
+        files = [VectorStoreFile.objects.create(
+            tenant=tenant, store=store, status="completed", space="local/256", file=StoredFile.objects.create(
+                tenant=tenant, filename=f"part-{k}.txt", purpose="assistants", bytes=1, content_type="text/plain",
+                sha256="0" * 64, storage_name=f"none-{index}-{k}")) for k in range(10)]  # fmt: skip
+        layout[tenant.pk] = (store, files)
+    with connection.cursor() as cursor:
+        cursor.execute("DROP INDEX IF EXISTS retrieval_chunk_hnsw_256")
+        cursor.execute("DROP INDEX IF EXISTS retrieval_chunk_search")
+    started, written = time.perf_counter(), 0
+    others = tenants[1:]
+    raw = connection.connection  # psycopg's connection, for COPY
+    while written < total:
+        batch = list(range(written, min(total, written + 5000)))
+        texts = [passage(n) for n in batch]
+        vectors = embedder.embed(texts)
+        with (
+            raw.cursor() as cursor,
+            cursor.copy(
+                "COPY retrieval_chunk (tenant_id, store_id, attachment_id, position, text, tokens, dimensions, "
+                "embedding) FROM STDIN"
+            ) as copy,
+        ):
+            for n, text, vector in zip(batch, texts, vectors, strict=True):
+                tenant = tenants[0] if n < own else others[n % len(others)]
+                store, files = layout[tenant.pk]
+                literal = "[" + ",".join(f"{x:.6g}" for x in vector.tolist()) + "]"
+                copy.write_row((tenant.pk, store.pk, files[n % 10].pk, n, text, 60, 256, literal))
+        raw.commit()
+        written += len(batch)
+    loaded = time.perf_counter() - started
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        cursor.execute("SET maintenance_work_mem = '4GB'")
+        cursor.execute("SET max_parallel_maintenance_workers = 1")
+        cursor.execute("CREATE INDEX retrieval_chunk_search ON retrieval_chunk USING gin (search)")
+        text_index = time.perf_counter() - started
+        cursor.execute("CREATE INDEX retrieval_chunk_hnsw_256 ON retrieval_chunk "
+                       "USING hnsw ((embedding::vector(256)) vector_cosine_ops) WHERE dimensions = 256")  # fmt: skip
+        cursor.execute("ANALYZE retrieval_chunk")
+    return layout, {"chunks": total, "tenant_chunks": own, "tenants": len(tenants), "copy_seconds": round(loaded, 1),
+                    "gin_seconds": round(text_index, 1),
+                    "hnsw_seconds": round(time.perf_counter() - started - text_index, 1)}  # fmt: skip
+
+
+def searches(tenant, layout, queries: int, own: int) -> dict:
+    from apps.embeddings.local import local_embedder
+    from apps.retrieval import search
+    from apps.retrieval.models import Chunk
+
+    store, files = layout[tenant.pk]
+    attachment_ids = [f.pk for f in files]
+    rng = random.Random(3)  # noqa: S311
+    asked = [passage(rng.randrange(own)).split(":", 1)[1][:90] for _ in range(queries)]
+    vectors = local_embedder().embed(asked)
+    search.search(tenant.pk, [store.pk], attachment_ids, vectors[0], asked[0], 10)  # warm
+    timings, foreign, found = [], 0, 0
+    for question, vector in zip(asked, vectors, strict=True):
+        started = time.perf_counter()
+        hits = search.search(tenant.pk, [store.pk], attachment_ids, vector, question, 10)
+        timings.append((time.perf_counter() - started) * 1000)
+        found += len(hits)
+        owners = set(Chunk.objects.filter(pk__in=[h.chunk_id for h in hits]).values_list("tenant_id", flat=True))
+        foreign += len(owners - {tenant.pk})
+    return {"queries": queries, "results": found, "results_of_other_tenants": foreign, **percentiles(timings)}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--chunks", type=int, default=1_000_000)
+    parser.add_argument("--tenant-chunks", type=int, default=100_000)
+    parser.add_argument("--queries", type=int, default=300)
+    args = parser.parse_args()
+    import pgserver
+
+    with tempfile.TemporaryDirectory() as var_dir:
+        server = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode="stop")
+        os.environ.update({"DJANGO_SETTINGS_MODULE": "catalyst.settings.local", "CATALYST_VAR_DIR": var_dir,
+                           "DATABASE_URL": server.get_uri(), "DEBUG": "0"})  # fmt: skip
+        import django
+
+        django.setup()
+        from django.core.management import call_command
+
+        from apps.tenancy import services
+        from apps.tenancy.principal import Principal
+
+        call_command("migrate", verbosity=0)
+        tenants = [services.tenant_onboard(slug=f"t{n}", name=f"T{n}", tier="unlimited").tenant for n in range(21)]
+        principal = Principal(tenants[0].pk, tenants[0].slug, "unlimited", "api_key")
+        report = {"ingestion": ingestion(tenants[0], principal)}
+        print(json.dumps(report), flush=True)
+        layout, report["scale"] = load(tenants, args.chunks, args.tenant_chunks)
+        print(json.dumps(report["scale"]), flush=True)
+        report["search"] = searches(tenants[0], layout, args.queries, args.tenant_chunks)
+        print(json.dumps(report, indent=2))
+
+
+if __name__ == "__main__":
+    main()
