@@ -119,7 +119,7 @@ def load(tenants, total: int, own: int) -> tuple[dict, dict]:
                     "hnsw_seconds": round(time.perf_counter() - started - text_index, 1)}  # fmt: skip
 
 
-def searches(tenant, layout, queries: int, own: int) -> dict:
+def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
     from apps.embeddings.local import local_embedder
     from apps.retrieval import search
     from apps.retrieval.models import Chunk
@@ -138,6 +138,16 @@ def searches(tenant, layout, queries: int, own: int) -> dict:
         found += len(hits)
         owners = set(Chunk.objects.filter(pk__in=[h.chunk_id for h in hits]).values_list("tenant_id", flat=True))
         foreign += len(owners - {tenant.pk})
+    if explain:
+        from django.db import connection, transaction
+
+        literal = "[" + ",".join(f"{x:.7g}" for x in vectors[0].tolist()) + "]"
+        params = {"vector": literal, "query": asked[0], "tenant": tenant.pk, "stores": [store.pk],
+                  "attachments": attachment_ids, "candidates": 40}  # fmt: skip
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {search.EF_SEARCH}")
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + search._postgres_sql(256), params)
+            print("\n".join(row[0] for row in cursor.fetchall()), flush=True)
     return {"queries": queries, "results": found, "results_of_other_tenants": foreign, **percentiles(timings)}
 
 
@@ -146,6 +156,7 @@ def main() -> None:
     parser.add_argument("--chunks", type=int, default=1_000_000)
     parser.add_argument("--tenant-chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
+    parser.add_argument("--explain", action="store_true", help="print the query plan of one search")
     args = parser.parse_args()
     import pgserver
 
@@ -168,7 +179,7 @@ def main() -> None:
         print(json.dumps(report), flush=True)
         layout, report["scale"] = load(tenants, args.chunks, args.tenant_chunks)
         print(json.dumps(report["scale"]), flush=True)
-        report["search"] = searches(tenants[0], layout, args.queries, args.tenant_chunks)
+        report["search"] = searches(tenants[0], layout, args.queries, args.tenant_chunks, args.explain)
         print(json.dumps(report, indent=2))
 
 

@@ -10,6 +10,7 @@ import time
 import httpx
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.storage import storages
 from django.core.management import call_command
 from django.utils import timezone
 
@@ -19,6 +20,8 @@ from apps.audit.models import AuditEntry
 from apps.chat.models import Conversation, Message
 from apps.compliance.retention import erase_user, purge_expired
 from apps.responses.models import StoredResponse
+from apps.retrieval import services as retrieval
+from apps.retrieval.models import StoredFile
 from apps.tenancy import services
 from apps.tenancy.models import Tenant
 
@@ -51,7 +54,20 @@ def _generation_entry(tenant, user, age_days: int, prompt: str) -> AuditEntry:
     return AuditEntry.objects.get(event_id=item["event_id"])
 
 
-def test_the_purge_drops_what_is_past_each_tenants_retention_and_the_chain_still_verifies(world):
+def _file(tenant, name: str, *, user=None, key=None, expires_in_days: int | None = None) -> StoredFile:
+    from apps.tenancy.principal import Principal
+
+    principal = Principal(tenant.pk, tenant.slug, tenant.tier.name, "api_key", key_id=key.pk if key else None,
+                          user_id=user.pk if user else None)  # fmt: skip
+    row = retrieval.create_file(principal, tenant.tier.name, name, "assistants", b"text", "text/plain", None)
+    if expires_in_days is not None:
+        StoredFile.objects.filter(pk=row.pk).update(expires_at=timezone.now() + dt.timedelta(days=expires_in_days))
+    return row
+
+
+def test_the_purge_drops_what_is_past_each_tenants_retention_and_the_chain_still_verifies(
+    world, django_capture_on_commit_callbacks
+):
     Tenant.objects.filter(pk=world.globex.pk).update(retention_days=None)  # globex keeps everything
     old = _conversation(world.acme, world.owner, "old", age_days=40)
     new = _conversation(world.acme, world.owner, "new", age_days=2)
@@ -61,12 +77,19 @@ def test_the_purge_drops_what_is_past_each_tenants_retention_and_the_chain_still
     forever_entry = _generation_entry(world.globex, world.outsider, 400, "forever-prompt")
     _response(world.acme, world.owner, "old", 40)
     _response(world.acme, world.owner, "new", 2)
+    expired = _file(world.globex, "expired.txt", expires_in_days=-1)  # expiry applies whatever the retention
+    _file(world.globex, "later.txt", expires_in_days=1)
+    _file(world.acme, "kept.txt")
 
-    report = purge_expired()
+    with django_capture_on_commit_callbacks(execute=True):  # the bytes go once the rows are gone
+        report = purge_expired()
 
     assert report["acme"] == {"messages": 1, "conversations": 1, "responses": 1, "audit_payloads": 1}
+    assert report["globex"] == {"files": 1}
+    assert sorted(StoredFile.objects.values_list("filename", flat=True)) == ["kept.txt", "later.txt"]
+    assert not storages["default"].exists(expired.storage_name)
     assert list(StoredResponse.objects.values_list("id", flat=True)) == ["resp_new"]
-    assert "globex" not in report  # no retention period: never looked at
+    assert set(report["globex"]) == {"files"}  # no retention period: only its expired files
     assert not Conversation.objects.filter(pk=old.pk).exists()
     assert Conversation.objects.filter(pk__in=[new.pk, kept_forever.pk]).count() == 2
     assert AuditEntry.objects.get(pk=old_entry.pk).payload is None
@@ -86,27 +109,32 @@ def test_erasing_a_user_removes_their_conversations_and_payloads_only_and_is_its
     _response(world.acme, world.teammate, "bob-as-user", 1)
     _response(world.acme, None, "bob-by-key", 1, key=bobs_key)
     _response(world.acme, world.owner, "alice", 1)
+    _file(world.acme, "bob-as-user.txt", user=world.teammate)
+    _file(world.acme, "bob-by-key.txt", key=bobs_key)
+    _file(world.acme, "alice.txt", user=world.owner)
     out = io.StringIO()
 
     call_command("erase_user", "--tenant", "acme", "--user", "bob", stdout=out)
 
     assert out.getvalue().strip() == (
-        "Erased 1 conversations, 1 messages, 2 stored responses and 1 stored payloads of bob in acme."
+        "Erased 1 conversations, 1 messages, 2 stored responses, 2 files and 1 stored payloads of bob in acme."
     )
     assert list(StoredResponse.objects.values_list("id", flat=True)) == ["resp_alice"]
+    assert list(StoredFile.objects.values_list("filename", flat=True)) == ["alice.txt"]
     assert not Conversation.objects.filter(pk=bobs.pk).exists()
     assert Conversation.objects.filter(pk=alices.pk).exists()
     assert AuditEntry.objects.get(pk=bob_entry.pk).payload is None
     assert AuditEntry.objects.get(pk=alice_entry.pk).payload["prompt"] == "alice-prompt"
     erasure = AuditEntry.objects.get(action="erasure.user")
     assert (erasure.object_id, erasure.payload) == (
-        str(world.teammate.pk), {"messages": 1, "conversations": 1, "responses": 2, "audit_payloads": 1},
+        str(world.teammate.pk), {"messages": 1, "conversations": 1, "responses": 2, "files": 2, "audit_payloads": 1},
     )  # fmt: skip
     assert verify_all()[1] is None
     assert erase_user(tenant=world.acme, user=world.teammate) == {
         "messages": 0,
         "conversations": 0,
         "responses": 0,
+        "files": 0,
         "audit_payloads": 0,
     }
 

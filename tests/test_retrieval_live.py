@@ -171,14 +171,15 @@ def test_deleting_files_and_stores_deletes_their_chunks(live):
     )
     assert Chunk.objects.filter(store__public_id=store.id).count() == 2
     stored = StoredFile.objects.get(public_id=dropped.id)
+    from django.core.files.storage import storages
+
+    assert storages["default"].exists(stored.storage_name)  # the server's storage is this process's
 
     assert sdk.files.delete(dropped.id).deleted is True
     assert list(
         Chunk.objects.filter(store__public_id=store.id).values_list("attachment__file__public_id", flat=True)
     ) == [kept.id]
     assert not StoredFile.objects.filter(pk=stored.pk).exists()
-    from django.core.files.storage import storages
-
     assert not storages["default"].exists(stored.storage_name)
     assert sdk.vector_stores.files.delete(kept.id, vector_store_id=store.id).deleted is True
     assert sdk.files.retrieve(kept.id).id == kept.id  # detaching keeps the file

@@ -28,6 +28,8 @@ from .models import Chunk, IngestStatus, VectorStoreFile
 RRF_K = 60
 CANDIDATES = 40  # from each search, before fusion
 EF_SEARCH = 200  # HNSW candidates (pgvector's hnsw.ef_search): the tenant and store filter applies after
+COMMON_SHARE = 0.05  # a word in more chunks than this is left out of the keyword query
+RANKED = 1000  # keyword matches ranked at most (the rest of a very common match is not read)
 _WORD = re.compile(r"\w+")
 
 
@@ -94,11 +96,16 @@ def _fused(ranks: dict[int, list[int]]) -> dict[int, float]:
 def _postgres_sql(size: int) -> str:
     cast = f"::vector({int(size)})"  # an int, never request text: the partial index needs it written
     return f"""
-WITH q AS (
+WITH common AS (  -- lexemes in more than one chunk in twenty (ANALYZE statistics) say little
+    SELECT e.lexeme FROM pg_stats s,
+           unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, frequency)
+    WHERE s.tablename = 'retrieval_chunk' AND s.attname = 'search' AND e.frequency > {COMMON_SHARE}
+), q AS (
     SELECT %(vector)s{cast} AS v,
            to_tsquery('simple', coalesce((
                SELECT string_agg(quote_literal(lexeme), ' | ')
-               FROM unnest(tsvector_to_array(to_tsvector('english', %(query)s))) lexeme), '')) AS t
+               FROM unnest(tsvector_to_array(to_tsvector('english', %(query)s))) lexeme
+               WHERE lexeme NOT IN (SELECT lexeme FROM common)), '')) AS t
 ), nearest AS (
     SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
         SELECT c.id, c.embedding{cast} <=> q.v AS distance FROM retrieval_chunk c, q
@@ -107,9 +114,11 @@ WITH q AS (
         ORDER BY c.embedding{cast} <=> q.v LIMIT %(candidates)s) found
 ), keyword AS (
     SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS rank FROM (
-        SELECT c.id, ts_rank_cd(c.search, q.t) AS relevance FROM retrieval_chunk c, q
-        WHERE c.tenant_id = %(tenant)s AND c.store_id = ANY(%(stores)s) AND c.attachment_id = ANY(%(attachments)s)
-          AND c.search @@ q.t
+        SELECT m.id, ts_rank_cd(m.search, q.t) AS relevance FROM q, (
+            SELECT c.id, c.search FROM retrieval_chunk c, q
+            WHERE c.tenant_id = %(tenant)s AND c.store_id = ANY(%(stores)s) AND c.attachment_id = ANY(%(attachments)s)
+              AND c.search @@ q.t
+            LIMIT {RANKED}) m
         ORDER BY relevance DESC LIMIT %(candidates)s) found
 )
 SELECT c.id, c.attachment_id, c.text, n.rank, k.rank

@@ -91,6 +91,16 @@ def delete_file(tenant_id: int, public_id: str) -> None:
     files.delete(row.storage_name)
 
 
+def delete_files(rows) -> int:
+    """Delete these files with their attachments and chunks; their bytes once the transaction
+    commits (retention and erasure run inside one). Returns how many went."""
+    names = list(rows.values_list("storage_name", flat=True))
+    VectorStoreFile.objects.filter(file__in=rows).delete()
+    rows.delete()
+    transaction.on_commit(lambda: [files.delete(name) for name in names])
+    return len(names)
+
+
 def file_content(tenant_id: int, public_id: str) -> tuple[StoredFile, bytes]:
     row = file_of(tenant_id, public_id)
     return row, files.read(row.storage_name)
@@ -166,16 +176,6 @@ def attachments(tenant_id: int, store: VectorStore, status: str | None):
 
 def touch(store_ids: list[int]) -> None:
     VectorStore.objects.filter(pk__in=store_ids).update(last_active_at=timezone.now())
-
-
-def expired_files(now=None) -> int:
-    """Delete files past their expiry (the upload's expires_after); returns how many went."""
-    now = now or timezone.now()
-    gone = 0
-    for row in StoredFile.objects.filter(expires_at__lte=now):
-        delete_file(row.tenant_id, row.public_id)
-        gone += 1
-    return gone
 
 
 def _in_db(function):

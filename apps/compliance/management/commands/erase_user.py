@@ -22,6 +22,7 @@ class Command(BaseCommand):
         counts = erase_user(tenant=tenant, user=user)
         self.stdout.write(
             f"Erased {counts['conversations']} conversations, {counts['messages']} messages, "
-            f"{counts['responses']} stored responses and {counts['audit_payloads']} stored payloads of "
+            f"{counts['responses']} stored responses, {counts['files']} files and {counts['audit_payloads']} "
+            "stored payloads of "
             f"{user.get_username()} in {tenant.slug}."
         )
