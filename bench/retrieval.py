@@ -4,12 +4,14 @@ ingestion throughput.
     .venv/bin/python bench/retrieval.py [--chunks 1000000] [--tenant-chunks 100000] [--queries 300]
 
 Starts a throwaway PostgreSQL 16 with pgvector (pgserver) and migrates. Then:
-1. Ingestion: one generated text file of about `--ingest-chunks` chunks is ingested as a tenant's
-   upload is (extract, chunk, embed with the packaged model, write): chunks per second.
-2. Scale: `--chunks` generated passages in all, `--tenant-chunks` of them the bench tenant's and
+1. Ingestion: one generated text file (about 1 MB, 1,500 chunks of 200 tokens) is ingested as a
+   tenant's upload is (extract, chunk, embed with the packaged model, write): chunks per second.
+2. Isolation (`--probe`): five tenants ingest the same document; 10,000 searches in all, each
+   result checked to be a chunk of the tenant that searched.
+3. Scale: `--chunks` generated passages in all, `--tenant-chunks` of them the bench tenant's and
    the rest spread over 20 other tenants, written with COPY; the HNSW and full-text indexes are
    built after the load, as a restore would. Passages are embedded with the packaged model.
-3. Search: `--queries` hybrid searches of the bench tenant's store (the query of a stored passage's
+4. Search: `--queries` hybrid searches of the bench tenant's store (the query of a stored passage's
    topic), timed p50/p95/p99 in ms, and every result checked to be the bench tenant's own chunk.
 Nothing here is a test; figures go to docs/performance.md.
 """
@@ -63,6 +65,40 @@ def ingestion(tenant, principal) -> dict:
     chunks = VectorStoreFile.objects.get(pk=attachment.pk).chunks
     return {"status": status, "bytes": len(text), "chunks": chunks, "seconds": round(seconds, 2),
             "chunks_per_second": round(chunks / seconds, 1)}  # fmt: skip
+
+
+def probe(tenants, searches_in_all: int) -> dict:
+    """Tenants holding identical documents (ingested as uploads are), searched `searches_in_all`
+    times in all: every result must be a chunk of the tenant that searched."""
+    from apps.embeddings.local import local_embedder
+    from apps.retrieval import ingest, search, services
+    from apps.retrieval.models import Chunk
+    from apps.tenancy.principal import Principal
+
+    text = "\n\n".join(passage(n) for n in range(300)).encode()
+    stores = {}
+    for tenant in tenants:
+        principal = Principal(tenant.pk, tenant.slug, "unlimited", "api_key")
+        stored = services.create_file(principal, "unlimited", "same.txt", "assistants", text, "text/plain", None)
+        store, _ = services.create_store(principal, "same", {}, None, [], (800, 400))
+        attachment = services.attach(tenant.pk, store, stored.public_id, {}, (100, 20))
+        asyncio.run(ingest.ingest(attachment.pk, principal))
+        stores[tenant.pk] = (store.pk, [attachment.pk])
+    owner = dict(Chunk.objects.filter(tenant__in=tenants).values_list("pk", "tenant_id"))
+    rng = random.Random(5)  # noqa: S311
+    asked = [passage(rng.randrange(300)).split(":", 1)[1][:80] for _ in range(200)]
+    vectors = local_embedder().embed(asked)
+    foreign = results = 0
+    started = time.perf_counter()
+    for n in range(searches_in_all):
+        tenant = tenants[n % len(tenants)]
+        store_id, attachments = stores[tenant.pk]
+        hits = search.search(tenant.pk, [store_id], attachments, vectors[n % 200], asked[n % 200], 10)
+        results += len(hits)
+        foreign += sum(owner[hit.chunk_id] != tenant.pk for hit in hits)
+    return {"tenants": len(tenants), "chunks_each": len(owner) // len(tenants), "searches": searches_in_all,
+            "results": results, "results_of_other_tenants": foreign,
+            "seconds": round(time.perf_counter() - started, 1)}  # fmt: skip
 
 
 def load(tenants, total: int, own: int) -> tuple[dict, dict]:
@@ -157,6 +193,7 @@ def main() -> None:
     parser.add_argument("--tenant-chunks", type=int, default=100_000)
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--explain", action="store_true", help="print the query plan of one search")
+    parser.add_argument("--probe", type=int, default=10_000, help="isolation searches (0: none)")
     args = parser.parse_args()
     import pgserver
 
@@ -177,6 +214,9 @@ def main() -> None:
         principal = Principal(tenants[0].pk, tenants[0].slug, "unlimited", "api_key")
         report = {"ingestion": ingestion(tenants[0], principal)}
         print(json.dumps(report), flush=True)
+        if args.probe:
+            report["isolation"] = probe(tenants[1:6], args.probe)
+            print(json.dumps(report["isolation"]), flush=True)
         layout, report["scale"] = load(tenants, args.chunks, args.tenant_chunks)
         print(json.dumps(report["scale"]), flush=True)
         report["search"] = searches(tenants[0], layout, args.queries, args.tenant_chunks, args.explain)

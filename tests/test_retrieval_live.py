@@ -313,3 +313,52 @@ def test_rag_over_another_tenants_store_is_not_found(library, live, neighbour):
     answer = generate(live, {"prompt": "flux capacitor", "pipeline": "rag", "vector_store_ids": [store.id]}, neighbour)
 
     assert (answer.status_code, answer.json()["error"]["param"]) == (404, "vector_store_id")
+
+
+@pytest.fixture(scope="module")
+def twins(live, django_db_blocker):
+    """Three tenants holding the same four documents, each in its own store."""
+    with django_db_blocker.unblock():
+        keys = [services.tenant_onboard(slug=f"twin-{n}", name=f"Twin {n}", tier="enterprise").issued.plaintext
+                for n in range(3)]  # fmt: skip
+    owned = {}
+    for key in keys:
+        sdk = client(live, key)
+        store = sdk.vector_stores.create(name="same")
+        files = [sdk.vector_stores.files.upload_and_poll(
+            vector_store_id=store.id, file=(name, io.BytesIO(data)), poll_interval_ms=50).id
+            for name, data in (("volcanoes.md", VOLCANO.encode()), ("bread.txt", BREAD.encode()),
+                               ("refunds.html", POLICY.encode()), ("manual.pdf", MANUAL))]  # fmt: skip
+        owned[key] = (store.id, set(files))
+    yield owned
+    with django_db_blocker.unblock():
+        for n in range(3):
+            for row in StoredFile.objects.filter(tenant__slug=f"twin-{n}"):
+                retrieval.delete_file(row.tenant_id, row.public_id)
+        delete_tenants(slug__in=[f"twin-{n}" for n in range(3)])
+
+
+QUESTIONS = (
+    "Which volcano in Sicily erupts most often?", "How long do I have to return an item?",
+    "How much power does the flux capacitor need?", "At what temperature is sourdough baked?",
+    "What destroyed Pompeii?", "How fast must the time machine never go?",
+)  # fmt: skip
+
+
+def test_tenants_with_identical_documents_only_ever_see_their_own_chunks(live, twins):
+    seen_files, cited_files, results = set(), set(), 0
+    for key, (store_id, files) in twins.items():
+        sdk = client(live, key)
+        for question in QUESTIONS:
+            found = sdk.vector_stores.search(store_id, query=question, max_num_results=20)
+            assert {r.file_id for r in found.data} <= files
+            results += len(found.data)
+            seen_files |= {r.file_id for r in found.data}
+            answer = generate(live, {"prompt": question, "pipeline": "rag", "vector_store_ids": [store_id]}, key)
+            assert {c["file_id"] for c in answer.json()["citations"]} <= files
+            cited_files |= {c["file_id"] for c in answer.json()["citations"]}
+        texts = set(Chunk.objects.filter(store__public_id=store_id).values_list("text", flat=True))
+        assert len(texts) == 4
+    every_file = set().union(*(files for _, files in twins.values()))
+    assert seen_files == cited_files == every_file  # every tenant's every file was found, and only by it
+    assert results == 3 * len(QUESTIONS) * 4  # each search returned the tenant's four chunks, no more
