@@ -4,6 +4,7 @@ tenant sees none of it; bad uploads get clear errors."""
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import time
@@ -362,3 +363,29 @@ def test_tenants_with_identical_documents_only_ever_see_their_own_chunks(live, t
     every_file = set().union(*(files for _, files in twins.values()))
     assert seen_files == cited_files == every_file  # every tenant's every file was found, and only by it
     assert results == 3 * len(QUESTIONS) * 4  # each search returned the tenant's four chunks, no more
+
+
+def test_a_chat_message_naming_a_vector_store_is_answered_with_citations_in_its_done_frame(library, live):
+    from django.contrib.auth import get_user_model
+
+    from apps.tenancy.tokens import issue_token
+    from catalyst.testing.chat import ChatClient
+
+    _, store, attached = library
+    owner = get_user_model().objects.get(username="live-owner")
+
+    async def ask() -> tuple[dict, dict]:
+        chat = await ChatClient.open(live.server.url, issue_token(user_id=owner.pk, tenant_slug="live"))
+        grounded = await chat.until(await chat.message(
+            "How much power does the flux capacitor need?", model="gpt-mock", vector_store_ids=[store.id]))  # fmt: skip
+        plain = await chat.until(await chat.message("Hello", model="gpt-mock"))
+        refused = await chat.until(await chat.message("Hello", model="gpt-mock", vector_store_ids="vs_1"))
+        await chat.close()
+        return grounded.end, plain.end, refused.end
+
+    grounded, plain, refused = asyncio.run(ask())
+
+    assert grounded["type"] == "done"
+    assert grounded["citations"][0]["file_id"] == attached["manual.pdf"].id
+    assert "citations" not in plain
+    assert (refused["type"], refused["code"]) == ("error", "invalid_frame")

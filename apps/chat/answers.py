@@ -27,6 +27,7 @@ from apps.gateway import pipeline
 from apps.gateway.pipeline import StreamFailure
 from apps.observability import tracing
 from apps.providers.types import ChatRequest, TextDelta
+from apps.retrieval.stage import Retrieval
 from apps.tenancy.principal import Principal
 
 from . import context, frames, services, summary
@@ -74,11 +75,15 @@ def remote(channel: str) -> Send:
 
 
 class Answer:
-    def __init__(self, principal: Principal, client_id: str, turn: Turn, model: str, request_id: str) -> None:
+    def __init__(
+        self, principal: Principal, client_id: str, turn: Turn, model: str, request_id: str,
+        vector_store_ids: list[str] | None = None,
+    ) -> None:  # fmt: skip
         self.principal = principal
         self.client_id = client_id
         self.turn = turn
         self.model = model
+        self.vector_store_ids = vector_store_ids or []  # the message names stores: a grounded answer
         self.request_id = request_id
         self.parts: list[str] = []
         self.length = 0
@@ -168,6 +173,7 @@ class Answer:
             request = pipeline.Request(
                 self.principal, self.request_id, "chat", self.model, ChatRequest(messages=messages), stream=True
             )
+            request.retrieval = Retrieval(self.vector_store_ids) if self.vector_store_ids else None
             await pipeline.start(request)
             failure = None
             # aclosing: a cancel that lands while a frame is being sent still closes the upstream
@@ -205,7 +211,10 @@ class Answer:
 
     def _done(self, request: pipeline.Request | None) -> Frame:
         cached = str(request.cache_status) if request else "BYPASS"
-        return frames.done(self.client_id, self.turn.conversation_id, *self._billed(request), cached=cached)
+        citations = request.retrieval.citations if request and request.retrieval else None
+        return frames.done(
+            self.client_id, self.turn.conversation_id, *self._billed(request), cached=cached, citations=citations
+        )
 
     async def _emit(self, frame: Frame) -> None:
         if frame["type"] == "token":

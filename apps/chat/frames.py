@@ -17,12 +17,16 @@ def token(client_id: str, text: str, offset: int) -> Frame:
 
 def done(
     client_id: str, conversation_id: int, model: str, tokens_in: int, tokens_out: int, cost_usd: Decimal,
-    cached: str = "BYPASS",
+    cached: str = "BYPASS", citations: list[dict] | None = None,
 ) -> Frame:  # fmt: skip
-    return {
+    """`citations`: the sources of a grounded answer (a message that named vector stores)."""
+    frame = {
         "type": "done", "id": client_id, "conversation_id": conversation_id, "model": model,
         "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": money.usd(cost_usd), "cached": cached,
     }  # fmt: skip
+    if citations is not None:
+        frame["citations"] = citations
+    return frame
 
 
 def cancelled(client_id: str) -> Frame:

@@ -67,3 +67,10 @@ def _check_message(frame: dict[str, Any], client_id: str) -> None:
         raise FrameInvalid(f"'content' is longer than {settings.CHAT_MAX_MESSAGE_CHARS} characters.", client_id)
     if conversation_id is not None and (not isinstance(conversation_id, int) or isinstance(conversation_id, bool)):
         raise FrameInvalid("'conversation_id' must be an integer.", client_id)
+    stores = frame.setdefault("vector_store_ids", [])
+    if (
+        not isinstance(stores, list)
+        or len(stores) > 10
+        or not all(isinstance(s, str) and 0 < len(s) <= 64 for s in stores)
+    ):
+        raise FrameInvalid("'vector_store_ids' must be a list of at most 10 vector store ids.", client_id)
