@@ -21,13 +21,15 @@ from ..formats.openai_chat import ChatCompletionRequest
 from ..formats.responses import ResponsesRequest
 from . import schemas as s
 from .conversations import Rename
+from .guardrails import CheckRequest
+from .vector_stores import AttachFile, CreateStore, Search, UpdateAttributes, UpdateStore
 
 STATUS_TEXT = {
     "400": "Invalid request",
     "401": "Missing or bad credentials",
     "402": "Budget exhausted",
     "403": "Not allowed (model, endpoint, tenant suspended, conversations need a user)",
-    "404": "No such model, response or conversation (for this tenant)",
+    "404": "No such model, response, conversation, file or vector store (for this tenant)",
     "405": "Method not allowed (see Allow)",
     "413": "Request too large",
     "429": "Rate limited (Retry-After, RateLimit-* headers)",
@@ -57,6 +59,8 @@ class Operation:
     anthropic: bool = False  # errors in Anthropic's envelope
     public: bool = False  # no credential
     parameters: tuple[dict[str, Any], ...] = field(default=())
+    form: bool = False  # the request is multipart/form-data (a file upload)
+    download: bool = False  # the answer is the file's bytes
 
 
 def _path_parameter(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
@@ -76,6 +80,19 @@ CACHE_HEADERS = (
     {"name": "X-Catalyst-Use-Case", "in": "header", "required": False,
      "schema": {"type": "string", "pattern": "^[a-z0-9][a-z0-9_.-]{0,62}$"},
      "description": "The tenant's cache policy for this use case (an unknown name is a 400)."},
+)  # fmt: skip
+FILE_ID = _path_parameter("file_id", {"type": "string", "minLength": 1, "maxLength": 64}, "A file's id.")
+STORE_ID = _path_parameter("store_id", {"type": "string", "minLength": 1, "maxLength": 64}, "A vector store's id.")
+LIST_QUERY = (
+    {"name": "limit", "in": "query", "required": False, "schema": {"type": "integer", "minimum": 1, "maximum": 100},
+     "description": "How many (default 20)."},
+    {"name": "order", "in": "query", "required": False, "schema": {"enum": ["asc", "desc"]},
+     "description": "By creation (default desc)."},
+)  # fmt: skip
+STORE_FILE_QUERY = (
+    *LIST_QUERY,
+    {"name": "filter", "in": "query", "required": False,
+     "schema": {"enum": ["in_progress", "completed", "failed", "cancelled"]}, "description": "One status."},
 )  # fmt: skip
 CONVERSATION_QUERY = (
     {"name": "q", "in": "query", "required": False, "schema": {"type": "string"},
@@ -140,6 +157,46 @@ OPERATIONS: tuple[Operation, ...] = (
     Operation("/v1/conversations/{conversation_id}/messages", "get", "listConversationMessages",
               "A conversation's messages, oldest first.", s.ConversationMessages, errors=LOOKUP,
               parameters=(CONVERSATION_ID,)),
+    Operation("/v1/guardrails/check", "post", "checkGuardrails",
+              "The tenant's guardrail rules applied to a text: every finding, the action, the redacted text.",
+              s.GuardrailCheck, CheckRequest, EDITING),
+    Operation("/v1/files", "post", "createFile", "Upload a file (multipart/form-data: file, purpose).",
+              s.FileObject, s.FileUpload, EDITING, form=True),
+    Operation("/v1/files", "get", "listFiles", "The tenant's files, newest first.", s.FileList,
+              errors=EDITING, parameters=LIST_QUERY),
+    Operation("/v1/files/{file_id}", "get", "getFile", "One file.", s.FileObject, errors=LOOKUP,
+              parameters=(FILE_ID,)),
+    Operation("/v1/files/{file_id}", "delete", "deleteFile", "Delete a file, its attachments and their chunks.",
+              s.FileDeleted, errors=LOOKUP, parameters=(FILE_ID,)),
+    Operation("/v1/files/{file_id}/content", "get", "getFileContent", "The file's bytes.", None, errors=LOOKUP,
+              parameters=(FILE_ID,), download=True),
+    Operation("/v1/vector_stores", "post", "createVectorStore", "Create a vector store, optionally with files.",
+              s.VectorStore, CreateStore, EDITING),
+    Operation("/v1/vector_stores", "get", "listVectorStores", "The tenant's vector stores, newest first.",
+              s.VectorStoreList, errors=EDITING, parameters=LIST_QUERY),
+    Operation("/v1/vector_stores/{store_id}", "get", "getVectorStore", "One vector store, with its file counts.",
+              s.VectorStore, errors=LOOKUP, parameters=(STORE_ID,)),
+    Operation("/v1/vector_stores/{store_id}", "post", "updateVectorStore", "Rename, relabel or re-expire a store.",
+              s.VectorStore, UpdateStore, EDITING, parameters=(STORE_ID,)),
+    Operation("/v1/vector_stores/{store_id}", "delete", "deleteVectorStore", "Delete a store and its chunks.",
+              s.VectorStoreDeleted, errors=LOOKUP, parameters=(STORE_ID,)),
+    Operation("/v1/vector_stores/{store_id}/files", "post", "createVectorStoreFile",
+              "Attach a file; it is ingested in the background (poll its status).", s.VectorStoreFile, AttachFile,
+              EDITING, parameters=(STORE_ID,)),
+    Operation("/v1/vector_stores/{store_id}/files", "get", "listVectorStoreFiles", "The store's files.",
+              s.VectorStoreFileList, errors=EDITING, parameters=(STORE_ID, *STORE_FILE_QUERY)),
+    Operation("/v1/vector_stores/{store_id}/files/{file_id}", "get", "getVectorStoreFile",
+              "An attachment's status and last error.", s.VectorStoreFile, errors=LOOKUP,
+              parameters=(STORE_ID, FILE_ID)),
+    Operation("/v1/vector_stores/{store_id}/files/{file_id}", "post", "updateVectorStoreFile",
+              "Replace an attachment's attributes.", s.VectorStoreFile, UpdateAttributes, EDITING,
+              parameters=(STORE_ID, FILE_ID)),
+    Operation("/v1/vector_stores/{store_id}/files/{file_id}", "delete", "deleteVectorStoreFile",
+              "Detach a file (its chunks go; the file stays).", s.VectorStoreFileDeleted, errors=LOOKUP,
+              parameters=(STORE_ID, FILE_ID)),
+    Operation("/v1/vector_stores/{store_id}/search", "post", "searchVectorStore",
+              "Hybrid search (embedding and keywords, fused by rank) with attribute filters.", s.SearchPage, Search,
+              EDITING, parameters=(STORE_ID,)),
     Operation("/health", "get", "health", "Liveness: the process answers.", s.Health, errors=("405",), public=True),
     Operation("/ready", "get", "ready", "Readiness: database, migrations, Redis and providers (503 when not ready).",
               s.Readiness, errors=("405",), public=True),
@@ -179,8 +236,13 @@ def _ref(model: type[BaseModel]) -> dict[str, str]:
 
 def _operation(op: Operation) -> dict[str, Any]:
     envelope = _ref(s.AnthropicErrorEnvelope if op.anthropic else s.ErrorEnvelope)
-    if op.answer is None:
-        success: dict[str, Any] = {"204": {"description": "Done; no body", "headers": _headers(op)}}
+    if op.download:
+        binary = {"schema": {"type": "string", "format": "binary"}}
+        success: dict[str, Any] = {"200": {"description": "The bytes", "headers": _headers(op),
+                                           "content": {"application/octet-stream": binary, "text/plain": binary,
+                                                       "text/html": binary, "application/pdf": binary}}}  # fmt: skip
+    elif op.answer is None:
+        success = {"204": {"description": "Done; no body", "headers": _headers(op)}}
     else:
         content: dict[str, Any] = {"application/json": {"schema": _ref(op.answer)}}
         if op.streams:
@@ -200,7 +262,8 @@ def _operation(op: Operation) -> dict[str, Any]:
     if parameters:
         operation["parameters"] = parameters
     if op.request is not None:
-        operation["requestBody"] = {"required": True, "content": {"application/json": {"schema": _ref(op.request)}}}
+        kind = "multipart/form-data" if op.form else "application/json"
+        operation["requestBody"] = {"required": True, "content": {kind: {"schema": _ref(op.request)}}}
     if op.public:
         operation["security"] = []
     elif op.anthropic:

@@ -156,6 +156,8 @@ class Generated(BaseModel):
     cached: bool
     cache: Literal["HIT", "SEMANTIC", "MISS", "BYPASS", "STALE"]
     cost_usd: Money
+    citations: list[Citation] | None = Field(None, description="pipeline rag: the sources, best first.")
+    withheld: list[Withheld] | None = Field(None, description="pipeline rag: chunks the injection check flagged.")
 
 
 class ResponseUsage(BaseModel):
@@ -296,3 +298,156 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not ready"]
     checks: dict[str, Any] = Field(description="database, migrations, redis, and (when ready) providers.")
+
+
+# --- retrieval (OpenAI's Files and Vector Stores) ------------------------------------------------
+
+Scalar = str | float | bool
+
+
+class Citation(BaseModel):
+    file_id: str
+    filename: str
+    chunk_id: str
+    score: float
+    text: str
+
+
+class Withheld(BaseModel):
+    file_id: str
+    chunk_id: str
+    check: str = Field(description="The guardrail check that flagged the chunk (the indirect check).")
+
+
+class FileObject(BaseModel):
+    id: str
+    object: Literal["file"]
+    bytes: int
+    created_at: int
+    filename: str
+    purpose: Literal["assistants", "user_data", "batch"]
+    status: Literal["uploaded", "processed", "error"]
+    expires_at: int | None
+    status_details: str | None
+
+
+class FileUpload(BaseModel):
+    file: bytes = Field(description="The file (text, Markdown, HTML or PDF; JSON Lines for batches).")
+    purpose: Literal["assistants", "user_data", "batch"]
+
+
+class FileDeleted(BaseModel):
+    id: str
+    object: Literal["file"]
+    deleted: bool
+
+
+class Page(BaseModel):
+    object: Literal["list"]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class FileList(Page):
+    data: list[FileObject]
+
+
+class FileCounts(BaseModel):
+    in_progress: int
+    completed: int
+    failed: int
+    cancelled: int
+    total: int
+
+
+class VectorStore(BaseModel):
+    id: str
+    object: Literal["vector_store"]
+    created_at: int
+    name: str
+    usage_bytes: int
+    file_counts: FileCounts
+    status: Literal["in_progress", "completed", "expired"]
+    expires_after: dict[str, Any] | None
+    expires_at: int | None
+    last_active_at: int | None
+    metadata: dict[str, str]
+
+
+class VectorStoreList(Page):
+    data: list[VectorStore]
+
+
+class VectorStoreDeleted(BaseModel):
+    id: str
+    object: Literal["vector_store.deleted"]
+    deleted: bool
+
+
+class LastError(BaseModel):
+    code: Literal["server_error", "unsupported_file", "invalid_file"]
+    message: str
+
+
+class VectorStoreFile(BaseModel):
+    id: str
+    object: Literal["vector_store.file"]
+    created_at: int
+    vector_store_id: str
+    status: Literal["in_progress", "completed", "failed", "cancelled"]
+    last_error: LastError | None
+    usage_bytes: int
+    attributes: dict[str, Scalar]
+    chunking_strategy: dict[str, Any]
+
+
+class VectorStoreFileList(Page):
+    data: list[VectorStoreFile]
+
+
+class VectorStoreFileDeleted(BaseModel):
+    id: str
+    object: Literal["vector_store.file.deleted"]
+    deleted: bool
+
+
+class SearchContent(BaseModel):
+    type: Literal["text"]
+    text: str
+
+
+class SearchResult(BaseModel):
+    file_id: str
+    filename: str
+    score: float = Field(description="The fused rank over the best possible: 1.0 is first in both searches.")
+    attributes: dict[str, Scalar]
+    content: list[SearchContent]
+
+
+class SearchPage(BaseModel):
+    object: Literal["vector_store.search_results.page"]
+    search_query: list[str]
+    data: list[SearchResult]
+    has_more: bool
+    next_page: str | None
+
+
+class GuardrailEntity(BaseModel):
+    type: str
+    start: int
+    end: int
+    score: float
+
+
+class GuardrailResult(BaseModel):
+    check: str
+    action: Literal["log", "redact", "block"]
+    score: float
+    entities: list[GuardrailEntity]
+
+
+class GuardrailCheck(BaseModel):
+    flagged: bool
+    results: list[GuardrailResult]
+    redacted_text: str

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
 
 from apps.core.errors import InvalidRequest
 from apps.retrieval import chunking, search, services
@@ -21,7 +21,7 @@ from . import metered
 from .files import cursor, epoch, in_db, list_params, listing
 
 POLL_AFTER_MS = "250"  # what the SDK's poll helpers wait between polls while a file is in progress
-Scalar = str | float | bool
+Scalar = StrictStr | StrictBool | StrictInt | StrictFloat  # an attribute's value: never coerced
 
 
 def _pairs(value: dict, what: str, *, scalars: bool) -> dict:
@@ -38,7 +38,7 @@ def _pairs(value: dict, what: str, *, scalars: bool) -> dict:
 
 
 class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", strict=True)
 
 
 class StaticChunking(Strict):
@@ -119,7 +119,7 @@ class UpdateAttributes(Strict):
 class Comparison(Strict):
     type: Literal["eq", "ne", "gt", "gte", "lt", "lte", "in", "nin"]
     key: Annotated[str, Field(max_length=64)]
-    value: Scalar | list[str | float]
+    value: Scalar | list[StrictStr | StrictInt | StrictFloat]
 
 
 class Compound(Strict):
