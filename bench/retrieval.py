@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
 import os
 import random
@@ -85,6 +86,7 @@ def probe(tenants, searches_in_all: int) -> dict:
         asyncio.run(ingest.ingest(attachment.pk, principal))
         stores[tenant.pk] = (store.pk, [attachment.pk])
     owner = dict(Chunk.objects.filter(tenant__in=tenants).values_list("pk", "tenant_id"))
+    rows = len(owner) // len(tenants)
     rng = random.Random(5)  # noqa: S311
     asked = [passage(rng.randrange(300)).split(":", 1)[1][:80] for _ in range(200)]
     vectors = local_embedder().embed(asked)
@@ -93,7 +95,7 @@ def probe(tenants, searches_in_all: int) -> dict:
     for n in range(searches_in_all):
         tenant = tenants[n % len(tenants)]
         store_id, attachments = stores[tenant.pk]
-        hits = search.search(tenant.pk, [store_id], attachments, vectors[n % 200], asked[n % 200], 10)
+        hits = search.search(tenant.pk, [store_id], attachments, vectors[n % 200], asked[n % 200], 10, rows)
         results += len(hits)
         foreign += sum(owner[hit.chunk_id] != tenant.pk for hit in hits)
     return {"tenants": len(tenants), "chunks_each": len(owner) // len(tenants), "searches": searches_in_all,
@@ -165,11 +167,11 @@ def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
     rng = random.Random(3)  # noqa: S311
     asked = [passage(rng.randrange(own)).split(":", 1)[1][:90] for _ in range(queries)]
     vectors = local_embedder().embed(asked)
-    search.search(tenant.pk, [store.pk], attachment_ids, vectors[0], asked[0], 10)  # warm
+    search.search(tenant.pk, [store.pk], attachment_ids, vectors[0], asked[0], 10, own)  # warm
     timings, foreign, found = [], 0, 0
     for question, vector in zip(asked, vectors, strict=True):
         started = time.perf_counter()
-        hits = search.search(tenant.pk, [store.pk], attachment_ids, vector, question, 10)
+        hits = search.search(tenant.pk, [store.pk], attachment_ids, vector, question, 10, own)
         timings.append((time.perf_counter() - started) * 1000)
         found += len(hits)
         owners = set(Chunk.objects.filter(pk__in=[h.chunk_id for h in hits]).values_list("tenant_id", flat=True))
@@ -182,8 +184,9 @@ def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
                   "attachments": attachment_ids, "candidates": 40}  # fmt: skip
         with transaction.atomic(), connection.cursor() as cursor:
             cursor.execute(f"SET LOCAL hnsw.ef_search = {search.EF_SEARCH}")
-            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + search._postgres_sql(256), params)
-            print("\n".join(row[0] for row in cursor.fetchall()), flush=True)
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + search._nearest_sql(256, own > search.EXACT_ROWS), params)
+            print("\n".join(row[0][:300] for row in cursor.fetchall()), flush=True)
     return {"queries": queries, "results": found, "results_of_other_tenants": foreign, **percentiles(timings)}
 
 
@@ -194,32 +197,47 @@ def main() -> None:
     parser.add_argument("--queries", type=int, default=300)
     parser.add_argument("--explain", action="store_true", help="print the query plan of one search")
     parser.add_argument("--probe", type=int, default=10_000, help="isolation searches (0: none)")
+    parser.add_argument("--keep", help="a directory for the database, kept: a second run searches it again")
     args = parser.parse_args()
     import pgserver
 
-    with tempfile.TemporaryDirectory() as var_dir:
-        server = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode="stop")
-        os.environ.update({"DJANGO_SETTINGS_MODULE": "catalyst.settings.local", "CATALYST_VAR_DIR": var_dir,
+    with contextlib.ExitStack() as stack:
+        var_dir = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
+        loaded = Path(var_dir) / "loaded.json"
+        server = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode=None if args.keep else "stop")
+        os.environ.update({"DJANGO_SETTINGS_MODULE": "catalyst.settings.local", "CATALYST_VAR_DIR": str(var_dir),
                            "DATABASE_URL": server.get_uri(), "DEBUG": "0"})  # fmt: skip
         import django
 
         django.setup()
         from django.core.management import call_command
 
+        from apps.retrieval.models import VectorStore, VectorStoreFile
         from apps.tenancy import services
+        from apps.tenancy.models import Tenant
         from apps.tenancy.principal import Principal
 
-        call_command("migrate", verbosity=0)
-        tenants = [services.tenant_onboard(slug=f"t{n}", name=f"T{n}", tier="unlimited").tenant for n in range(21)]
-        principal = Principal(tenants[0].pk, tenants[0].slug, "unlimited", "api_key")
-        report = {"ingestion": ingestion(tenants[0], principal)}
-        print(json.dumps(report), flush=True)
-        if args.probe:
-            report["isolation"] = probe(tenants[1:6], args.probe)
-            print(json.dumps(report["isolation"]), flush=True)
-        layout, report["scale"] = load(tenants, args.chunks, args.tenant_chunks)
-        print(json.dumps(report["scale"]), flush=True)
-        report["search"] = searches(tenants[0], layout, args.queries, args.tenant_chunks, args.explain)
+        if loaded.exists():
+            report = json.loads(loaded.read_text())
+            tenants = [Tenant.objects.get(slug=f"t{n}") for n in range(21)]
+            layout = {}
+            for tenant in tenants:
+                store = VectorStore.objects.get(tenant=tenant, name="scale")
+                layout[tenant.pk] = (store, list(VectorStoreFile.objects.filter(store=store).order_by("pk")))
+        else:
+            call_command("migrate", verbosity=0)
+            tenants = [services.tenant_onboard(slug=f"t{n}", name=f"T{n}", tier="unlimited").tenant for n in range(21)]
+            principal = Principal(tenants[0].pk, tenants[0].slug, "unlimited", "api_key")
+            report = {"ingestion": ingestion(tenants[0], principal)}
+            print(json.dumps(report), flush=True)
+            if args.probe:
+                report["isolation"] = probe(tenants[1:6], args.probe)
+                print(json.dumps(report["isolation"]), flush=True)
+            layout, report["scale"] = load(tenants, args.chunks, args.tenant_chunks)
+            print(json.dumps(report["scale"]), flush=True)
+            if args.keep:
+                loaded.write_text(json.dumps(report))
+        report["search"] = searches(tenants[0], layout, args.queries, report["scale"]["tenant_chunks"], args.explain)
         print(json.dumps(report, indent=2))
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import math
 import re
+import time
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,8 +28,10 @@ from .models import Chunk, IngestStatus, VectorStoreFile
 
 RRF_K = 60
 CANDIDATES = 40  # from each search, before fusion
-EF_SEARCH = 200  # HNSW candidates (pgvector's hnsw.ef_search): the tenant and store filter applies after
+EF_SEARCH = 400  # HNSW candidates (pgvector's hnsw.ef_search): the tenant and store filter applies after
+EXACT_ROWS = 20_000  # a scope of at most this many chunks is searched exactly
 COMMON_SHARE = 0.05  # a word in more chunks than this is left out of the keyword query
+COMMON_SECONDS = 300
 RANKED = 1000  # keyword matches ranked at most (the rest of a very common match is not read)
 _WORD = re.compile(r"\w+")
 
@@ -79,12 +82,15 @@ def matches(condition: dict, attributes: dict) -> bool:
 
 
 def search(
-    tenant_id: int, store_ids: Sequence[int], attachment_ids: Sequence[int], vector: np.ndarray, query: str, limit: int
-) -> list[Hit]:
+    tenant_id: int, store_ids: Sequence[int], attachment_ids: Sequence[int], vector: np.ndarray, query: str, limit: int,
+    scope_rows: int | None = None,
+) -> list[Hit]:  # fmt: skip
+    """The best `limit` chunks; `scope_rows` is how many chunks the attachments hold (their counts),
+    which decides between an exact and an approximate nearest-neighbour search."""
     if not attachment_ids:
         return []
     if connection.vendor == "postgresql":
-        return _postgres(tenant_id, list(store_ids), list(attachment_ids), vector, query, limit)
+        return _postgres(tenant_id, list(store_ids), list(attachment_ids), vector, query, limit, scope_rows)
     return _in_process(tenant_id, list(store_ids), list(attachment_ids), vector, query, limit)
 
 
@@ -93,53 +99,84 @@ def _fused(ranks: dict[int, list[int]]) -> dict[int, float]:
     return {key: sum(1 / (RRF_K + rank) for rank in found) / best for key, found in ranks.items()}
 
 
-def _postgres_sql(size: int) -> str:
-    cast = f"::vector({int(size)})"  # an int, never request text: the partial index needs it written
-    return f"""
-WITH common AS (  -- lexemes in more than one chunk in twenty (ANALYZE statistics) say little
-    SELECT e.lexeme FROM pg_stats s,
-           unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, frequency)
-    WHERE s.tablename = 'retrieval_chunk' AND s.attname = 'search' AND e.frequency > {COMMON_SHARE}
-), q AS (
-    SELECT %(vector)s{cast} AS v,
-           to_tsquery('simple', coalesce((
+def _nearest_sql(size: int, approximate: bool) -> str:
+    """The nearest chunks. Exact (the tenant's index, then every vector of the scope compared)
+    for a small scope; through HNSW for a large one, with the tenant, store and attachment filters
+    written so that no b-tree index can serve them (`+ 0`): the planner would otherwise compare
+    all of a large tenant's vectors. The size is an int written into the SQL: the partial index
+    needs it there."""
+    cast = f"::vector({int(size)})"
+    plus = " + 0" if approximate else ""
+    return (
+        f"SELECT c.id FROM retrieval_chunk c WHERE (c.tenant_id{plus}) = %(tenant)s "  # noqa: S608
+        f"AND (c.store_id{plus}) = ANY(%(stores)s) AND (c.attachment_id{plus}) = ANY(%(attachments)s) "
+        f"AND c.dimensions = {int(size)} ORDER BY c.embedding{cast} <=> %(vector)s{cast} LIMIT %(candidates)s"
+    )
+
+
+_COMMON_SQL = f"""
+SELECT e.lexeme FROM pg_stats s,
+       unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, frequency)
+WHERE s.tablename = 'retrieval_chunk' AND s.attname = 'search' AND e.frequency > {COMMON_SHARE}
+"""  # noqa: S608 - a module constant
+_KEYWORD_SQL = f"""
+WITH q AS (
+    SELECT to_tsquery('simple', coalesce((
                SELECT string_agg(quote_literal(lexeme), ' | ')
                FROM unnest(tsvector_to_array(to_tsvector('english', %(query)s))) lexeme
-               WHERE lexeme NOT IN (SELECT lexeme FROM common)), '')) AS t
-), nearest AS (
-    SELECT id, row_number() OVER (ORDER BY distance) AS rank FROM (
-        SELECT c.id, c.embedding{cast} <=> q.v AS distance FROM retrieval_chunk c, q
-        WHERE c.tenant_id = %(tenant)s AND c.store_id = ANY(%(stores)s) AND c.attachment_id = ANY(%(attachments)s)
-          AND c.dimensions = {int(size)}
-        ORDER BY c.embedding{cast} <=> q.v LIMIT %(candidates)s) found
-), keyword AS (
-    SELECT id, row_number() OVER (ORDER BY relevance DESC, id) AS rank FROM (
-        SELECT m.id, ts_rank_cd(m.search, q.t) AS relevance FROM q, (
-            SELECT c.id, c.search FROM retrieval_chunk c, q
-            WHERE c.tenant_id = %(tenant)s AND c.store_id = ANY(%(stores)s) AND c.attachment_id = ANY(%(attachments)s)
-              AND c.search @@ q.t
-            LIMIT {RANKED}) m
-        ORDER BY relevance DESC LIMIT %(candidates)s) found
+               WHERE lexeme <> ALL(%(common)s)), '')) AS t
 )
-SELECT c.id, c.attachment_id, c.text, n.rank, k.rank
-FROM (SELECT id FROM nearest UNION SELECT id FROM keyword) ids
-JOIN retrieval_chunk c ON c.id = ids.id AND c.tenant_id = %(tenant)s
-LEFT JOIN nearest n ON n.id = ids.id LEFT JOIN keyword k ON k.id = ids.id
+SELECT m.id FROM q, (
+    SELECT c.id, c.search FROM retrieval_chunk c, q
+    WHERE c.tenant_id = %(tenant)s AND c.store_id = ANY(%(stores)s) AND c.attachment_id = ANY(%(attachments)s)
+      AND c.search @@ q.t
+    LIMIT {RANKED}) m
+ORDER BY ts_rank_cd(m.search, q.t) DESC, m.id LIMIT %(candidates)s
 """  # noqa: S608
+_common: tuple[float, list[str]] = (0.0, [])
 
 
-def _postgres(tenant_id, store_ids, attachment_ids, vector, query, limit) -> list[Hit]:
+def _common_lexemes(cursor) -> list[str]:
+    """Lexemes in more than one chunk in twenty, from ANALYZE's statistics: they say little about
+    which chunk answers, and matching them would rank most of a store. Read every 5 minutes."""
+    global _common
+    if time.monotonic() - _common[0] > COMMON_SECONDS:
+        cursor.execute(_COMMON_SQL)
+        _common = (time.monotonic(), [row[0] for row in cursor.fetchall()])
+    return _common[1]
+
+
+_TEXTS_SQL = "SELECT id, attachment_id, text FROM retrieval_chunk WHERE id = ANY(%(ids)s) AND tenant_id = %(tenant)s"
+
+
+def _postgres(tenant_id, store_ids, attachment_ids, vector, query, limit, scope_rows) -> list[Hit]:
+    candidates = max(CANDIDATES, limit)
     params = {
         "vector": "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]", "query": query[:10_000],
-        "tenant": tenant_id, "stores": store_ids, "attachments": attachment_ids, "candidates": max(CANDIDATES, limit),
+        "tenant": tenant_id, "stores": store_ids, "attachments": attachment_ids, "candidates": candidates,
     }  # fmt: skip
+    approximate = scope_rows is None or scope_rows > EXACT_ROWS
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(EF_SEARCH)}")
-        cursor.execute(_postgres_sql(vector.shape[0]), params)
-        rows = cursor.fetchall()
-    texts = {row[0]: (row[1], row[2]) for row in rows}
-    scores = _fused({row[0]: [rank for rank in (row[3], row[4]) if rank is not None] for row in rows})
-    return _ranked(scores, texts, limit)
+        if approximate:  # HNSW, or nothing: a sequential scan would compare every vector of the table
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {int(EF_SEARCH)}")
+            cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute(_nearest_sql(vector.shape[0], approximate), params)
+        nearest = [row[0] for row in cursor.fetchall()]
+        if approximate and len(nearest) < min(candidates, scope_rows or candidates):
+            # the index's candidates were mostly other scopes' rows: compare this scope's exactly
+            cursor.execute("SET LOCAL enable_seqscan = on")
+            cursor.execute(_nearest_sql(vector.shape[0], False), params)
+            nearest = [row[0] for row in cursor.fetchall()]
+        cursor.execute("SET LOCAL enable_seqscan = on")
+        cursor.execute(_KEYWORD_SQL, {**params, "common": _common_lexemes(cursor)})
+        keyword = [row[0] for row in cursor.fetchall()]
+        ranks: dict[int, list[int]] = {}
+        for found in (nearest, keyword):
+            for rank, key in enumerate(found, start=1):
+                ranks.setdefault(key, []).append(rank)
+        cursor.execute(_TEXTS_SQL, {"ids": list(ranks), "tenant": tenant_id})
+        texts = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
+    return _ranked({key: score for key, score in _fused(ranks).items() if key in texts}, texts, limit)
 
 
 def _ranked(scores: dict[int, float], texts: dict[int, tuple[int, str]], limit: int) -> list[Hit]:

@@ -204,7 +204,8 @@ async def find(principal: Principal, request_id: str, store_ids: list[str], quer
 
     def found() -> tuple[list[Hit], dict[int, VectorStoreFile]]:
         allowed = search.allowed_attachments(tenant_id, keys, embedded.space, filters)
-        hits = search.search(tenant_id, keys, list(allowed), embedded.vectors[0], query, limit)
+        rows = sum(attachment.chunks for attachment in allowed.values())
+        hits = search.search(tenant_id, keys, list(allowed), embedded.vectors[0], query, limit, rows)
         touch(keys)
         return hits, allowed
 
