@@ -64,14 +64,10 @@ def matches(condition: dict, attributes: dict) -> bool:
     if key not in attributes:
         return kind in ("ne", "nin")
     actual = attributes[key]
-    if kind == "eq":
-        return actual == value
-    if kind == "ne":
-        return actual != value
-    if kind == "in":
-        return actual in value
-    if kind == "nin":
-        return actual not in value
+    if kind in ("eq", "ne"):
+        return _same(actual, value) is (kind == "eq")
+    if kind in ("in", "nin"):
+        return any(_same(actual, item) for item in value) is (kind == "in")
     numbers = all(isinstance(x, int | float) and not isinstance(x, bool) for x in (actual, value))
     if not numbers and not (isinstance(actual, str) and isinstance(value, str)):
         return False  # order compares numbers with numbers and strings with strings
@@ -79,6 +75,13 @@ def matches(condition: dict, attributes: dict) -> bool:
         return {"gt": actual > value, "gte": actual >= value, "lt": actual < value, "lte": actual <= value}[kind]
     except TypeError:
         return False
+
+
+def _same(a: object, b: object) -> bool:
+    """Equal and of one kind: true is not 1, and 2024 is 2024.0."""
+    if isinstance(a, bool) or isinstance(b, bool):
+        return a is b
+    return a == b
 
 
 def search(
