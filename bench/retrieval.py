@@ -203,6 +203,7 @@ def main() -> None:
 
     with contextlib.ExitStack() as stack:
         var_dir = args.keep or stack.enter_context(tempfile.TemporaryDirectory())
+        Path(var_dir).mkdir(parents=True, exist_ok=True)
         loaded = Path(var_dir) / "loaded.json"
         server = pgserver.get_server(Path(var_dir) / "pgdata", cleanup_mode=None if args.keep else "stop")
         os.environ.update({"DJANGO_SETTINGS_MODULE": "catalyst.settings.local", "CATALYST_VAR_DIR": str(var_dir),
