@@ -32,6 +32,7 @@ EF_SEARCH = 400  # HNSW candidates (pgvector's hnsw.ef_search): the tenant and s
 EXACT_ROWS = 20_000  # a scope of at most this many chunks is searched exactly
 COMMON_SHARE = 0.05  # a word in more chunks than this is left out of the keyword query
 COMMON_SECONDS = 300
+COMMON_MIN_ROWS = 10_000  # in a smaller table a document's own words are in more than one chunk in twenty
 RANKED = 1000  # keyword matches ranked at most (the rest of a very common match is not read)
 _WORD = re.compile(r"\w+")
 
@@ -118,10 +119,11 @@ def _nearest_sql(size: int, approximate: bool) -> str:
 
 
 _COMMON_SQL = f"""
-SELECT e.lexeme FROM pg_stats s,
+SELECT e.lexeme FROM pg_stats s, pg_class t,
        unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS e(lexeme, frequency)
 WHERE s.tablename = 'retrieval_chunk' AND s.attname = 'search' AND e.frequency > {COMMON_SHARE}
-"""  # noqa: S608 - a module constant
+  AND t.relname = 'retrieval_chunk' AND t.reltuples >= {COMMON_MIN_ROWS}
+"""  # noqa: S608 - module constants
 _KEYWORD_SQL = f"""
 WITH q AS (
     SELECT to_tsquery('simple', coalesce((
@@ -140,8 +142,9 @@ _common: tuple[float, list[str]] = (0.0, [])
 
 
 def _common_lexemes(cursor) -> list[str]:
-    """Lexemes in more than one chunk in twenty, from ANALYZE's statistics: they say little about
-    which chunk answers, and matching them would rank most of a store. Read every 5 minutes."""
+    """Lexemes in more than one chunk in twenty, from ANALYZE's statistics, once the table holds
+    10,000 chunks: they say little about which chunk answers, and matching them would rank most
+    of a store. Read every 5 minutes."""
     global _common
     if time.monotonic() - _common[0] > COMMON_SECONDS:
         cursor.execute(_COMMON_SQL)
@@ -152,29 +155,36 @@ def _common_lexemes(cursor) -> list[str]:
 _TEXTS_SQL = "SELECT id, attachment_id, text FROM retrieval_chunk WHERE id = ANY(%(ids)s) AND tenant_id = %(tenant)s"
 
 
-def _postgres(tenant_id, store_ids, attachment_ids, vector, query, limit, scope_rows) -> list[Hit]:
-    candidates = max(CANDIDATES, limit)
-    params = {
+def _params(tenant_id, store_ids, attachment_ids, vector, query, candidates) -> dict:
+    return {
         "vector": "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]", "query": query[:10_000],
         "tenant": tenant_id, "stores": store_ids, "attachments": attachment_ids, "candidates": candidates,
     }  # fmt: skip
+
+
+def rankings(cursor, params: dict, size: int, scope_rows: int | None) -> tuple[list[int], list[int]]:
+    """The chunk ids of each half of the search, best first: nearest by embedding, best by keywords."""
     approximate = scope_rows is None or scope_rows > EXACT_ROWS
-    with transaction.atomic(), connection.cursor() as cursor:
-        if approximate:  # HNSW, or nothing: a sequential scan would compare every vector of the table
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {int(EF_SEARCH)}")
-            cursor.execute("SET LOCAL enable_seqscan = off")
-        cursor.execute(_nearest_sql(vector.shape[0], approximate), params)
-        nearest = [row[0] for row in cursor.fetchall()]
-        if approximate and len(nearest) < min(candidates, scope_rows or candidates):
-            # the index's candidates were mostly other scopes' rows: compare this scope's exactly
-            cursor.execute("SET LOCAL enable_seqscan = on")
-            cursor.execute(_nearest_sql(vector.shape[0], False), params)
-            nearest = [row[0] for row in cursor.fetchall()]
+    if approximate:  # HNSW, or nothing: a sequential scan would compare every vector of the table
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(EF_SEARCH)}")
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    cursor.execute(_nearest_sql(size, approximate), params)
+    nearest = [row[0] for row in cursor.fetchall()]
+    if approximate:
         cursor.execute("SET LOCAL enable_seqscan = on")
-        cursor.execute(_KEYWORD_SQL, {**params, "common": _common_lexemes(cursor)})
-        keyword = [row[0] for row in cursor.fetchall()]
+        if len(nearest) < min(params["candidates"], scope_rows or params["candidates"]):
+            # the index's candidates were mostly other scopes' rows: compare this scope's exactly
+            cursor.execute(_nearest_sql(size, False), params)
+            nearest = [row[0] for row in cursor.fetchall()]
+    cursor.execute(_KEYWORD_SQL, {**params, "common": _common_lexemes(cursor)})
+    return nearest, [row[0] for row in cursor.fetchall()]
+
+
+def _postgres(tenant_id, store_ids, attachment_ids, vector, query, limit, scope_rows) -> list[Hit]:
+    params = _params(tenant_id, store_ids, attachment_ids, vector, query, max(CANDIDATES, limit))
+    with transaction.atomic(), connection.cursor() as cursor:
         ranks: dict[int, list[int]] = {}
-        for found in (nearest, keyword):
+        for found in rankings(cursor, params, vector.shape[0], scope_rows):
             for rank, key in enumerate(found, start=1):
                 ranks.setdefault(key, []).append(rank)
         cursor.execute(_TEXTS_SQL, {"ids": list(ranks), "tenant": tenant_id})
