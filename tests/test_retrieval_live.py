@@ -389,3 +389,49 @@ def test_a_chat_message_naming_a_vector_store_is_answered_with_citations_in_its_
     assert grounded["citations"][0]["file_id"] == attached["manual.pdf"].id
     assert "citations" not in plain
     assert (refused["type"], refused["code"]) == ("error", "invalid_frame")
+
+
+@pytest.fixture(scope="module")
+def small_uploads(live, django_db_blocker, tmp_path_factory):
+    """A server that takes uploads of at most 2,000 bytes, and a tenant whose tier holds one file."""
+    from apps.tenancy.models import Tier
+    from catalyst.testing.live import start_catalyst, stop
+
+    from .conftest import _database_url
+
+    with django_db_blocker.unblock():
+        Tier.objects.create(name="one-file", requests_per_minute=600, concurrent_streams=5, max_files=1,
+                            max_file_bytes=3000, max_chunks=1)  # fmt: skip
+        key = services.tenant_onboard(slug="one-file", name="One file", tier="one-file").issued.plaintext
+        url = _database_url()
+    server = start_catalyst(url, tmp_path_factory.mktemp("small") / "server.log", FILES_MAX_BYTES="2000")
+    yield server, key
+    stop(server.process)
+    with django_db_blocker.unblock():
+        for row in StoredFile.objects.filter(tenant__slug="one-file"):
+            retrieval.delete_file(row.tenant_id, row.public_id)
+        delete_tenants(slug="one-file")
+        Tier.objects.filter(name="one-file").delete()
+
+
+def test_uploads_past_the_size_limit_or_the_tiers_quotas_are_refused(small_uploads):
+    server, key = small_uploads
+    sdk = openai.OpenAI(base_url=server.url + "/v1", api_key=key, max_retries=0)
+
+    with pytest.raises(openai.APIStatusError) as too_large:
+        sdk.files.create(file=("big.txt", io.BytesIO(b"x" * 5000)), purpose="assistants")
+    first = sdk.files.create(file=("a.txt", io.BytesIO(" ".join([BREAD] * 3).encode())), purpose="assistants")
+    with pytest.raises(openai.PermissionDeniedError) as second:
+        sdk.files.create(file=("b.txt", io.BytesIO(b"more")), purpose="assistants")
+    store = sdk.vector_stores.create(name="tiny")
+    small = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
+    attached = sdk.vector_stores.files.create_and_poll(
+        vector_store_id=store.id, file_id=first.id, poll_interval_ms=50, chunking_strategy=small
+    )
+
+    assert (too_large.value.status_code, too_large.value.body["code"]) == (413, "request_too_large")
+    assert second.value.body["code"] == "quota_exceeded"
+    assert [f.filename for f in sdk.files.list().data] == ["a.txt"]
+    assert (attached.status, attached.last_error.code) == ("failed", "server_error")
+    assert "chunk quota (1)" in attached.last_error.message
+    assert Chunk.objects.filter(store__public_id=store.id).count() == 0
