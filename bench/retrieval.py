@@ -176,6 +176,20 @@ def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
         found += len(hits)
         owners = set(Chunk.objects.filter(pk__in=[h.chunk_id for h in hits]).values_list("tenant_id", flat=True))
         foreign += len(owners - {tenant.pk})
+    # the approximate nearest chunks against the exact ones, for the first 50 questions
+    from django.db import connection, transaction
+
+    agreed = 0
+    for question, vector in list(zip(asked, vectors, strict=True))[:50]:
+        literal = "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+        params = {"vector": literal, "query": question, "tenant": tenant.pk, "stores": [store.pk],
+                  "attachments": attachment_ids, "candidates": 40}  # fmt: skip
+        with transaction.atomic(), connection.cursor() as cursor:
+            nearest, _ = search.rankings(cursor, params, 256, own, 10)
+            cursor.execute(search._nearest_sql(256, False), params)
+            exact = [row[0] for row in cursor.fetchall()]
+        agreed += len(set(nearest[:10]) & set(exact[:10]))
+    recall = round(agreed / (50 * 10), 3)
     if explain:
         from django.db import connection, transaction
 
@@ -183,11 +197,12 @@ def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
         params = {"vector": literal, "query": asked[0], "tenant": tenant.pk, "stores": [store.pk],
                   "attachments": attachment_ids, "candidates": 40}  # fmt: skip
         with transaction.atomic(), connection.cursor() as cursor:
-            cursor.execute(f"SET LOCAL hnsw.ef_search = {search.EF_SEARCH}")
+            cursor.execute(f"SET LOCAL hnsw.ef_search = {search._ef_search(cursor, 40, own)}")
             cursor.execute("SET LOCAL enable_seqscan = off")
             cursor.execute("EXPLAIN (ANALYZE, BUFFERS) " + search._nearest_sql(256, own > search.EXACT_ROWS), params)
             print("\n".join(row[0][:300] for row in cursor.fetchall()), flush=True)
-    return {"queries": queries, "results": found, "results_of_other_tenants": foreign, **percentiles(timings)}
+    return {"queries": queries, "results": found, "results_of_other_tenants": foreign, **percentiles(timings),
+            "nearest_recall_at_10_against_exact": recall}  # fmt: skip
 
 
 def main() -> None:

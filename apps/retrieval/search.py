@@ -28,7 +28,9 @@ from .models import Chunk, IngestStatus, VectorStoreFile
 
 RRF_K = 60
 CANDIDATES = 40  # from each search, before fusion
-EF_SEARCH = 400  # HNSW candidates (pgvector's hnsw.ef_search): the tenant and store filter applies after
+# HNSW's candidate list (hnsw.ef_search): set per query by the scope's share of the table, within
+# these bounds; the default when the share is not known.
+EF_MIN, EF_MAX, EF_SEARCH = 100, 1000, 400
 EXACT_ROWS = 20_000  # a scope of at most this many chunks is searched exactly
 COMMON_SHARE = 0.05  # a word in more chunks than this is left out of the keyword query
 COMMON_SECONDS = 300
@@ -138,18 +140,20 @@ SELECT m.id FROM q, (
     LIMIT {RANKED}) m
 ORDER BY ts_rank_cd(m.search, q.t) DESC, m.id LIMIT %(candidates)s
 """  # noqa: S608
-_common: tuple[float, list[str]] = (0.0, [])
+_statistics_read: tuple[float, float, list[str]] = (0.0, 0.0, [])
 
 
-def _common_lexemes(cursor) -> list[str]:
-    """Lexemes in more than one chunk in twenty, from ANALYZE's statistics, once the table holds
-    10,000 chunks: they say little about which chunk answers, and matching them would rank most
-    of a store. Read every 5 minutes."""
-    global _common
-    if time.monotonic() - _common[0] > COMMON_SECONDS:
+def _statistics(cursor) -> tuple[float, list[str]]:
+    """The table's rows and its common lexemes (in more than one chunk in twenty, once the table
+    holds 10,000 chunks: they say little about which chunk answers, and matching them would rank
+    most of a store), from ANALYZE's statistics, read every 5 minutes."""
+    global _statistics_read
+    if time.monotonic() - _statistics_read[0] > COMMON_SECONDS:
+        cursor.execute("SELECT reltuples FROM pg_class WHERE relname = 'retrieval_chunk'")
+        rows = cursor.fetchone()[0]
         cursor.execute(_COMMON_SQL)
-        _common = (time.monotonic(), [row[0] for row in cursor.fetchall()])
-    return _common[1]
+        _statistics_read = (time.monotonic(), float(rows), [row[0] for row in cursor.fetchall()])
+    return _statistics_read[1], _statistics_read[2]
 
 
 _TEXTS_SQL = "SELECT id, attachment_id, text FROM retrieval_chunk WHERE id = ANY(%(ids)s) AND tenant_id = %(tenant)s"
@@ -162,29 +166,41 @@ def _params(tenant_id, store_ids, attachment_ids, vector, query, candidates) -> 
     }  # fmt: skip
 
 
-def rankings(cursor, params: dict, size: int, scope_rows: int | None) -> tuple[list[int], list[int]]:
-    """The chunk ids of each half of the search, best first: nearest by embedding, best by keywords."""
+def rankings(
+    cursor, params: dict, size: int, scope_rows: int | None, wanted: int = 1
+) -> tuple[list[int], list[int]]:  # fmt: skip
+    """The chunk ids of each half of the search, best first: nearest by embedding, best by keywords.
+    `wanted`: fewer nearest chunks than this from the index, and the scope is searched exactly."""
     approximate = scope_rows is None or scope_rows > EXACT_ROWS
     if approximate:  # HNSW, or nothing: a sequential scan would compare every vector of the table
-        cursor.execute(f"SET LOCAL hnsw.ef_search = {int(EF_SEARCH)}")
+        cursor.execute(f"SET LOCAL hnsw.ef_search = {_ef_search(cursor, params['candidates'], scope_rows)}")
         cursor.execute("SET LOCAL enable_seqscan = off")
     cursor.execute(_nearest_sql(size, approximate), params)
     nearest = [row[0] for row in cursor.fetchall()]
     if approximate:
         cursor.execute("SET LOCAL enable_seqscan = on")
-        if len(nearest) < min(params["candidates"], scope_rows or params["candidates"]):
+        if len(nearest) < min(wanted, scope_rows or wanted):
             # the index's candidates were mostly other scopes' rows: compare this scope's exactly
             cursor.execute(_nearest_sql(size, False), params)
             nearest = [row[0] for row in cursor.fetchall()]
-    cursor.execute(_KEYWORD_SQL, {**params, "common": _common_lexemes(cursor)})
+    cursor.execute(_KEYWORD_SQL, {**params, "common": _statistics(cursor)[1]})
     return nearest, [row[0] for row in cursor.fetchall()]
+
+
+def _ef_search(cursor, candidates: int, scope_rows: int | None) -> int:
+    """HNSW's candidate list: the tenant, store and attachment filters apply after the index, so
+    a scope holding a tenth of the table needs ten times the candidates it keeps."""
+    rows = _statistics(cursor)[0]
+    if not scope_rows or rows <= 0:
+        return EF_SEARCH
+    return int(min(EF_MAX, max(EF_MIN, candidates * 1.5 * rows / scope_rows)))
 
 
 def _postgres(tenant_id, store_ids, attachment_ids, vector, query, limit, scope_rows) -> list[Hit]:
     params = _params(tenant_id, store_ids, attachment_ids, vector, query, max(CANDIDATES, limit))
     with transaction.atomic(), connection.cursor() as cursor:
         ranks: dict[int, list[int]] = {}
-        for found in rankings(cursor, params, vector.shape[0], scope_rows):
+        for found in rankings(cursor, params, vector.shape[0], scope_rows, limit):
             for rank, key in enumerate(found, start=1):
                 ranks.setdefault(key, []).append(rank)
         cursor.execute(_TEXTS_SQL, {"ids": list(ranks), "tenant": tenant_id})
