@@ -435,3 +435,26 @@ def test_uploads_past_the_size_limit_or_the_tiers_quotas_are_refused(small_uploa
     assert (attached.status, attached.last_error.code) == ("failed", "server_error")
     assert "chunk quota (1)" in attached.last_error.message
     assert Chunk.objects.filter(store__public_id=store.id).count() == 0
+
+
+def test_deleting_a_file_while_it_is_ingested_stops_its_ingestion_and_leaves_no_chunk(live):
+    sdk = client(live)
+    store = sdk.vector_stores.create(name="cancelled")
+    long_text = "\n\n".join(f"Paragraph {n}: {BREAD} {VOLCANO}" for n in range(1200)).encode()  # ~2,500 chunks
+    uploaded = sdk.files.create(file=("long.md", io.BytesIO(long_text)), purpose="assistants")
+    small = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 0}}
+
+    attached = sdk.vector_stores.files.create(vector_store_id=store.id, file_id=uploaded.id, chunking_strategy=small)
+    deadline = time.monotonic() + 20
+    while not Chunk.objects.filter(store__public_id=store.id).exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # ingestion has written its first batches
+    started = Chunk.objects.filter(store__public_id=store.id).count()
+    sdk.files.delete(uploaded.id)
+    time.sleep(1.5)  # a batch in flight when the file went would land by now, and fail
+
+    assert attached.status == "in_progress"
+    assert 0 < started < 2000  # the delete came mid-ingestion
+    assert Chunk.objects.filter(store__public_id=store.id).count() == 0
+    assert not VectorStoreFile.objects.filter(store__public_id=store.id).exists()
+    assert sdk.vector_stores.retrieve(store.id).file_counts.total == 0
+    sdk.vector_stores.delete(store.id)
