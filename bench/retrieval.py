@@ -185,7 +185,7 @@ def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
         params = {"vector": literal, "query": question, "tenant": tenant.pk, "stores": [store.pk],
                   "attachments": attachment_ids, "candidates": 40}  # fmt: skip
         with transaction.atomic(), connection.cursor() as cursor:
-            nearest, _ = search.rankings(cursor, params, 256, own, 10)
+            nearest, _, _ = search.rankings(cursor, params, 256, own, 10)
             cursor.execute(search._nearest_sql(256, False), params)
             exact = [row[0] for row in cursor.fetchall()]
         agreed += len(set(nearest[:10]) & set(exact[:10]))

@@ -100,7 +100,7 @@ def main() -> None:
             found["hybrid"].append((module, [files[hit.attachment_id] for hit in hits]))
             params = search._params(tenant.pk, [store.pk], list(files), vector, question, 5)
             with transaction.atomic(), connection.cursor() as cursor:
-                nearest, keyword = search.rankings(cursor, params, vector.shape[0], len(owner))
+                nearest, keyword, _ = search.rankings(cursor, params, vector.shape[0], len(owner))
             found["vector only"].append((module, [files[owner[key]] for key in nearest[:5]]))
             found["keywords only"].append((module, [files[owner[key]] for key in keyword[:5]]))
         for mode, answers in found.items():

@@ -458,3 +458,25 @@ def test_deleting_a_file_while_it_is_ingested_stops_its_ingestion_and_leaves_no_
     assert not VectorStoreFile.objects.filter(store__public_id=store.id).exists()
     assert sdk.vector_stores.retrieve(store.id).file_counts.total == 0
     sdk.vector_stores.delete(store.id)
+
+
+def test_auto_answers_from_the_tenants_default_store_only_when_the_question_needs_it(live, neighbour):
+    sdk = client(live, neighbour)
+    store = sdk.vector_stores.create(name="manuals", metadata={"default_for_use_case": "default"})
+    manual = sdk.vector_stores.files.upload_and_poll(
+        vector_store_id=store.id, file=("manual.pdf", io.BytesIO(MANUAL)), poll_interval_ms=50
+    )
+    time.sleep(services_retrieval_defaults_seconds())  # the servers' 10 s view of default stores
+
+    needed = generate(live, {"prompt": "How much electrical power does the flux capacitor need?"}, neighbour).json()
+    unrelated = generate(live, {"prompt": "Write a haiku about autumn leaves."}, neighbour).json()
+
+    assert needed["pipeline_used"] == "rag"
+    assert needed["citations"][0]["file_id"] == manual.id
+    assert (unrelated["pipeline_used"], "citations" in unrelated) == ("direct", False)
+    sdk.files.delete(manual.id)
+    sdk.vector_stores.delete(store.id)
+
+
+def services_retrieval_defaults_seconds() -> float:
+    return retrieval.DEFAULTS_SECONDS + 0.5

@@ -45,6 +45,7 @@ class Hit:
     attachment_id: int
     text: str
     score: float
+    similarity: float | None = None  # the chunk's cosine to the question, when the nearest half found it
 
 
 def allowed_attachments(
@@ -114,7 +115,8 @@ def _nearest_sql(size: int, approximate: bool) -> str:
     cast = f"::vector({int(size)})"
     plus = " + 0" if approximate else ""
     return (
-        f"SELECT c.id FROM retrieval_chunk c WHERE (c.tenant_id{plus}) = %(tenant)s "  # noqa: S608
+        f"SELECT c.id, 1 - (c.embedding{cast} <=> %(vector)s{cast}) FROM retrieval_chunk c "  # noqa: S608
+        f"WHERE (c.tenant_id{plus}) = %(tenant)s "
         f"AND (c.store_id{plus}) = ANY(%(stores)s) AND (c.attachment_id{plus}) = ANY(%(attachments)s) "
         f"AND c.dimensions = {int(size)} ORDER BY c.embedding{cast} <=> %(vector)s{cast} LIMIT %(candidates)s"
     )
@@ -168,23 +170,24 @@ def _params(tenant_id, store_ids, attachment_ids, vector, query, candidates) -> 
 
 def rankings(
     cursor, params: dict, size: int, scope_rows: int | None, wanted: int = 1
-) -> tuple[list[int], list[int]]:  # fmt: skip
-    """The chunk ids of each half of the search, best first: nearest by embedding, best by keywords.
-    `wanted`: fewer nearest chunks than this from the index, and the scope is searched exactly."""
+) -> tuple[list[int], list[int], dict[int, float]]:  # fmt: skip
+    """The chunk ids of each half of the search, best first (nearest by embedding, best by
+    keywords), and the nearest chunks' similarity to the question. `wanted`: fewer nearest
+    chunks than this from the index, and the scope is searched exactly."""
     approximate = scope_rows is None or scope_rows > EXACT_ROWS
     if approximate:  # HNSW, or nothing: a sequential scan would compare every vector of the table
         cursor.execute(f"SET LOCAL hnsw.ef_search = {_ef_search(cursor, params['candidates'], scope_rows)}")
         cursor.execute("SET LOCAL enable_seqscan = off")
     cursor.execute(_nearest_sql(size, approximate), params)
-    nearest = [row[0] for row in cursor.fetchall()]
+    nearest = cursor.fetchall()
     if approximate:
         cursor.execute("SET LOCAL enable_seqscan = on")
         if len(nearest) < min(wanted, scope_rows or wanted):
             # the index's candidates were mostly other scopes' rows: compare this scope's exactly
             cursor.execute(_nearest_sql(size, False), params)
-            nearest = [row[0] for row in cursor.fetchall()]
+            nearest = cursor.fetchall()
     cursor.execute(_KEYWORD_SQL, {**params, "common": _statistics(cursor)[1]})
-    return nearest, [row[0] for row in cursor.fetchall()]
+    return [row[0] for row in nearest], [row[0] for row in cursor.fetchall()], dict(nearest)
 
 
 def _ef_search(cursor, candidates: int, scope_rows: int | None) -> int:
@@ -200,17 +203,24 @@ def _postgres(tenant_id, store_ids, attachment_ids, vector, query, limit, scope_
     params = _params(tenant_id, store_ids, attachment_ids, vector, query, max(CANDIDATES, limit))
     with transaction.atomic(), connection.cursor() as cursor:
         ranks: dict[int, list[int]] = {}
-        for found in rankings(cursor, params, vector.shape[0], scope_rows, limit):
+        nearest, keyword, similarity = rankings(cursor, params, vector.shape[0], scope_rows, limit)
+        for found in (nearest, keyword):
             for rank, key in enumerate(found, start=1):
                 ranks.setdefault(key, []).append(rank)
         cursor.execute(_TEXTS_SQL, {"ids": list(ranks), "tenant": tenant_id})
         texts = {row[0]: (row[1], row[2]) for row in cursor.fetchall()}
-    return _ranked({key: score for key, score in _fused(ranks).items() if key in texts}, texts, limit)
+    return _ranked({key: score for key, score in _fused(ranks).items() if key in texts}, texts, limit, similarity)
 
 
-def _ranked(scores: dict[int, float], texts: dict[int, tuple[int, str]], limit: int) -> list[Hit]:
+def _ranked(
+    scores: dict[int, float], texts: dict[int, tuple[int, str]], limit: int, similarity: dict[int, float]
+) -> list[Hit]:  # fmt: skip
     order = sorted(scores, key=lambda key: (-scores[key], key))[:limit]
-    return [Hit(key, texts[key][0], texts[key][1], round(scores[key], 4)) for key in order]
+    return [
+        Hit(key, texts[key][0], texts[key][1], round(scores[key], 4),
+            round(float(similarity[key]), 4) if key in similarity else None)
+        for key in order
+    ]  # fmt: skip
 
 
 def _in_process(tenant_id, store_ids, attachment_ids, vector, query, limit) -> list[Hit]:
@@ -230,7 +240,7 @@ def _in_process(tenant_id, store_ids, attachment_ids, vector, query, limit) -> l
     for rank, index in enumerate(_bm25([row[2] for row in rows], query)[:CANDIDATES], start=1):
         ranks.setdefault(rows[index][0], []).append(rank)
     texts = {row[0]: (row[1], row[2]) for row in rows}
-    return _ranked(_fused(ranks), texts, limit)
+    return _ranked(_fused(ranks), texts, limit, {rows[index][0]: similarity[index] for index in nearest})
 
 
 def _bm25(texts: list[str], query: str, k1: float = 1.2, b: float = 0.75) -> list[int]:

@@ -5,6 +5,7 @@ lookup names the tenant: an id of another tenant's object is "not found", never 
 from __future__ import annotations
 
 import datetime as dt
+import time
 
 from asgiref.sync import sync_to_async
 from django.db import transaction
@@ -210,3 +211,28 @@ async def find(principal: Principal, request_id: str, store_ids: list[str], quer
         return hits, allowed
 
     return await _in_db(found)()
+
+
+DEFAULT_KEY = "default_for_use_case"  # a store's metadata: the use case it answers by default
+DEFAULTS_SECONDS = 10.0
+_defaults: dict[int, tuple[float, dict[str, list[str]]]] = {}
+
+
+async def default_stores(tenant_id: int, use_case: str) -> list[str]:
+    """The stores a tenant marked (metadata `default_for_use_case`) as the default for a use case
+    ("default": requests that name none). Read at most every 10 s per tenant and process, so an
+    `auto` request without them costs a dictionary lookup."""
+    now = time.monotonic()
+    known = _defaults.get(tenant_id)
+    if known is None or now - known[0] > DEFAULTS_SECONDS:
+
+        def marked() -> dict[str, list[str]]:
+            found: dict[str, list[str]] = {}
+            rows = VectorStore.objects.filter(tenant_id=tenant_id, metadata__has_key=DEFAULT_KEY).order_by("pk")
+            for public_id, metadata in rows.values_list("public_id", "metadata"):
+                found.setdefault(str(metadata.get(DEFAULT_KEY)), []).append(public_id)
+            return found
+
+        known = (now, await _in_db(marked)())
+        _defaults[tenant_id] = known
+    return known[1].get(use_case or "default", [])[:10]

@@ -11,6 +11,9 @@ from __future__ import annotations
 import dataclasses
 from typing import Protocol
 
+from django.conf import settings
+
+from apps.cache.controls import Controls
 from apps.core.stage import Stage
 from apps.guardrails import policy
 from apps.guardrails.checks import injection
@@ -34,6 +37,7 @@ class Retrieval:
     """What a rag request asked for and what it found."""
 
     store_ids: list[str]
+    auto: bool = False  # `pipeline: "auto"`: the tenant's default stores, if the question needs them
     citations: list[dict] = dataclasses.field(default_factory=list)
     withheld: list[dict] = dataclasses.field(default_factory=list)  # flagged by the indirect check
 
@@ -43,6 +47,7 @@ class Retrieving(Protocol):
     request_id: str
     chat: ChatRequest
     retrieval: Retrieval | None
+    cache_controls: Controls
 
 
 def question_of(chat: ChatRequest) -> str:
@@ -65,6 +70,12 @@ def fenced(hits: list[tuple[Hit, dict]]) -> str:
 async def retrieve(request: Retrieving) -> None:
     if request.retrieval is None:
         return
+    if request.retrieval.auto:
+        use_case = request.cache_controls.use_case
+        request.retrieval.store_ids = await services.default_stores(request.principal.tenant_id, use_case)
+        if not request.retrieval.store_ids:
+            request.retrieval = None  # no default store: a direct answer
+            return
     with tracing.stage("retrieve"):
         await _grounded(request)
 
@@ -73,6 +84,10 @@ async def _grounded(request: Retrieving) -> None:
     question = question_of(request.chat)
     hits, attachments = await services.find(request.principal, request.request_id, request.retrieval.store_ids,
                                    [question], SOURCES, None)  # fmt: skip
+    nearest = max((hit.similarity or 0.0 for hit in hits), default=0.0)
+    if request.retrieval.auto and nearest < settings.RAG_AUTO_MIN_SIMILARITY:
+        request.retrieval = None  # nothing in the stores is near the question: it does not need them
+        return
     rule = (await policy.current()).resolve(request.principal).get("injection", "input")
     kept: list[tuple[Hit, dict]] = []
     for hit in hits:

@@ -275,6 +275,9 @@ CATALOGUE_CHECK_INTERVAL_SECONDS = float(env_str("CATALOGUE_CHECK_INTERVAL_SECON
 # The embedding model of tenants that name none (apps/embeddings): a catalogue embedding model, or
 # empty for the local model packaged with Catalyst (no provider, no download).
 EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
+# `pipeline: "auto"` answers from a tenant's default vector store only when its best chunk is at
+# least this similar to the question (cosine); otherwise the question does not need it.
+RAG_AUTO_MIN_SIMILARITY = float(env_str("RAG_AUTO_MIN_SIMILARITY", "0.35"))
 MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
 
 # --- Observability --------------------------------------------------------------------------

@@ -82,6 +82,8 @@ async def generate_view(http: HttpRequest, principal: Principal) -> HttpResponse
     """The platform API: a prompt in; content, model, tokens, latency and cost out."""
     body = validated(generate.GenerateRequest, json_body(http))
     retrieval = Retrieval(body.vector_store_ids) if body.retrieves else None
+    if body.pipeline == "auto" and retrieval is None:
+        retrieval = Retrieval([], auto=True)  # the tenant's default stores, when the question needs them
     return await _answer(http, principal, "generate", body, generate.render, generate.render_stream, retrieval)
 
 
