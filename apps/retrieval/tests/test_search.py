@@ -99,3 +99,24 @@ ELSEWHERE, RECENT = {"type": "eq", "key": "topic", "value": "x"}, {"type": "eq",
 )
 def test_attribute_filters_follow_openais_rules(condition, matched):
     assert search.matches(condition, {"topic": "geology", "year": 2024, "flag": True}) is matched
+
+
+def test_ten_thousand_searches_of_tenants_with_identical_documents_find_only_their_own(world):
+    from apps.tenancy import services
+
+    tenants = [world.acme, world.globex, services.tenant_onboard(slug="third", name="Third", tier="free").tenant]
+    scopes = {tenant.pk: _scope(tenant) for tenant in tenants}
+    owner = dict(Chunk.objects.values_list("pk", "tenant_id"))
+    questions = ["volcano in Sicily", "bread oven temperature", "refund deadline", "flux capacitor power",
+                 "INV-7731 payment"]  # fmt: skip
+    vectors = local_embedder().embed(questions)
+    results = foreign = 0
+
+    for n in range(10_000):
+        tenant = tenants[n % 3]
+        store, attachment = scopes[tenant.pk]
+        hits = search.search(tenant.pk, [store.pk], [attachment.pk], vectors[n % 5], questions[n % 5], 3, 5)
+        results += len(hits)
+        foreign += sum(owner[hit.chunk_id] != tenant.pk for hit in hits)
+
+    assert (results, foreign) == (30_000, 0)
