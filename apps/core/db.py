@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from asgiref.sync import sync_to_async
 from django.db import connections
 
 
@@ -14,6 +15,17 @@ def refresh_connections() -> None:
     for connection in connections.all(initialized_only=True):
         if not connection.in_atomic_block:
             connection.close_if_unusable_or_obsolete()
+
+
+def in_db(function):
+    """`function` (a query) as a coroutine function: run off the event loop on Django's one sync
+    thread, on a fresh connection (the lean handler sends no request signals)."""
+
+    def call(*args, **kwargs):
+        refresh_connections()
+        return function(*args, **kwargs)
+
+    return sync_to_async(call)
 
 
 def insert_rows(model, rows: list[dict]) -> None:

@@ -15,11 +15,10 @@ import dataclasses
 import logging
 from collections.abc import Iterator
 
-from asgiref.sync import sync_to_async
 from django.db import IntegrityError, transaction
 from django.db.models import F
 
-from apps.core.db import insert_rows, refresh_connections
+from apps.core.db import in_db, insert_rows
 from apps.core.errors import ApiError
 from apps.embeddings.service import embed
 from apps.tenancy.models import Tier
@@ -58,14 +57,6 @@ def principal_from(state: dict) -> Principal:
     return Principal(**fields)
 
 
-def _in_db(function):
-    def call(*args):
-        refresh_connections()
-        return function(*args)
-
-    return sync_to_async(call)
-
-
 def _load(attachment_id: int) -> tuple[VectorStoreFile, Tier] | None:
     attachment = VectorStoreFile.objects.select_related("file", "tenant__tier").filter(pk=attachment_id).first()
     if attachment is None or attachment.status != IngestStatus.IN_PROGRESS:
@@ -85,7 +76,7 @@ def _batches(attachment: VectorStoreFile, data: bytes) -> Iterator[list[chunking
         yield batch
 
 
-def _store(attachment: VectorStoreFile, first: int, pieces: list[chunking.Piece], vectors, space: str, room) -> None:
+def _store(attachment: VectorStoreFile, first: int, pieces: list[chunking.Piece], vectors, space: str) -> None:
     """Write a batch, unless the attachment is gone or no longer in progress (cancelled)."""
     rows = [
         {"tenant_id": attachment.tenant_id, "store_id": attachment.store_id, "attachment_id": attachment.pk,
@@ -118,13 +109,13 @@ def _finish(attachment_id: int, status: str, code: str = "", message: str = "") 
 
 async def ingest(attachment_id: int, principal: Principal) -> str:
     """Ingest one attachment; returns its final status ("cancelled" when it was deleted)."""
-    loaded = await _in_db(_load)(attachment_id)
+    loaded = await in_db(_load)(attachment_id)
     if loaded is None:
         return IngestStatus.CANCELLED
     attachment, tier = loaded
     try:
         data = await asyncio.to_thread(files.read, attachment.file.storage_name)
-        room = await _in_db(quotas.chunks_left)(attachment.tenant_id, tier)
+        room = await in_db(quotas.chunks_left)(attachment.tenant_id, tier)
         batches, written = _batches(attachment, data), 0
         while True:
             try:
@@ -140,19 +131,19 @@ async def ingest(attachment_id: int, principal: Principal) -> str:
                                        request_id=f"ingest_{attachment_id}_{written}")  # fmt: skip
             except ApiError as error:
                 raise Failed("server_error", f"Embedding failed: {error.message}") from None
-            await _in_db(_store)(attachment, written, pieces, embedded.vectors, embedded.space, room)
+            await in_db(_store)(attachment, written, pieces, embedded.vectors, embedded.space)
             written += len(pieces)
     except Cancelled:
         return IngestStatus.CANCELLED
     except Failed as failure:
-        await _in_db(_finish)(attachment_id, IngestStatus.FAILED, failure.code, failure.message)
+        await in_db(_finish)(attachment_id, IngestStatus.FAILED, failure.code, failure.message)
         return IngestStatus.FAILED
     except FileNotFoundError:
-        await _in_db(_finish)(attachment_id, IngestStatus.FAILED, "server_error", "The file's bytes are missing.")
+        await in_db(_finish)(attachment_id, IngestStatus.FAILED, "server_error", "The file's bytes are missing.")
         return IngestStatus.FAILED
     except Exception:
         logger.exception("ingestion failed", extra={"attachment": attachment_id})
-        await _in_db(_finish)(attachment_id, IngestStatus.FAILED, "server_error", "The file could not be ingested.")
+        await in_db(_finish)(attachment_id, IngestStatus.FAILED, "server_error", "The file could not be ingested.")
         return IngestStatus.FAILED
-    await _in_db(_finish)(attachment_id, IngestStatus.COMPLETED)
+    await in_db(_finish)(attachment_id, IngestStatus.COMPLETED)
     return IngestStatus.COMPLETED

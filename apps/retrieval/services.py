@@ -7,12 +7,11 @@ from __future__ import annotations
 import datetime as dt
 import time
 
-from asgiref.sync import sync_to_async
 from django.db import transaction
 from django.db.models import Count, Sum
 from django.utils import timezone
 
-from apps.core.db import refresh_connections
+from apps.core.db import in_db
 from apps.core.errors import InvalidRequest, NotFound
 from apps.embeddings.service import embed
 from apps.tenancy.models import Tier
@@ -179,14 +178,6 @@ def touch(store_ids: list[int]) -> None:
     VectorStore.objects.filter(pk__in=store_ids).update(last_active_at=timezone.now())
 
 
-def _in_db(function):
-    def call(*args):
-        refresh_connections()
-        return function(*args)
-
-    return sync_to_async(call)
-
-
 async def find(principal: Principal, request_id: str, store_ids: list[str], queries: list[str], limit: int,
                filters: dict | None) -> tuple[list[Hit], dict[int, VectorStoreFile]]:  # fmt: skip
     """The best chunks of the caller's stores for the queries, and the attachments they come from."""
@@ -199,7 +190,7 @@ async def find(principal: Principal, request_id: str, store_ids: list[str], quer
                 raise InvalidRequest(f"The vector store '{store.public_id}' has expired.", param="vector_store_id")
         return [store.pk for store in found]
 
-    keys = await _in_db(stores)()
+    keys = await in_db(stores)()
     query = "\n".join(queries)
     embedded = await embed(principal, [query], purpose="retrieval-search", request_id=request_id)
 
@@ -210,7 +201,7 @@ async def find(principal: Principal, request_id: str, store_ids: list[str], quer
         touch(keys)
         return hits, allowed
 
-    return await _in_db(found)()
+    return await in_db(found)()
 
 
 DEFAULT_KEY = "default_for_use_case"  # a store's metadata: the use case it answers by default
@@ -233,6 +224,6 @@ async def default_stores(tenant_id: int, use_case: str) -> list[str]:
                 found.setdefault(str(metadata.get(DEFAULT_KEY)), []).append(public_id)
             return found
 
-        known = (now, await _in_db(marked)())
+        known = (now, await in_db(marked)())
         _defaults[tenant_id] = known
     return known[1].get(use_case or "default", [])[:10]

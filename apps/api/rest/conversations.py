@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from pydantic import BaseModel, Field
 
 from apps.chat import selectors, services
-from apps.core.db import refresh_connections
+from apps.core.db import in_db
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import InvalidRequest, PermissionDenied
 from apps.tenancy.principal import Principal
@@ -20,17 +19,6 @@ BLANK = " \t\n\r\f\v"  # what a title is trimmed of; it must hold something else
 
 class Rename(BaseModel):
     title: str = Field(min_length=1, max_length=200, pattern=r"[^ \t\n\r\f\v]", description="Trimmed of blanks.")
-
-
-def _in_db(function):
-    """Run a query function off the event loop, on a fresh connection (the lean handler sends no
-    request signals)."""
-
-    def call(*args):
-        refresh_connections()
-        return function(*args)
-
-    return sync_to_async(call)
 
 
 def _user_of(principal: Principal) -> int:
@@ -49,7 +37,7 @@ async def conversation_list(request: HttpRequest, principal: Principal) -> JsonR
     limit = request.GET.get("limit", "50")
     if not limit.isdigit() or not 1 <= int(limit) <= 200:
         raise InvalidRequest("'limit' must be an integer from 1 to 200.", param="limit")
-    rows = await _in_db(selectors.conversations)(principal.tenant_id, user_id, query, int(limit))
+    rows = await in_db(selectors.conversations)(principal.tenant_id, user_id, query, int(limit))
     return JsonResponse({"object": "list", "data": rows})
 
 
@@ -57,17 +45,17 @@ async def conversation_list(request: HttpRequest, principal: Principal) -> JsonR
 async def conversation_detail(request: HttpRequest, principal: Principal, conversation_id: int) -> HttpResponse:
     user_id = _user_of(principal)
     if request.method == "DELETE":
-        await _in_db(services.delete)(principal.tenant_id, user_id, conversation_id)
+        await in_db(services.delete)(principal.tenant_id, user_id, conversation_id)
         return HttpResponse(status=204)
     if request.method == "PATCH":
         title = validated(Rename, json_body(request)).title.strip(BLANK)
-        conversation = await _in_db(services.rename)(principal.tenant_id, user_id, conversation_id, title)
+        conversation = await in_db(services.rename)(principal.tenant_id, user_id, conversation_id, title)
     else:
-        conversation = await _in_db(services.owned_conversation)(principal.tenant_id, user_id, conversation_id)
+        conversation = await in_db(services.owned_conversation)(principal.tenant_id, user_id, conversation_id)
     return JsonResponse(selectors.conversation_detail(conversation))
 
 
 @rest("conversations", methods=("GET",))
 async def conversation_messages(request: HttpRequest, principal: Principal, conversation_id: int) -> JsonResponse:
-    rows = await _in_db(selectors.messages)(principal.tenant_id, _user_of(principal), conversation_id)
+    rows = await in_db(selectors.messages)(principal.tenant_id, _user_of(principal), conversation_id)
     return JsonResponse({"object": "list", "data": rows})

@@ -9,13 +9,12 @@ import asyncio
 import re
 from pathlib import PurePosixPath
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.exceptions import RequestDataTooBig, TooManyFieldsSent
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.http.multipartparser import MultiPartParserError
 
-from apps.core.db import refresh_connections
+from apps.core.db import in_db
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import InvalidRequest, PayloadTooLarge
 from apps.retrieval import extract, services
@@ -27,16 +26,6 @@ from . import metered
 
 PURPOSES = tuple(FilePurpose.values)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")
-
-
-def in_db(function):
-    """Run a query function off the event loop, on a fresh connection."""
-
-    def call(*args, **kwargs):
-        refresh_connections()
-        return function(*args, **kwargs)
-
-    return sync_to_async(call)
 
 
 def epoch(moment) -> int | None:

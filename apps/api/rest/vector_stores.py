@@ -7,8 +7,9 @@ from __future__ import annotations
 from typing import Annotated, Any, Literal
 
 from django.http import HttpRequest, JsonResponse
-from pydantic import BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, StrictFloat, StrictInt, StrictStr
 
+from apps.core.db import in_db
 from apps.core.errors import InvalidRequest
 from apps.retrieval import chunking, search, services
 from apps.retrieval.models import VectorStore, VectorStoreFile
@@ -18,7 +19,7 @@ from apps.tenancy.principal import Principal
 from ..edge import rest
 from ..formats.validation import Integer, json_body, validated
 from . import metered
-from .files import cursor, epoch, in_db, list_params, listing
+from .files import cursor, epoch, list_params, listing
 
 POLL_AFTER_MS = "250"  # what the SDK's poll helpers wait between polls while a file is in progress
 Scalar = StrictStr | StrictBool | StrictInt | StrictFloat  # an attribute's value: never coerced
@@ -71,49 +72,33 @@ class ExpiresAfter(Strict):
     days: Annotated[int, Field(ge=1, le=365)]
 
 
+Metadata = Annotated[dict[str, str], AfterValidator(lambda value: _pairs(value, "metadata", scalars=False))]
+Attributes = Annotated[dict[str, Scalar], AfterValidator(lambda value: _pairs(value, "attributes", scalars=True))]
+
+
 class CreateStore(Strict):
     name: Annotated[str, Field(max_length=256)] = ""
     description: Annotated[str, Field(max_length=512)] | None = None
     file_ids: Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=500)] = []
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     expires_after: ExpiresAfter | None = None
     chunking_strategy: ChunkingStrategy | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value):
-        return value if value is None else _pairs(value, "metadata", scalars=False)
 
 
 class UpdateStore(Strict):
     name: Annotated[str, Field(max_length=256)] | None = None
-    metadata: dict[str, str] | None = None
+    metadata: Metadata | None = None
     expires_after: ExpiresAfter | None = None
-
-    @field_validator("metadata")
-    @classmethod
-    def _metadata(cls, value):
-        return value if value is None else _pairs(value, "metadata", scalars=False)
 
 
 class AttachFile(Strict):
     file_id: Annotated[str, Field(max_length=64)]
-    attributes: dict[str, Scalar] | None = None
+    attributes: Attributes | None = None
     chunking_strategy: ChunkingStrategy | None = None
-
-    @field_validator("attributes")
-    @classmethod
-    def _attributes(cls, value):
-        return value if value is None else _pairs(value, "attributes", scalars=True)
 
 
 class UpdateAttributes(Strict):
-    attributes: dict[str, Scalar] | None
-
-    @field_validator("attributes")
-    @classmethod
-    def _attributes(cls, value):
-        return value if value is None else _pairs(value, "attributes", scalars=True)
+    attributes: Attributes | None
 
 
 class Comparison(Strict):
