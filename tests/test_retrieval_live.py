@@ -480,3 +480,18 @@ def test_auto_answers_from_the_tenants_default_store_only_when_the_question_need
 
 def services_retrieval_defaults_seconds() -> float:
     return retrieval.DEFAULTS_SECONDS + 0.5
+
+
+def test_ids_and_query_parameters_holding_a_nul_are_refused_not_a_server_error(live):
+    headers = {"Authorization": f"Bearer {live.key}"}
+
+    answers = [
+        httpx.get(live.base_url + "/files/file-%00", headers=headers),
+        httpx.get(live.base_url + "/vector_stores/vs_%00/files", headers=headers),
+        httpx.get(live.base_url + "/files", params={"after": "file-\x00"}, headers=headers),
+        httpx.get(live.base_url + "/files", params={"purpose": "assistants\x00"}, headers=headers),
+    ]
+
+    assert [(a.status_code, a.json()["error"]["code"]) for a in answers] == [
+        (404, "not_found"), (404, "not_found"), (400, "invalid_request"), (400, "invalid_request"),
+    ]  # fmt: skip

@@ -5,6 +5,7 @@ lookup names the tenant: an id of another tenant's object is "not found", never 
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 
 from django.db import transaction
@@ -22,17 +23,25 @@ from .models import StoredFile, VectorStore, VectorStoreFile, new_id
 from .search import Hit
 
 LIST_LIMIT = 100
+_ID = re.compile(r"[A-Za-z0-9_-]{1,64}")  # the shape of every id Catalyst makes ("file-…", "vs_…")
+
+
+def valid_id(public_id: str) -> bool:
+    """An id of the shape Catalyst makes; anything else (a NUL, a slash) is never one."""
+    return _ID.fullmatch(public_id) is not None
 
 
 def file_of(tenant_id: int, public_id: str) -> StoredFile:
-    found = StoredFile.objects.filter(tenant_id=tenant_id, public_id=public_id).first()
+    found = StoredFile.objects.filter(tenant_id=tenant_id, public_id=public_id).first() if valid_id(public_id) else None
     if found is None:
         raise NotFound(f"No file with id '{public_id[:64]}'.", param="file_id")
     return found
 
 
 def store_of(tenant_id: int, public_id: str) -> VectorStore:
-    found = VectorStore.objects.filter(tenant_id=tenant_id, public_id=public_id).first()
+    found = (
+        VectorStore.objects.filter(tenant_id=tenant_id, public_id=public_id).first() if valid_id(public_id) else None
+    )
     if found is None:
         raise NotFound(f"No vector store with id '{public_id[:64]}'.", param="vector_store_id")
     return found
@@ -43,6 +52,8 @@ def attachment_of(tenant_id: int, store: VectorStore, file_id: str) -> VectorSto
         VectorStoreFile.objects.select_related("file")
         .filter(tenant_id=tenant_id, store=store, file__public_id=file_id)
         .first()
+        if valid_id(file_id)
+        else None
     )
     if found is None:
         raise NotFound(f"The vector store holds no file with id '{file_id[:64]}'.", param="file_id")

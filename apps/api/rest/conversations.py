@@ -34,6 +34,8 @@ def _user_of(principal: Principal) -> int:
 async def conversation_list(request: HttpRequest, principal: Principal) -> JsonResponse:
     user_id = _user_of(principal)
     query = request.GET.get("q", "").strip()[:200]
+    if "\x00" in query:
+        raise InvalidRequest("'q' cannot hold a NUL character.", param="q")
     limit = request.GET.get("limit", "50")
     if not limit.isdigit() or not 1 <= int(limit) <= 200:
         raise InvalidRequest("'limit' must be an integer from 1 to 200.", param="limit")

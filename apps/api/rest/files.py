@@ -40,11 +40,19 @@ def render_file(row: StoredFile) -> dict:
     }  # fmt: skip
 
 
+def query_text(http: HttpRequest, name: str) -> str | None:
+    """A query parameter, refused when it holds a NUL (no database stores one)."""
+    value = http.GET.get(name)
+    if value is not None and "\x00" in value:
+        raise InvalidRequest(f"'{name}' cannot hold a NUL character.", param=name)
+    return value
+
+
 def cursor(param: str, value: str | None, lookup) -> int | None:
     """A list's `after` or `before`: an object's id, as its row's key (None when absent)."""
     if not value:
         return None
-    key = lookup(value)
+    key = lookup(value) if services.valid_id(value) else None
     if key is None:
         raise InvalidRequest(f"'{param}' names no object of this list.", param=param)
     return key
@@ -128,7 +136,7 @@ async def file_list(http: HttpRequest, principal: Principal) -> JsonResponse:
         response = await _upload(http, principal)
     else:
         limit, order = list_params(http)
-        purpose = http.GET.get("purpose")
+        purpose = query_text(http, "purpose")
 
         def rows() -> tuple[list[dict], bool]:
             found = StoredFile.objects.filter(tenant_id=principal.tenant_id)
