@@ -160,7 +160,7 @@ def load(tenants, total: int, own: int) -> tuple[dict, dict]:
 def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
     from apps.embeddings.local import local_embedder
     from apps.retrieval import search
-    from apps.retrieval.models import Chunk
+    from apps.retrieval.models import Chunk, vector_literal
 
     store, files = layout[tenant.pk]
     attachment_ids = [f.pk for f in files]
@@ -181,7 +181,7 @@ def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
 
     agreed = 0
     for question, vector in list(zip(asked, vectors, strict=True))[:50]:
-        literal = "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
+        literal = vector_literal(vector)
         params = {"vector": literal, "query": question, "tenant": tenant.pk, "stores": [store.pk],
                   "attachments": attachment_ids, "candidates": 40}  # fmt: skip
         with transaction.atomic(), connection.cursor() as cursor:
@@ -193,7 +193,7 @@ def searches(tenant, layout, queries: int, own: int, explain: bool) -> dict:
     if explain:
         from django.db import connection, transaction
 
-        literal = "[" + ",".join(f"{x:.7g}" for x in vectors[0].tolist()) + "]"
+        literal = vector_literal(vectors[0])
         params = {"vector": literal, "query": asked[0], "tenant": tenant.pk, "stores": [store.pk],
                   "attachments": attachment_ids, "candidates": 40}  # fmt: skip
         with transaction.atomic(), connection.cursor() as cursor:

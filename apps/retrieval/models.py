@@ -19,6 +19,11 @@ from django.utils import timezone
 from apps.tenancy.models import Tenant
 
 
+def vector_literal(vector) -> str:
+    """pgvector's text form of a vector: '[0.1,0.2,...]'."""
+    return "[" + ",".join(f"{x:.7g}" for x in np.asarray(vector, dtype=np.float32).tolist()) + "]"
+
+
 def new_id(prefix: str) -> str:
     return f"{prefix}{secrets.token_hex(12)}"
 
@@ -91,6 +96,10 @@ class VectorStore(models.Model):
             return None
         return self.last_active_at + timezone.timedelta(days=self.expires_after_days)
 
+    @property
+    def expired(self) -> bool:
+        return self.expires_at is not None and self.expires_at <= timezone.now()
+
 
 class IngestStatus(models.TextChoices):
     IN_PROGRESS = "in_progress"
@@ -136,10 +145,9 @@ class EmbeddingField(models.Field):
     def get_db_prep_value(self, value, connection, prepared=False):
         if value is None:
             return None
-        vector = np.asarray(value, dtype=np.float32)
         if connection.vendor == "postgresql":
-            return "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]"
-        return vector.tobytes()
+            return vector_literal(value)
+        return np.asarray(value, dtype=np.float32).tobytes()
 
     def from_db_value(self, value, expression, connection):
         if value is None or isinstance(value, np.ndarray):

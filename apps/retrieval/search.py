@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 from django.db import connection, transaction
 
-from .models import Chunk, IngestStatus, VectorStoreFile
+from .models import Chunk, IngestStatus, VectorStoreFile, vector_literal
 
 RRF_K = 60
 CANDIDATES = 40  # from each search, before fusion
@@ -163,7 +163,7 @@ _TEXTS_SQL = "SELECT id, attachment_id, text FROM retrieval_chunk WHERE id = ANY
 
 def _params(tenant_id, store_ids, attachment_ids, vector, query, candidates) -> dict:
     return {
-        "vector": "[" + ",".join(f"{x:.7g}" for x in vector.tolist()) + "]", "query": query[:10_000],
+        "vector": vector_literal(vector), "query": query[:10_000],
         "tenant": tenant_id, "stores": store_ids, "attachments": attachment_ids, "candidates": candidates,
     }  # fmt: skip
 

@@ -97,9 +97,7 @@ def delete_file(tenant_id: int, public_id: str) -> None:
     """The file, its attachments and their chunks; its bytes once the rows are gone."""
     row = file_of(tenant_id, public_id)
     with transaction.atomic():
-        VectorStoreFile.objects.filter(tenant_id=tenant_id, file=row).delete()
-        row.delete()
-    files.delete(row.storage_name)
+        delete_files(StoredFile.objects.filter(pk=row.pk))
 
 
 def delete_files(rows) -> int:
@@ -129,11 +127,7 @@ def store_state(store: VectorStore) -> dict:
     ):
         counts[row["status"]] += row["n"]
         usage += row["b"] or 0
-    expires_at = store.expires_at
-    if expires_at is not None and expires_at <= timezone.now():
-        status = "expired"
-    else:
-        status = "in_progress" if counts["in_progress"] else "completed"
+    status = "expired" if store.expired else ("in_progress" if counts["in_progress"] else "completed")
     return {"status": status, "file_counts": {**counts, "total": sum(counts.values())}, "usage_bytes": usage}
 
 
@@ -197,7 +191,7 @@ async def find(principal: Principal, request_id: str, store_ids: list[str], quer
     def stores() -> list[int]:
         found = [store_of(tenant_id, public_id) for public_id in store_ids]
         for store in found:
-            if store_state(store)["status"] == "expired":
+            if store.expired:
                 raise InvalidRequest(f"The vector store '{store.public_id}' has expired.", param="vector_store_id")
         return [store.pk for store in found]
 
