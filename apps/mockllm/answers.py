@@ -133,7 +133,10 @@ def tool_result_words(seed: bytes, count: int, result: str) -> tuple[str, ...]:
 
 @dataclass(frozen=True, slots=True)
 class ToolCall:
-    """A call to one function: its name, its arguments, their compact JSON and the pieces it streams in."""
+    """A call to one function: its name, its arguments, their JSON text as sent and the pieces it streams in.
+
+    `arguments` is the object the text stands for: `{}` when a script made the text malformed or not an object.
+    """
 
     name: str
     arguments: dict[str, object]
@@ -141,19 +144,35 @@ class ToolCall:
     pieces: tuple[str, ...]
 
 
+def tool_call(name: str, arguments: dict[str, object] | str) -> ToolCall:
+    """A call to `name` with an arguments object (sent as compact JSON) or JSON text (sent verbatim, even malformed)."""
+    if isinstance(arguments, str):
+        encoded = arguments
+        try:
+            parsed = json.loads(encoded)
+        except ValueError:
+            parsed = None
+        arguments = parsed if isinstance(parsed, dict) else {}
+    else:
+        encoded = json.dumps(arguments, separators=(",", ":"))
+    pieces = tuple(encoded[start : start + ARGUMENT_PIECE] for start in range(0, len(encoded), ARGUMENT_PIECE))
+    return ToolCall(name, arguments, encoded, pieces)
+
+
 @dataclass(frozen=True, slots=True)
 class Reply:
-    """What the model says: text tokens or one tool call, why it stopped ("stop"/"length"/"tool"), and usage."""
+    """What the model says: text tokens or tool calls (in order, in one message), why it stopped
+    ("stop"/"length"/"tool"), and usage."""
 
     words: tuple[str, ...]
-    tool: ToolCall | None
+    tools: tuple[ToolCall, ...]
     finish: str
     prompt_tokens: int
 
     @property
     def units(self) -> tuple[str, ...]:
-        """The streamed units: the words, or the tool arguments' pieces; each counts as one completion token."""
-        return self.tool.pieces if self.tool else self.words
+        """The streamed units: the words, or every call's argument pieces in turn; each is one completion token."""
+        return tuple(piece for call in self.tools for piece in call.pieces) if self.tools else self.words
 
     @property
     def completion_tokens(self) -> int:
@@ -205,8 +224,8 @@ def text_reply(
         if output is not None:
             words = json_object_words(words)
     if max_tokens is not None and len(words) > max_tokens:
-        return Reply(words[:max_tokens], None, "length", prompt_tokens)
-    return Reply(words, None, "stop", prompt_tokens)
+        return Reply(words[:max_tokens], (), "length", prompt_tokens)
+    return Reply(words, (), "stop", prompt_tokens)
 
 
 def json_pieces(value: object) -> tuple[str, ...]:
@@ -228,10 +247,18 @@ def json_object_words(words: tuple[str, ...]) -> tuple[str, ...]:
 
 def tool_reply(name: str, schema: object, prompt_tokens: int) -> Reply:
     """A call to `name` with arguments built from its JSON schema; not cut by max_tokens (cut JSON is useless)."""
-    arguments = arguments_for(schema)
-    encoded = json.dumps(arguments, separators=(",", ":"))
-    pieces = tuple(encoded[start : start + ARGUMENT_PIECE] for start in range(0, len(encoded), ARGUMENT_PIECE))
-    return Reply((), ToolCall(name, arguments, encoded, pieces), "tool", prompt_tokens)
+    return Reply((), (tool_call(name, arguments_for(schema)),), "tool", prompt_tokens)
+
+
+def scripted_reply(calls: Iterable[tuple[str, str]], prompt_tokens: int, *, objects: bool = False) -> Reply:
+    """Exactly the (name, arguments JSON text) calls of the `calls` behaviour, in order, whatever the request offers
+    (tools, tool_choice, a tool result last): a test decides what the model calls, even a tool it was not given.
+
+    With `objects` (Anthropic, whose `input` is always an object), text that is not a JSON object is sent as `{}`.
+    """
+    made = (tool_call(name, arguments) for name, arguments in calls)
+    tools = tuple(tool_call(call.name, call.arguments) if objects else call for call in made)
+    return Reply((), tools, "tool", prompt_tokens)
 
 
 def arguments_for(schema: object) -> dict[str, object]:

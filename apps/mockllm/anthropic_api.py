@@ -6,9 +6,18 @@ import hashlib
 import secrets
 import time
 
-from .answers import JsonOutput, Reply, conversation_seed, count_tokens, echoed, text_reply, tool_reply
+from .answers import (
+    JsonOutput,
+    Reply,
+    conversation_seed,
+    count_tokens,
+    echoed,
+    scripted_reply,
+    text_reply,
+    tool_reply,
+)
 from .behaviour import Behaviour, base_model
-from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit
+from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit, split_frames
 
 STOP_REASONS = {"stop": "end_turn", "length": "max_tokens", "tool": "tool_use"}
 
@@ -110,7 +119,8 @@ def _cached_prefix(body: dict, model: str) -> tuple[int, bool]:
 
 
 def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAnswer:
-    """Plan a message: tool_use unless the last user turn carries a tool_result, else text or JSON."""
+    """Plan a message: the `calls` behaviour's tool_use blocks if set, else tool_use unless the last user turn
+    carries a tool_result, else text or JSON."""
     limit = optional_limit(body, "max_tokens")
     if limit is None:
         raise InvalidRequest("max_tokens: Field required", "max_tokens")
@@ -127,7 +137,9 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
     prompt_tokens = count_tokens(text for _, text in turns)
     seed = conversation_seed(base_model(model), turns)
     result = tool_result_of(messages[-1])
-    if result is None and tool is not None:
+    if behaviour.calls is not None:
+        reply = scripted_reply(behaviour.calls, prompt_tokens, objects=True)
+    elif result is None and tool is not None:
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
     else:
         reply = text_reply(
@@ -152,7 +164,7 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
 class MessagesAnswer:
     """A planned message, rendered as one `message` or as message_start ... message_stop events."""
 
-    __slots__ = ("cache_creation", "cache_read", "id", "model", "planned_tokens", "prompt_tokens", "reply", "tool_id")
+    __slots__ = ("cache_creation", "cache_read", "id", "model", "planned_tokens", "prompt_tokens", "reply", "tool_ids")
 
     def __init__(self, model: str, reply: Reply) -> None:
         self.model = model
@@ -160,7 +172,7 @@ class MessagesAnswer:
         self.prompt_tokens = reply.prompt_tokens
         self.planned_tokens = reply.completion_tokens
         self.id = f"msg_{secrets.token_hex(12)}"
-        self.tool_id = f"toolu_{secrets.token_hex(12)}"
+        self.tool_ids = tuple(f"toolu_{secrets.token_hex(12)}" for _ in reply.tools)
         self.cache_read = self.cache_creation = 0
 
     def usage(self, output_tokens: int) -> dict[str, int]:
@@ -184,38 +196,57 @@ class MessagesAnswer:
             "usage": self.usage(output_tokens),
         }
 
+    def tool_use(self, index: int, *, done: bool) -> dict[str, object]:
+        """The `index`th call's tool_use block: with its input once done, with `{}` as a stream announces it."""
+        call = self.reply.tools[index]
+        return {
+            "type": "tool_use",
+            "id": self.tool_ids[index],
+            "name": call.name,
+            "input": call.arguments if done else {},
+        }
+
     def body(self) -> bytes:
-        tool = self.reply.tool
-        if tool:
-            block = {"type": "tool_use", "id": self.tool_id, "name": tool.name, "input": tool.arguments}
+        if self.reply.tools:
+            content = [self.tool_use(index, done=True) for index in range(len(self.reply.tools))]
         else:
-            block = {"type": "text", "text": self.reply.text}
-        return dumps(self.message([block], STOP_REASONS[self.reply.finish], self.planned_tokens))
+            content = [{"type": "text", "text": self.reply.text}]
+        return dumps(self.message(content, STOP_REASONS[self.reply.finish], self.planned_tokens))
 
     def frames(self) -> Frames:
-        tool = self.reply.tool
-        if tool:
-            block: dict[str, object] = {"type": "tool_use", "id": self.tool_id, "name": tool.name, "input": {}}
-            units = (_delta({"type": "input_json_delta", "partial_json": piece}) for piece in tool.pieces)
-        else:
-            block = {"type": "text", "text": ""}
-            units = (_delta({"type": "text_delta", "text": word}) for word in self.reply.words)
-        head = (
-            event_frame("message_start", {"type": "message_start", "message": self.message([], None, 1)})
-            + event_frame("content_block_start", {"type": "content_block_start", "index": 0, "content_block": block})
-            + event_frame("ping", {"type": "ping"})
-        )
+        head = event_frame("message_start", {"type": "message_start", "message": self.message([], None, 1)})
         delta = {"stop_reason": STOP_REASONS[self.reply.finish], "stop_sequence": None}
-        tail = (
-            event_frame("content_block_stop", {"type": "content_block_stop", "index": 0})
-            + event_frame(
-                "message_delta",
-                {"type": "message_delta", "delta": delta, "usage": {"output_tokens": self.planned_tokens}},
-            )
-            + event_frame("message_stop", {"type": "message_stop"})
-        )
-        return Frames(head, units, tail)
+        tail = event_frame(
+            "message_delta", {"type": "message_delta", "delta": delta, "usage": {"output_tokens": self.planned_tokens}}
+        ) + event_frame("message_stop", {"type": "message_stop"})
+        if self.reply.tools:
+            return split_frames([(head, False), *self._tool_frames(), (tail, False)])
+        units = (_delta(0, {"type": "text_delta", "text": word}) for word in self.reply.words)
+        return Frames(head + _start(0, {"type": "text", "text": ""}) + PING, units, _stop(0) + tail)
+
+    def _tool_frames(self) -> list[tuple[bytes, bool]]:
+        """Each call as its own content block: its start (the first one followed by a ping), its input_json_delta
+        pieces, one token each, and its stop."""
+        frames: list[tuple[bytes, bool]] = []
+        for index, call in enumerate(self.reply.tools):
+            frames.append((_start(index, self.tool_use(index, done=False)) + (PING if index == 0 else b""), False))
+            frames += [
+                (_delta(index, {"type": "input_json_delta", "partial_json": piece}), True) for piece in call.pieces
+            ]
+            frames.append((_stop(index), False))
+        return frames
 
 
-def _delta(delta: dict[str, object]) -> bytes:
-    return event_frame("content_block_delta", {"type": "content_block_delta", "index": 0, "delta": delta})
+PING = event_frame("ping", {"type": "ping"})
+
+
+def _start(index: int, block: dict[str, object]) -> bytes:
+    return event_frame("content_block_start", {"type": "content_block_start", "index": index, "content_block": block})
+
+
+def _delta(index: int, delta: dict[str, object]) -> bytes:
+    return event_frame("content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta})
+
+
+def _stop(index: int) -> bytes:
+    return event_frame("content_block_stop", {"type": "content_block_stop", "index": index})

@@ -7,12 +7,13 @@ model name, in the `X-Mock-Behaviour` header and, as JSON values, in scripted re
 from __future__ import annotations
 
 import argparse
+import json
 import math
 import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields, replace
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 SUFFIX_MARK = "@"
 
@@ -61,6 +62,47 @@ def _flag(value: object) -> bool:
     raise ValueError("must be a boolean (1/0, true/false)")
 
 
+class ScriptedCall(NamedTuple):
+    """One tool call a script makes the model emit: the function's name and its arguments as JSON text.
+
+    The text is sent as is, so a script can make the model emit arguments that are not valid JSON.
+    """
+
+    name: str
+    arguments: str
+
+
+CALL_KEYS = frozenset({"name", "arguments"})
+
+
+def _calls(value: object) -> tuple[ScriptedCall, ...]:
+    """`[{"name": ..., "arguments": {...}}, ...]`, as JSON text or parsed; arguments default to `{}`, and
+    arguments given as a string are taken verbatim, even when they are not valid JSON.
+
+    A tuple of ScriptedCall is the converted form, taken as is: coercion runs again when behaviours merge.
+    """
+    if isinstance(value, tuple) and value and all(isinstance(call, ScriptedCall) for call in value):
+        return value
+    calls = json.loads(value) if isinstance(value, str) else value
+    if not isinstance(calls, list) or not calls:
+        raise ValueError("must be a non-empty JSON array of {'name': ..., 'arguments': {...}} objects")
+    converted: list[ScriptedCall] = []
+    for index, call in enumerate(calls):
+        if not isinstance(call, dict) or not isinstance(call.get("name"), str) or not call["name"]:
+            raise ValueError(f"call {index} must be an object with a non-empty string 'name'")
+        if not CALL_KEYS.issuperset(call):
+            raise ValueError(f"call {index} has unknown keys {sorted(set(call) - CALL_KEYS)}; known: name, arguments")
+        arguments = call.get("arguments")
+        if arguments is None:
+            arguments = {}
+        if isinstance(arguments, dict):
+            arguments = json.dumps(arguments, separators=(",", ":"))
+        elif not isinstance(arguments, str):
+            raise ValueError(f"call {index}: 'arguments' must be an object or a JSON-encoded string")
+        converted.append(ScriptedCall(call["name"], arguments))
+    return tuple(converted)
+
+
 def _optional(convert: Callable[[object], object]) -> Callable[[object], object]:
     def maybe(value: object) -> object:
         if value is None or (isinstance(value, str) and value.strip().lower() in {"", "none", "null"}):
@@ -84,6 +126,7 @@ CONVERTERS: dict[str, Callable[[object], object]] = {
     "text": _optional(str),
     "echo": _flag,
     "echo_system": _flag,
+    "calls": _optional(_calls),
 }
 
 
@@ -104,6 +147,7 @@ class Behaviour:
     text: str | None = None  # answer exactly this (one token per word with its leading space)
     echo: bool = False  # answer the last user message, word by word: what reached the provider
     echo_system: bool = False  # answer the system prompt instead (what a stage added to it)
+    calls: tuple[ScriptedCall, ...] | None = None  # answer exactly these tool calls, whatever the request offers
 
     def merged(self, overrides: Mapping[str, object]) -> Behaviour:
         """This behaviour with the given fields replaced, each validated; raises BehaviourError."""
@@ -132,11 +176,40 @@ def coerce(overrides: Mapping[str, object]) -> dict[str, object]:
     return converted
 
 
+_JSON = json.JSONDecoder()
+
+
+def _items(text: str) -> list[str]:
+    """`text` split at its commas, except those inside a value that is a JSON array or object (`calls=[...]`).
+
+    Only a value that starts with `[` or `{` and decodes up to a comma or the end is kept whole; anything else
+    splits at every comma, as it always did.
+    """
+    items: list[str] = []
+    start = 0
+    while start <= len(text):
+        comma = text.find(",", start)
+        end = len(text) if comma < 0 else comma
+        equals = text.find("=", start, end)
+        value = equals + 1 + len(text[equals + 1 : end]) - len(text[equals + 1 : end].lstrip())  # after blanks
+        if equals >= 0 and text[value : value + 1] in ("[", "{"):
+            try:
+                stop = _JSON.raw_decode(text, value)[1]
+            except ValueError:
+                stop = end  # not JSON: the value ends at the comma, as before
+            rest = text[stop:].lstrip()
+            if not rest or rest.startswith(","):
+                end = len(text) - len(rest)
+        items.append(text[start:end])
+        start = end + 1
+    return items
+
+
 @lru_cache(maxsize=1024)
 def parse_pairs(text: str) -> tuple[tuple[str, object], ...]:
     """`a=1,b=2` as validated pairs; cached because the same suffixes and headers repeat in benchmarks."""
     pairs: dict[str, str] = {}
-    for item in text.split(","):
+    for item in _items(text):
         if not item.strip():
             continue
         key, sep, value = item.partition("=")

@@ -17,11 +17,12 @@ from .answers import (
     echoed,
     embedding,
     embedding_base64,
+    scripted_reply,
     text_reply,
     tool_reply,
 )
 from .behaviour import Behaviour, base_model
-from .protocol import Frames, InvalidRequest, data_frame, dumps, optional_limit
+from .protocol import Frames, InvalidRequest, data_frame, dumps, optional_limit, split_frames
 
 MODEL_IDS = ("gpt-mock", "gpt-mock-mini", "text-embedding-mock", "claude-mock")
 MODELS_BODY = dumps(
@@ -136,7 +137,8 @@ def _cached_tokens(model: str, turns: list[tuple[str, str]]) -> int:
 
 
 def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
-    """Plan a chat completion: a tool call unless the last message is a tool result, else text or JSON."""
+    """Plan a chat completion: the `calls` behaviour's tool calls if set, else a tool call unless the last message
+    is a tool result, else text or JSON."""
     messages = body.get("messages")
     if not isinstance(messages, list) or not messages:
         raise InvalidRequest("'messages' must be a non-empty array", "messages")
@@ -155,7 +157,9 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
         )
     prompt_tokens = count_tokens(text for _, text in turns)
     seed = conversation_seed(base_model(model), turns)
-    if turns[-1][0] == "tool":
+    if behaviour.calls is not None:
+        reply = scripted_reply(behaviour.calls, prompt_tokens)
+    elif turns[-1][0] == "tool":
         reply = text_reply(
             seed,
             tokens=behaviour.tokens,
@@ -196,7 +200,7 @@ class ChatAnswer:
     """A planned chat completion, rendered as one `chat.completion` or as `chat.completion.chunk` frames."""
 
     __slots__ = (
-        "cached_tokens", "call_id", "created", "id", "include_usage", "model", "planned_tokens", "prompt_tokens",
+        "cached_tokens", "call_ids", "created", "id", "include_usage", "model", "planned_tokens", "prompt_tokens",
         "reply",
     )  # fmt: skip
 
@@ -207,7 +211,7 @@ class ChatAnswer:
         self.prompt_tokens = reply.prompt_tokens
         self.planned_tokens = reply.completion_tokens
         self.id = f"chatcmpl-{secrets.token_hex(12)}"
-        self.call_id = f"call_{secrets.token_hex(12)}"
+        self.call_ids = tuple(f"call_{secrets.token_hex(12)}" for _ in reply.tools)
         self.created = int(time.time())
         self.cached_tokens = 0
 
@@ -222,38 +226,48 @@ class ChatAnswer:
         }
 
     def body(self) -> bytes:
-        tool = self.reply.tool
+        tools = self.reply.tools
         message: dict[str, object] = {
             "role": "assistant",
-            "content": None if tool else self.reply.text,
+            "content": None if tools else self.reply.text,
             "refusal": None,
         }
-        if tool:
-            function = {"name": tool.name, "arguments": tool.arguments_json}
-            message["tool_calls"] = [{"id": self.call_id, "type": "function", "function": function}]
+        if tools:
+            message["tool_calls"] = [
+                {"id": call_id, "type": "function", "function": {"name": call.name, "arguments": call.arguments_json}}
+                for call, call_id in zip(tools, self.call_ids, strict=True)
+            ]
         choice = {"index": 0, "message": message, "finish_reason": FINISH_REASONS[self.reply.finish], "logprobs": None}
         return dumps({**self._envelope("chat.completion"), "choices": [choice], "usage": self.usage()})
 
     def frames(self) -> Frames:
-        tool = self.reply.tool
-        if tool:
-            header = {
-                "index": 0,
-                "id": self.call_id,
-                "type": "function",
-                "function": {"name": tool.name, "arguments": ""},
-            }
-            head = self._chunk({"role": "assistant", "content": None, "tool_calls": [header]})
-            units = (
-                self._chunk({"tool_calls": [{"index": 0, "function": {"arguments": piece}}]}) for piece in tool.pieces
-            )
-        else:
-            head = self._chunk({"role": "assistant", "content": ""})
-            units = (self._chunk({"content": word}) for word in self.reply.words)
         tail = self._chunk({}, FINISH_REASONS[self.reply.finish])
         if self.include_usage:
             tail += data_frame({**self._envelope("chat.completion.chunk"), "choices": [], "usage": self.usage()})
+        if self.reply.tools:
+            return split_frames([*self._call_frames(), (tail + DONE, False)])
+        head = self._chunk({"role": "assistant", "content": ""})
+        units = (self._chunk({"content": word}) for word in self.reply.words)
         return Frames(head, units, tail + DONE)
+
+    def _call_frames(self) -> list[tuple[bytes, bool]]:
+        """Each call as OpenAI streams it: a header chunk (its index, id, name and empty arguments; the first one
+        also opens the message), then its argument pieces under the same index, each one token."""
+        frames: list[tuple[bytes, bool]] = []
+        for index, (call, call_id) in enumerate(zip(self.reply.tools, self.call_ids, strict=True)):
+            header = {
+                "index": index,
+                "id": call_id,
+                "type": "function",
+                "function": {"name": call.name, "arguments": ""},
+            }
+            opening = {"role": "assistant", "content": None} if index == 0 else {}
+            frames.append((self._chunk({**opening, "tool_calls": [header]}), False))
+            frames += [
+                (self._chunk({"tool_calls": [{"index": index, "function": {"arguments": piece}}]}), True)
+                for piece in call.pieces
+            ]
+        return frames
 
     def _envelope(self, kind: str) -> dict[str, object]:
         return {

@@ -25,6 +25,27 @@ class Frames:
     tail: bytes
 
 
+def split_frames(frames: Iterable[tuple[bytes, bool]]) -> Frames:
+    """A stream from all its frames in order, each flagged when it carries one token (a unit).
+
+    The frames before the first token are the head, the ones between two tokens ride with the later one (several
+    tool calls: one call's end and the next one's start), and the ones after the last token are the tail.
+    """
+    head: bytes | None = None
+    units: list[bytes] = []
+    pending = b""
+    for frame, token in frames:
+        if not token:
+            pending += frame
+        elif head is None:
+            head, pending = pending, b""
+            units.append(frame)
+        else:
+            units.append(pending + frame)
+            pending = b""
+    return Frames(pending, (), b"") if head is None else Frames(head, units, pending)
+
+
 class Answer(Protocol):
     """A planned answer; building it must be cheap, rendering happens only once the behaviour allows it."""
 

@@ -10,12 +10,13 @@ from __future__ import annotations
 import secrets
 import time
 
-from .answers import JsonOutput, Reply, conversation_seed, count_tokens, text_reply, tool_reply
+from .answers import JsonOutput, Reply, conversation_seed, count_tokens, scripted_reply, text_reply, tool_reply
 from .behaviour import Behaviour, base_model
 from .openai_api import content_text, json_output, mentions_json
-from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit
+from .protocol import Frames, InvalidRequest, dumps, event_frame, optional_limit, split_frames
 
 ROLES = ("user", "assistant", "system", "developer")
+Event = tuple[str, dict[str, object]]  # an SSE event's type and payload, before it is numbered
 
 
 def input_turns(body: dict) -> tuple[list[tuple[str, str]], str | None]:
@@ -67,7 +68,8 @@ def chosen_function(body: dict) -> tuple[str, object] | None:
 
 
 def responses_answer(body: dict, behaviour: Behaviour, model: str) -> ResponsesAnswer:
-    """Plan a response: a function call unless the last item is its output, else text or structured output."""
+    """Plan a response: the `calls` behaviour's function calls if set, else a function call unless the last item is
+    its output, else text or structured output."""
     turns, result = input_turns(body)
     limit = optional_limit(body, "max_output_tokens")
     tool = chosen_function(body)
@@ -82,7 +84,9 @@ def responses_answer(body: dict, behaviour: Behaviour, model: str) -> ResponsesA
         )
     prompt_tokens = count_tokens(text for _, text in turns)
     seed = conversation_seed(base_model(model), turns)
-    if result is None and tool is not None:
+    if behaviour.calls is not None:
+        reply = scripted_reply(behaviour.calls, prompt_tokens)
+    elif result is None and tool is not None:
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
     else:
         reply = text_reply(
@@ -109,7 +113,7 @@ def responses_answer(body: dict, behaviour: Behaviour, model: str) -> ResponsesA
 class ResponsesAnswer:
     """A planned response, rendered as one `response` object or as its typed event stream."""
 
-    __slots__ = ("call_id", "created", "echo", "id", "item_id", "model", "planned_tokens", "prompt_tokens", "reply")
+    __slots__ = ("call_ids", "created", "echo", "id", "item_id", "model", "planned_tokens", "prompt_tokens", "reply")
 
     def __init__(self, model: str, reply: Reply, echo: dict[str, object]) -> None:
         self.model = model
@@ -118,8 +122,8 @@ class ResponsesAnswer:
         self.prompt_tokens = reply.prompt_tokens
         self.planned_tokens = reply.completion_tokens
         self.id = f"resp_{secrets.token_hex(12)}"
-        self.item_id = f"{'fc' if reply.tool else 'msg'}_{secrets.token_hex(12)}"
-        self.call_id = f"call_{secrets.token_hex(12)}"
+        self.item_id = f"msg_{secrets.token_hex(12)}"  # the message's; each function call has its own (below)
+        self.call_ids = tuple((f"fc_{secrets.token_hex(12)}", f"call_{secrets.token_hex(12)}") for _ in reply.tools)
         self.created = int(time.time())
 
     @property
@@ -147,7 +151,7 @@ class ResponsesAnswer:
             "error": None,
             "incomplete_details": incomplete,
             "model": self.model,
-            "output": [self.item(done=True)] if done else [],
+            "output": self.items() if done else [],
             "parallel_tool_calls": True,
             "previous_response_id": None,
             "reasoning": {"effort": None, "summary": None},
@@ -159,18 +163,25 @@ class ResponsesAnswer:
             **self.echo,
         }
 
-    def item(self, *, done: bool) -> dict[str, object]:
-        """The one output item: a function call or an assistant message, empty until it is done."""
-        tool = self.reply.tool
-        if tool:
-            return {
-                "type": "function_call",
-                "id": self.item_id,
-                "call_id": self.call_id,
-                "name": tool.name,
-                "arguments": tool.arguments_json if done else "",
-                "status": "completed" if done else "in_progress",
-            }
+    def items(self) -> list[dict[str, object]]:
+        """The finished output: one function_call item per call, in order, or the assistant message."""
+        return [self.call(index, done=True) for index in range(len(self.reply.tools))] or [self.message(done=True)]
+
+    def call(self, index: int, *, done: bool) -> dict[str, object]:
+        """The `index`th function_call item, its arguments empty until it is done."""
+        call = self.reply.tools[index]
+        item_id, call_id = self.call_ids[index]
+        return {
+            "type": "function_call",
+            "id": item_id,
+            "call_id": call_id,
+            "name": call.name,
+            "arguments": call.arguments_json if done else "",
+            "status": "completed" if done else "in_progress",
+        }
+
+    def message(self, *, done: bool) -> dict[str, object]:
+        """The assistant message item, empty until it is done."""
         return {
             "type": "message",
             "id": self.item_id,
@@ -188,38 +199,55 @@ class ResponsesAnswer:
 
     def frames(self) -> Frames:
         """response.created ... response.completed (or .incomplete after a cut), numbered in order."""
-        tool = self.reply.tool
-        at = {"item_id": self.item_id, "output_index": 0}
-        text_at = {**at, "content_index": 0}
-        head = [
+        opening = [
             ("response.created", {"response": self.response(done=False)}),
             ("response.in_progress", {"response": self.response(done=False)}),
-            ("response.output_item.added", {"output_index": 0, "item": self.item(done=False)}),
         ]
-        if tool:
-            delta_kind, delta_at = "response.function_call_arguments.delta", at
-            tail = [
-                ("response.function_call_arguments.done", {**at, "name": tool.name, "arguments": tool.arguments_json})
-            ]
-        else:
-            head.append(("response.content_part.added", {**text_at, "part": self.part("")}))
-            delta_kind, delta_at = "response.output_text.delta", {**text_at, "logprobs": []}
-            tail = [
-                ("response.output_text.done", {**text_at, "text": self.reply.text, "logprobs": []}),
-                ("response.content_part.done", {**text_at, "part": self.part(self.reply.text)}),
-            ]
-        tail += [
-            ("response.output_item.done", {"output_index": 0, "item": self.item(done=True)}),
-            (f"response.{self.status}", {"response": self.response(done=True)}),
+        closing = [(f"response.{self.status}", {"response": self.response(done=True)})]
+        if self.reply.tools:
+            return self._call_frames(opening, closing)
+        at = {"item_id": self.item_id, "output_index": 0, "content_index": 0}
+        head = [
+            *opening,
+            ("response.output_item.added", {"output_index": 0, "item": self.message(done=False)}),
+            ("response.content_part.added", {**at, "part": self.part("")}),
         ]
-        units = self.reply.units
+        tail = [
+            ("response.output_text.done", {**at, "text": self.reply.text, "logprobs": []}),
+            ("response.content_part.done", {**at, "part": self.part(self.reply.text)}),
+            ("response.output_item.done", {"output_index": 0, "item": self.message(done=True)}),
+            *closing,
+        ]
+        words = self.reply.words
         deltas = (
-            _event(delta_kind, {**delta_at, "delta": unit}, len(head) + number) for number, unit in enumerate(units)
+            _event("response.output_text.delta", {**at, "logprobs": [], "delta": word}, len(head) + number)
+            for number, word in enumerate(words)
         )
-        return Frames(_events(head, 0), deltas, _events(tail, len(head) + len(units)))
+        return Frames(_events(head, 0), deltas, _events(tail, len(head) + len(words)))
+
+    def _call_frames(self, opening: list[Event], closing: list[Event]) -> Frames:
+        """Each function_call item in turn: added, its argument deltas (one token each), arguments done, done."""
+        events: list[tuple[Event, bool]] = [(event, False) for event in opening]
+        for index, call in enumerate(self.reply.tools):
+            at = {"item_id": self.call_ids[index][0], "output_index": index}
+            events.append(
+                (("response.output_item.added", {"output_index": index, "item": self.call(index, done=False)}), False)
+            )
+            events += [
+                (("response.function_call_arguments.delta", {**at, "delta": piece}), True) for piece in call.pieces
+            ]
+            done = {**at, "name": call.name, "arguments": call.arguments_json}
+            events.append((("response.function_call_arguments.done", done), False))
+            events.append(
+                (("response.output_item.done", {"output_index": index, "item": self.call(index, done=True)}), False)
+            )
+        events += [(event, False) for event in closing]
+        return split_frames(
+            (_event(kind, payload, number), token) for number, ((kind, payload), token) in enumerate(events)
+        )
 
 
-def _events(events: list[tuple[str, dict[str, object]]], first: int) -> bytes:
+def _events(events: list[Event], first: int) -> bytes:
     return b"".join(_event(kind, payload, first + number) for number, (kind, payload) in enumerate(events))
 
 
