@@ -16,6 +16,7 @@ from django.conf import settings  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
+from apps.api import mcp  # noqa: E402
 from apps.api.handler import ApiASGIHandler  # noqa: E402
 from catalyst.lifespan import lifespan  # noqa: E402
 from catalyst.routing import websocket_urlpatterns  # noqa: E402
@@ -29,6 +30,8 @@ API_PREFIXES = tuple(settings.API_PATH_PREFIXES)
 async def http_application(scope, receive, send) -> None:
     if scope["path"].startswith(API_PREFIXES):
         await api_http(scope, receive, send)
+    elif scope["path"] == mcp.PATH:
+        await mcp.application(scope, receive, send)
     else:
         await site_http(scope, receive, send)
 

@@ -18,6 +18,7 @@ import asyncio
 
 from django.conf import settings
 
+from apps.api import mcp
 from apps.audit.checkpoints import checkpoint_forever
 from apps.core import background
 from apps.observability import tracing
@@ -26,6 +27,11 @@ SHUTDOWN_SECONDS = 15  # then cancelled; with uvicorn's 5 s and the span hand-ov
 
 
 async def lifespan(scope, receive, send) -> None:
+    async with mcp.running():  # the MCP endpoint's task group
+        await _serve(receive, send)
+
+
+async def _serve(receive, send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":

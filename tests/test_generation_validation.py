@@ -153,14 +153,21 @@ def test_messages_errors_use_anthropics_envelope(catalogue, client, body, key_he
     assert payload["error"]["message"]
 
 
-def test_generate_refuses_pipelines_not_yet_available_and_rag_without_stores(catalogue, client):
+def test_generate_refuses_an_agent_without_tools_and_rag_without_stores(catalogue, client):
     agent = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "agent", "model": "small"}, catalogue.acme_key)
+    tools = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "direct", "tools": ["calculator"]},
+                 catalogue.acme_key)  # fmt: skip
+    unknown = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "agent", "tools": ["no_such_tool"],
+                                            "model": "small"}, catalogue.acme_key)  # fmt: skip
     rag = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "rag", "model": "small"}, catalogue.acme_key)
     direct = post(client, "/v1/generate", {"prompt": "hi", "pipeline": "direct", "vector_store_ids": ["vs_1"]},
                   catalogue.acme_key)  # fmt: skip
 
     assert (agent.status_code, agent.json()["error"]["code"], agent.json()["error"]["param"]) == (
-        400, "pipeline_not_available", "pipeline")  # fmt: skip
+        400, "invalid_request", "tools")  # fmt: skip
+    assert (tools.status_code, tools.json()["error"]["param"]) == (400, "tools")
+    assert (unknown.status_code, unknown.json()["error"]["code"], unknown.json()["error"]["param"]) == (
+        400, "tool_not_available", "tools")  # fmt: skip
     for refused in (rag, direct):
         assert (refused.status_code, refused.json()["error"]["param"]) == (400, "vector_store_ids")
 

@@ -72,6 +72,10 @@ def entry(request: Audited) -> dict:
     guardrails = getattr(request, "guardrails", None)
     if guardrails is not None and guardrails.results:  # checks, actions, entity types and counts: no text
         payload["guardrails"] = guardrails.summary()
+    agent = getattr(request, "agent", None)
+    if agent is not None and agent.used_tools:  # each call: tool, outcome, time, the arguments' digest (no values)
+        payload["steps"] = agent.steps
+        payload["finish_reason"] = agent.finish_reason
     if principal.keep_prompts:  # the tenant's policy; purged after its retention period
         payload |= {"prompt": request.chat.messages, "answer": request.answer_text}
     return trail.event(

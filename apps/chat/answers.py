@@ -29,6 +29,7 @@ from apps.observability import tracing
 from apps.providers.types import ChatRequest, TextDelta
 from apps.retrieval.stage import Retrieval
 from apps.tenancy.principal import Principal
+from apps.tools.agent import Agent, ToolCallEvent
 
 from . import context, frames, services, summary
 from .models import MessageStatus
@@ -77,13 +78,14 @@ def remote(channel: str) -> Send:
 class Answer:
     def __init__(
         self, principal: Principal, client_id: str, turn: Turn, model: str, request_id: str,
-        vector_store_ids: list[str] | None = None,
+        vector_store_ids: list[str] | None = None, tools: list[str] | None = None,
     ) -> None:  # fmt: skip
         self.principal = principal
         self.client_id = client_id
         self.turn = turn
         self.model = model
         self.vector_store_ids = vector_store_ids or []  # the message names stores: a grounded answer
+        self.tools = tools or []  # the message names tools: an agent run
         self.request_id = request_id
         self.parts: list[str] = []
         self.length = 0
@@ -174,6 +176,7 @@ class Answer:
                 self.principal, self.request_id, "chat", self.model, ChatRequest(messages=messages), stream=True
             )
             request.retrieval = Retrieval(self.vector_store_ids) if self.vector_store_ids else None
+            request.agent = Agent(list(self.tools)) if self.tools else None
             await pipeline.start(request)
             failure = None
             # aclosing: a cancel that lands while a frame is being sent still closes the upstream
@@ -182,6 +185,8 @@ class Answer:
                 async for event in events:
                     if isinstance(event, TextDelta) and event.text:
                         await self._emit(frames.token(self.client_id, event.text, self.length))
+                    elif isinstance(event, ToolCallEvent):
+                        await self._emit({**event.frame(), "id": self.client_id})
                     elif isinstance(event, StreamFailure):
                         failure = event.error
         except ApiError as error:
@@ -212,8 +217,15 @@ class Answer:
     def _done(self, request: pipeline.Request | None) -> Frame:
         cached = str(request.cache_status) if request else "BYPASS"
         citations = request.retrieval.citations if request and request.retrieval else None
+        agent = request.agent if request else None
         return frames.done(
-            self.client_id, self.turn.conversation_id, *self._billed(request), cached=cached, citations=citations
+            self.client_id,
+            self.turn.conversation_id,
+            *self._billed(request),
+            cached=cached,
+            citations=citations,
+            steps=agent.steps if agent else None,
+            finish_reason=agent.finish_reason if agent else None,
         )
 
     async def _emit(self, frame: Frame) -> None:

@@ -17,15 +17,19 @@ def token(client_id: str, text: str, offset: int) -> Frame:
 
 def done(
     client_id: str, conversation_id: int, model: str, tokens_in: int, tokens_out: int, cost_usd: Decimal,
-    cached: str = "BYPASS", citations: list[dict] | None = None,
+    cached: str = "BYPASS", citations: list[dict] | None = None, steps: list[dict] | None = None,
+    finish_reason: str | None = None,
 ) -> Frame:  # fmt: skip
-    """`citations`: the sources of a grounded answer (a message that named vector stores)."""
+    """`citations`: the sources of a grounded answer (a message that named vector stores); `steps` and
+    `finish_reason`: an agent run's tool calls and how it ended (a message that named tools)."""
     frame = {
         "type": "done", "id": client_id, "conversation_id": conversation_id, "model": model,
         "usage": {"tokens_in": tokens_in, "tokens_out": tokens_out}, "cost_usd": money.usd(cost_usd), "cached": cached,
     }  # fmt: skip
     if citations is not None:
         frame["citations"] = citations
+    if steps is not None:
+        frame["steps"], frame["finish_reason"] = steps, finish_reason
     return frame
 
 

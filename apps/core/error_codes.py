@@ -32,6 +32,7 @@ class ErrorCode(StrEnum):
     BUDGET_EXHAUSTED = "budget_exhausted"
     QUOTA_EXCEEDED = "quota_exceeded"
     UNSUPPORTED_FILE = "unsupported_file"
+    TOOL_NOT_AVAILABLE = "tool_not_available"
     TOO_MANY_STREAMS = "too_many_concurrent_streams"
     NOT_FOUND = "not_found"
     METHOD_NOT_ALLOWED = "method_not_allowed"

@@ -54,11 +54,13 @@ from apps.providers.types import (
 )  # fmt: skip
 from apps.retrieval import stage as retrieval
 from apps.tenancy.principal import Principal
+from apps.tools import agent
 
 from . import resilience, routing
 
 STAGES: tuple[Stage, ...] = (
     retrieval.stage,  # `pipeline: "rag"`: the vector stores searched, their best chunks fenced into the prompt
+    agent.stage,  # `pipeline: "agent"`: model calls (each one through these stages) and tool calls, until an answer
     routing.stage,  # the model, its fallbacks and the prompt's size; refuses what cannot fit (400)
     guardrails.input_stage,  # the input rules: block (400 guardrail_blocked) or redact before anything sees it
     cache.lookup_stage,  # the policy and a fresh entry; on a provider failure, a stale one (STALE)
@@ -120,6 +122,7 @@ class Request:
     semantic_vector: tuple[str, object] | None = None
     guardrails: guardrails.Outcomes | None = None
     retrieval: retrieval.Retrieval | None = None  # a rag request's stores, then its citations
+    agent: agent.Agent | None = None  # an agent run's tools and limits, then its steps
     leased: bool = False  # a stream lease was taken (a replayed answer takes none)
     saved_usd: Decimal = Decimal("0")
 

@@ -1,6 +1,6 @@
-"""Endpoints that make no model call of their own (guardrail checks, files, vector stores) still
-count as requests: admitted against the caller's request limits first, and leaving a usage
-record (no tokens, no cost) after."""
+"""Calls that make no model call of their own (guardrail checks, files, vector stores, tool calls)
+still count as requests: admitted against the caller's request limits first, and leaving a usage
+record (no tokens; a tool's price, if it has one) after."""
 
 from __future__ import annotations
 
@@ -37,16 +37,17 @@ async def admit(principal: Principal, request_id: str, endpoint: str) -> Call:
     return Call(principal, request_id, endpoint)
 
 
-async def record(call: Call) -> None:
+async def record(call: Call, *, model: str = "", cost_usd: Decimal = Decimal(0), outcome: str = "ok") -> None:
+    """`model`: what was used (a tool's name); `cost_usd` is charged against the budget."""
     if call.principal.limits is None:
         return
     zero, principal = Decimal(0), call.principal
     usage = {
         "request_id": call.request_id, "tenant_id": principal.tenant_id, "team_id": principal.team_id,
-        "key_id": principal.key_id, "user_id": principal.user_id, "endpoint": call.endpoint, "model": "",
+        "key_id": principal.key_id, "user_id": principal.user_id, "endpoint": call.endpoint, "model": model[:100],
         "provider": "", "tokens_in": 0, "tokens_out": 0, "tokens_cached": 0, "price_input": zero,
-        "price_output": zero, "price_cached_input": zero, "cost_usd": zero,
-        "latency_ms": round((time.perf_counter() - call.started) * 1000, 3), "ttft_ms": None, "outcome": "ok",
+        "price_output": zero, "price_cached_input": zero, "cost_usd": cost_usd,
+        "latency_ms": round((time.perf_counter() - call.started) * 1000, 3), "ttft_ms": None, "outcome": outcome,
         "stream": False, "cache_status": "BYPASS", "tokens_replayed": 0, "saved_usd": zero,
     }  # fmt: skip
     await recorder.record(usage, None, budget_caps(principal), now=call.started_at)

@@ -232,3 +232,13 @@ async def default_stores(tenant_id: int, use_case: str) -> list[str]:
         known = (now, await in_db(marked)())
         _defaults[tenant_id] = known
     return known[1].get(use_case or "default", [])[:10]
+
+
+async def recent_stores(tenant_id: int, limit: int = 10) -> list[str]:
+    """The tenant's live stores that were searched or changed last (a tool's search when it names none)."""
+
+    def recent() -> list[str]:
+        rows = VectorStore.objects.filter(tenant_id=tenant_id).order_by("-last_active_at", "-pk")[: limit * 2]
+        return [store.public_id for store in rows if not store.expired][:limit]
+
+    return await in_db(recent)()

@@ -13,7 +13,7 @@ from django.utils import timezone
 # Endpoint names a key may be scoped to (the `allowed_endpoints` of ApiKey).
 API_ENDPOINTS = (
     "chat", "responses", "completions", "messages", "embeddings", "models", "generate", "jobs", "usage", "me",
-    "conversations", "guardrails", "files", "vector_stores",
+    "conversations", "guardrails", "files", "vector_stores", "tools", "mcp",
 )  # fmt: skip
 
 

@@ -41,6 +41,7 @@ INSTALLED_APPS = [
     "apps.cache",
     "apps.guardrails",
     "apps.retrieval",
+    "apps.tools",
     "apps.gateway",
     "apps.chat",
     "apps.responses",
@@ -278,6 +279,12 @@ EMBEDDING_MODEL = env_str("EMBEDDING_MODEL", "")
 # `pipeline: "auto"` answers from a tenant's default vector store only when its best chunk is at
 # least this similar to the question (cosine); otherwise the question does not need it.
 RAG_AUTO_MIN_SIMILARITY = float(env_str("RAG_AUTO_MIN_SIMILARITY", "0.35"))
+
+# Agent runs (apps/tools/agent.py): the limits a request may lower, never raise past the cap.
+AGENT_MAX_STEPS = env_int("AGENT_MAX_STEPS", 8)  # model calls per run
+AGENT_MAX_STEPS_CAP = 32
+AGENT_MAX_TOOL_CALLS = env_int("AGENT_MAX_TOOL_CALLS", 16)
+AGENT_MAX_SECONDS = float(env_str("AGENT_MAX_SECONDS", "120"))
 MOCK_LLM_URL = env_str("MOCK_LLM_URL", "http://127.0.0.1:8100")
 
 # --- Observability --------------------------------------------------------------------------

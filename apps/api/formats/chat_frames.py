@@ -16,6 +16,7 @@ from .validation import refuse_invalid_text
 
 TYPES = ("message", "cancel", "resume", "ping", "pong")
 CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+TOOL_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 
 
 class FrameInvalid(InvalidRequest):
@@ -74,3 +75,10 @@ def _check_message(frame: dict[str, Any], client_id: str) -> None:
         or not all(isinstance(s, str) and 0 < len(s) <= 64 for s in stores)
     ):
         raise FrameInvalid("'vector_store_ids' must be a list of at most 10 vector store ids.", client_id)
+    tools = frame.setdefault("tools", [])
+    if (
+        not isinstance(tools, list)
+        or len(tools) > 32
+        or not all(isinstance(t, str) and TOOL_NAME.match(t) for t in tools)
+    ):
+        raise FrameInvalid("'tools' must be a list of at most 32 tool names.", client_id)

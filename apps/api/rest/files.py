@@ -17,12 +17,12 @@ from django.http.multipartparser import MultiPartParserError
 from apps.core.db import in_db
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import InvalidRequest, PayloadTooLarge
+from apps.metering import metered
 from apps.retrieval import extract, services
 from apps.retrieval.models import FilePurpose, StoredFile
 from apps.tenancy.principal import Principal
 
 from ..edge import rest
-from . import metered
 
 PURPOSES = tuple(FilePurpose.values)
 _UNSAFE = re.compile(r"[\x00-\x1f\x7f/\\]")

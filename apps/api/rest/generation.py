@@ -13,6 +13,7 @@ from apps.gateway import pipeline, routing
 from apps.providers.types import ChatRequest, Completion
 from apps.retrieval.stage import Retrieval
 from apps.tenancy.principal import Principal
+from apps.tools.agent import Agent
 
 from ..edge import rest
 from ..formats import anthropic_messages, completions, embeddings, generate, openai_chat
@@ -25,10 +26,10 @@ RenderStream = Callable[[pipeline.Request, AsyncIterator], AsyncIterator[bytes]]
 
 async def _answer(
     http: HttpRequest, principal: Principal, endpoint: str, body, render: Render, render_stream: RenderStream,
-    retrieval: Retrieval | None = None,
+    retrieval: Retrieval | None = None, agent: Agent | None = None,
 ) -> HttpResponse:  # fmt: skip
     request = pipeline.Request(principal, http.request_id, endpoint, body.model, body.to_chat(), stream=body.stream)
-    request.retrieval = retrieval
+    request.retrieval, request.agent = retrieval, agent
     request.cache_controls = cache_controls.from_headers(http.headers)
     await pipeline.start(request)
     if body.stream:
@@ -84,7 +85,9 @@ async def generate_view(http: HttpRequest, principal: Principal) -> HttpResponse
     retrieval = Retrieval(body.vector_store_ids) if body.retrieves else None
     if body.pipeline == "auto" and retrieval is None:
         retrieval = Retrieval([], auto=True)  # the tenant's default stores, when the question needs them
-    return await _answer(http, principal, "generate", body, generate.render, generate.render_stream, retrieval)
+    return await _answer(
+        http, principal, "generate", body, generate.render, generate.render_stream, retrieval, body.agent()
+    )
 
 
 @rest("embeddings", methods=("POST",))

@@ -12,11 +12,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from apps.guardrails import policy
 from apps.guardrails.stage import judged
+from apps.metering import metered
 from apps.tenancy.principal import Principal
 
 from ..edge import rest
 from ..formats.validation import json_body, validated
-from . import metered
 
 MAX_CHARACTERS = 100_000
 

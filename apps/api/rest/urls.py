@@ -1,6 +1,6 @@
 from django.urls import path, re_path
 
-from . import account, conversations, files, generation, guardrails, responses_api, vector_stores
+from . import account, conversations, files, generation, guardrails, responses_api, tools, vector_stores
 
 app_name = "api"
 
@@ -26,6 +26,7 @@ urlpatterns = [
     path("vector_stores/<str:store_id>/files", vector_stores.store_files, name="vector-store-files"),
     path("vector_stores/<str:store_id>/files/<str:file_id>", vector_stores.store_file, name="vector-store-file"),
     path("vector_stores/<str:store_id>/search", vector_stores.store_search, name="vector-store-search"),
+    path("tools", tools.tool_list, name="tools"),
     path("conversations", conversations.conversation_list, name="conversations"),
     path("conversations/<int:conversation_id>", conversations.conversation_detail, name="conversation"),
     path("conversations/<int:conversation_id>/messages", conversations.conversation_messages, name="messages-of"),

@@ -11,6 +11,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, StrictBool, S
 
 from apps.core.db import in_db
 from apps.core.errors import InvalidRequest
+from apps.metering import metered
 from apps.retrieval import chunking, search, services
 from apps.retrieval.models import VectorStore, VectorStoreFile
 from apps.retrieval.tasks import schedule
@@ -18,7 +19,6 @@ from apps.tenancy.principal import Principal
 
 from ..edge import rest
 from ..formats.validation import Integer, json_body, validated
-from . import metered
 from .files import cursor, epoch, list_params, listing
 
 POLL_AFTER_MS = "250"  # what the SDK's poll helpers wait between polls while a file is in progress

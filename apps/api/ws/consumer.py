@@ -186,7 +186,9 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         request_id = edge.new_request_id()
         edge.begin("chat.message", request_id)  # the answer's task inherits the root span
-        answer = answers.Answer(principal, client_id, started, model, request_id, frame["vector_store_ids"])
+        answer = answers.Answer(
+            principal, client_id, started, model, request_id, frame["vector_store_ids"], frame["tools"]
+        )
         self._listen_to(client_id)
         await self.send_frame({"type": "typing", "id": client_id, "active": True, **answer._where()})
         answer.start(self.listener_id, self.send_frame)

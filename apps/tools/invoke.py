@@ -1,0 +1,74 @@
+"""One tool call on behalf of a caller, the same for an agent run and an MCP client: refused
+when the tool is not offered to the caller, refused before execution when its arguments are
+invalid, executed, its result checked by the tenant's injection rule (results are untrusted
+input), a priced tool charged to the tenant, and the call put on the audit trail (the arguments'
+digest always; their values only when the tenant keeps prompts)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from decimal import Decimal
+from typing import Any
+
+from apps.audit import trail
+from apps.guardrails import policy
+from apps.guardrails.checks import injection
+from apps.metering import metered
+from apps.observability import tracing
+from apps.tenancy.principal import Principal
+
+from . import execute
+from .builtins import CallContext
+from .execute import Outcome, ToolResult, ToolSpec
+
+NOT_EXECUTED = (Outcome.DENIED, Outcome.INVALID_ARGUMENTS)
+
+
+def digest(arguments: Any) -> str:
+    canonical = json.dumps(arguments, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return "sha256:" + hashlib.sha256(canonical.encode()).hexdigest()[:32]
+
+
+async def injection_rule(principal: Principal):
+    """The tenant's input injection rule (its threshold applies to tool results), or None."""
+    return (await policy.current()).resolve(principal).get("injection", "input")
+
+
+async def invoke(
+    tool: ToolSpec | None, name: str, arguments: Any, problem: str | None, context: CallContext, rule,
+    charge_id: str,
+) -> ToolResult:  # fmt: skip
+    """`problem`: why the arguments could not be read (not JSON); `charge_id`: the usage record's id."""
+    if tool is None:  # not offered: unknown, not granted or not live
+        return ToolResult(Outcome.DENIED, f"The tool '{name}' is not available here; use one of those offered.")
+    if problem is not None:
+        return ToolResult(Outcome.INVALID_ARGUMENTS, f"Invalid arguments for {name}: {problem}.")
+    call = metered.Call(context.principal, charge_id, "tool")
+    with tracing.stage(f"tool.{tool.name}"):
+        result = await execute.run(tool, arguments, context)
+    if result.ok and rule is not None and injection.score(result.content)[0] >= rule.threshold:
+        result = ToolResult(Outcome.WITHHELD, f"The result of {name} was withheld: it reads like instructions to the "
+                            "model (a prompt injection), not data.", result.duration_ms)  # fmt: skip
+    if tool.cost_usd > 0 and result.outcome not in NOT_EXECUTED:
+        await metered.record(call, model=tool.name, cost_usd=tool.cost_usd, outcome=result.outcome)
+    return result
+
+
+def audit_event(principal: Principal, request_id: str, call: dict[str, Any]) -> dict:
+    """`call`: tool, outcome, duration_ms, arguments_digest and more; `arguments` kept only when the
+    tenant keeps prompts."""
+    payload = {key: value for key, value in call.items() if key != "arguments"}
+    if principal.keep_prompts and "arguments" in call:
+        payload["arguments"] = call["arguments"]
+    by_key = principal.method == "api_key"
+    return trail.event(
+        "tool.call", actor_type="api_key" if by_key else "user",
+        actor=principal.key_prefix if by_key else f"user:{principal.user_id}", tenant_id=principal.tenant_id,
+        tenant_slug=principal.tenant_slug, object_type="tools.Tool", object_id=call["tool"], request_id=request_id,
+        payload=payload,
+    )  # fmt: skip
+
+
+def price(tool: ToolSpec | None, result: ToolResult) -> Decimal:
+    return tool.cost_usd if tool is not None and result.outcome not in NOT_EXECUTED else Decimal(0)

@@ -1,0 +1,92 @@
+"""Catalyst as an MCP client, through the official `mcp` SDK: staff import a registered server's
+tools (each arrives as a draft, to be approved like any other tool), and an agent calls them.
+
+The server's address passes the same check as an HTTP tool's before every connection. Each call
+opens its own session: a tool call is rare next to a model call, and no session state outlives
+the request that needed it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+
+from . import network
+from .builtins import ToolFailure
+from .schemas import schema_problem
+
+IMPORT_SECONDS = 20.0
+
+
+def _client(url: str, token: str):
+    import httpx2
+    from mcp import Client
+    from mcp.client.streamable_http import streamable_http_client
+    from mcp.shared._httpx_utils import create_mcp_http_client
+
+    headers = {"Authorization": f"Bearer {token}"} if token else None
+    http = create_mcp_http_client(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
+    return Client(streamable_http_client(url, http_client=http), cache=None)
+
+
+async def listed(url: str, token: str = "") -> list[dict[str, Any]]:
+    """The tools a server offers: name, description and input schema."""
+    await network.destination(url)
+    async with _client(url, token) as client:
+        result = await client.list_tools()
+        tools = list(result.tools)
+        while result.next_cursor:
+            result = await client.list_tools(cursor=result.next_cursor)
+            tools += result.tools
+    return [{"name": tool.name, "description": tool.description or "", "input_schema": tool.input_schema}
+            for tool in tools]  # fmt: skip
+
+
+def import_tools(server, by) -> tuple[int, int]:
+    """Read the server's tools into the registry as drafts (a changed one goes back to draft);
+    returns (new, changed). Runs in the admin's request, off no event loop."""
+    from asgiref.sync import async_to_sync
+
+    from . import lifecycle
+    from .models import Tool, ToolKind
+
+    try:
+        offered = async_to_sync(listed)(server.url, server.bearer_token)
+    except Exception as error:
+        server.last_error = f"{type(error).__name__}: {error}"[:500]
+        server.save(update_fields=["last_error"])
+        raise ToolFailure(server.last_error) from None
+    new = changed = 0
+    for spec in offered:
+        if schema_problem(spec["input_schema"]) is not None:
+            continue
+        name = f"{server.name}_{spec['name']}"[:64].replace(".", "_")
+        tool = Tool.objects.filter(mcp_server=server, remote_name=spec["name"]).first()
+        if tool is None:
+            tool = Tool.objects.create(
+                name=name, kind=ToolKind.MCP, mcp_server=server, remote_name=spec["name"],
+                description=spec["description"][:2000] or spec["name"], input_schema=spec["input_schema"],
+                created_by=by, changed_by=by,
+            )  # fmt: skip
+            lifecycle.recorded(tool, "tool.import", by, {"server": server.name})
+            new += 1
+        elif tool.input_schema != spec["input_schema"] or tool.description != spec["description"][:2000]:
+            tool.input_schema, tool.description = spec["input_schema"], spec["description"][:2000] or spec["name"]
+            lifecycle.changed(tool, by, ["input_schema"])
+            changed += 1
+    server.imported_at, server.last_error = timezone.now(), ""
+    server.save(update_fields=["imported_at", "last_error"])
+    return new, changed
+
+
+async def call(tool, arguments: dict) -> Any:
+    """Call the tool on its server; an error result becomes a ToolFailure the model reads."""
+    await network.destination(tool.server_url)
+    async with _client(tool.server_url, tool.server_token) as client:
+        result = await client.call_tool(tool.remote_name, arguments)
+    texts = [block.text for block in result.content if getattr(block, "type", "") == "text"]
+    if result.is_error:
+        raise ToolFailure(" ".join(texts)[:500] or "the MCP server reported an error")
+    if result.structured_content is not None:
+        return result.structured_content
+    return "\n".join(texts)

@@ -1,0 +1,81 @@
+"""Where a tool may connect: public addresses, and private ones only where staff allow-listed
+them (AllowedDestination). The name is resolved first and every address it resolves to is
+checked; the request then goes to the checked address (the host name still sent as Host and
+TLS server name), so a DNS answer that changes between the check and the connection (rebinding)
+cannot reach the metadata service or the loopback."""
+
+from __future__ import annotations
+
+import asyncio
+import ipaddress
+import socket
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+from apps.core.db import in_db
+
+from .builtins import ToolFailure
+from .models import AllowedDestination
+
+Address = ipaddress.IPv4Address | ipaddress.IPv6Address
+RESOLVE_SECONDS = 3.0
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    url: str  # the URL with the checked address in place of the host name
+    host: str  # the Host header: the name (and a port other than the scheme's)
+    server_name: str  # the name TLS checks the certificate against
+    address: Address
+    port: int
+
+
+def public(address: Address) -> bool:
+    mapped = getattr(address, "ipv4_mapped", None)
+    if mapped is not None:
+        address = mapped
+    return address.is_global and not address.is_multicast
+
+
+def allowed_networks() -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, int | None]]:
+    allowed = []
+    for network, port in AllowedDestination.objects.values_list("network", "port"):
+        try:
+            allowed.append((ipaddress.ip_network(network.strip(), strict=False), port))
+        except ValueError:
+            continue  # the admin form refuses these; a row edited in the database is ignored
+    return allowed
+
+
+_allowed = in_db(allowed_networks)
+
+
+async def destination(url: str) -> Destination:
+    """The checked address to send `url`'s request to; ToolFailure when it may not be reached."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ToolFailure("the tool's URL must be http or https with a host")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    host = parts.hostname
+    try:
+        found = await asyncio.wait_for(
+            asyncio.get_running_loop().getaddrinfo(host, port, type=socket.SOCK_STREAM), RESOLVE_SECONDS
+        )
+    except (OSError, TimeoutError):
+        raise ToolFailure(f"the tool's host '{host}' could not be resolved") from None
+    addresses = list(dict.fromkeys(ipaddress.ip_address(info[4][0].split("%")[0]) for info in found))
+    if not addresses:
+        raise ToolFailure(f"the tool's host '{host}' could not be resolved")
+    blocked = [address for address in addresses if not public(address)]
+    if blocked:
+        allowed = await _allowed()
+        for address in blocked:
+            if not any(address in network and allowed_port in (None, port) for network, allowed_port in allowed):
+                raise ToolFailure(
+                    f"the tool's host resolves to {address}, a private, loopback or link-local address that is "
+                    "not allow-listed"
+                )
+    address = addresses[0]
+    literal = f"[{address}]" if address.version == 6 else str(address)
+    pinned = urlunsplit((parts.scheme, f"{literal}:{port}", parts.path or "/", parts.query, ""))
+    return Destination(pinned, host if parts.port is None else f"{host}:{parts.port}", host, address, port)
