@@ -60,7 +60,7 @@ async def _answer(request: web.Request, state: MockState, endpoint: Endpoint, en
     except (ValueError, RecursionError):
         body = None
     if isinstance(body, dict) and isinstance(body.get("model"), str):
-        entry.model = body["model"]
+        entry.model, entry.body = body["model"], body
     if auth != "ok":
         message = "No API key provided." if auth == "missing" else "Incorrect API key provided."
         return _failed(entry, dialect.error(401, message))

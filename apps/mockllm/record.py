@@ -32,6 +32,7 @@ class Entry:
     first_token_at: float | None = None
     ended_at: float | None = None
     prompt_tokens: int = 0
+    body: dict | None = None  # the request as sent (tests prove what reached the provider); keys are headers
 
     def finish(self, outcome: str, status: int | None = None) -> None:
         """Set the final outcome once: a drop or a failure is not turned into "abandoned" by a late cancel."""
@@ -58,6 +59,7 @@ class Entry:
             "first_token_at": self.first_token_at,
             "ended_at": self.ended_at,
             "prompt_tokens": self.prompt_tokens,
+            "body": self.body,
         }
 
 

@@ -48,8 +48,8 @@ async def invoke(
     with tracing.stage(f"tool.{tool.name}"):
         result = await execute.run(tool, arguments, context)
     if result.ok and rule is not None and injection.score(result.content)[0] >= rule.threshold:
-        result = ToolResult(Outcome.WITHHELD, f"The result of {name} was withheld: it reads like instructions to the "
-                            "model (a prompt injection), not data.", result.duration_ms)  # fmt: skip
+        withheld = f"The result of {name} was withheld: the gateway's injection check flagged it."
+        result = ToolResult(Outcome.WITHHELD, withheld, result.duration_ms)
     if tool.cost_usd > 0 and result.outcome not in NOT_EXECUTED:
         await metered.record(call, model=tool.name, cost_usd=tool.cost_usd, outcome=result.outcome)
     return result

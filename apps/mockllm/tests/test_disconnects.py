@@ -10,6 +10,7 @@ import pytest
 
 HELLO = [{"role": "user", "content": "Hello, world!"}]
 RECORD_KEYS = {
+    "body",
     "seq",
     "endpoint",
     "model",
@@ -35,6 +36,7 @@ def test_a_completed_request_is_recorded_in_full(mock):
     (record,) = mock.records()
     assert set(record) == RECORD_KEYS
     assert {key: record[key] for key in RECORD_KEYS - {"started_at", "first_token_at", "ended_at"}} == {
+        "body": {"model": "gpt-mock", "messages": HELLO, "stream": True},
         "seq": 1,
         "endpoint": "chat",
         "model": "gpt-mock",
