@@ -36,9 +36,12 @@ def call(name: str, **arguments) -> dict:
     return {"name": name, "arguments": arguments}
 
 
-def script(world, *steps: list[dict] | None) -> None:
-    """The model's replies, in order: a list of calls, or None for an answer (quoting the last result)."""
-    world.mock.script("gpt-mock", [{"calls": calls} if calls else {} for calls in steps])
+def script(world, *steps: list[dict] | str | None) -> None:
+    """The model's replies, in order: a list of calls, a text, or None for the mock's default answer
+    (quoting the last tool result; with tools offered and none called yet, a call to the first)."""
+    world.mock.script(
+        "gpt-mock", [{"text": step} if isinstance(step, str) else {"calls": step} if step else {} for step in steps]
+    )
 
 
 def generate(world, key: str | None = None, **body) -> httpx.Response:
@@ -74,6 +77,7 @@ def tools(live, django_db_blocker):
             _tool("loopback", f"http://127.0.0.1:{server.port + 1}/weather"),  # another port: not allow-listed
             _tool("metadata", "http://169.254.169.254/latest/meta-data/", input_schema=EMPTY),
             _tool("pending", server.url + "/weather", status=ToolStatus.DRAFT),
+            _tool("big", server.url + "/big", input_schema=EMPTY, max_response_bytes=4096),
         ]
         for tool in granted:
             tool.tenants.add(live.tenant)
@@ -183,9 +187,9 @@ def test_a_tool_pending_approval_cannot_be_called(fresh_tools, tools):
     assert fresh_tools.mock.requests() == []
     listed = httpx.get(fresh_tools.base_url + "/tools", headers={"Authorization": f"Bearer {fresh_tools.key}"})
     names = [tool["name"] for tool in listed.json()["data"]]
-    assert names == ["broken", "calculator", "current_time", "hang", "injected", "loopback", "metadata",
+    assert names == ["big", "broken", "calculator", "current_time", "hang", "injected", "loopback", "metadata",
                      "search_documents", "slow", "weather"]  # fmt: skip
-    assert listed.json()["data"][1] == {"name": "calculator", "kind": "builtin", "description": Tool.objects.get(
+    assert listed.json()["data"][2] == {"name": "calculator", "kind": "builtin", "description": Tool.objects.get(
         name="calculator").description, "input_schema": Tool.objects.get(name="calculator").input_schema}  # fmt: skip
 
 
@@ -404,6 +408,77 @@ def test_the_mcp_sdk_lists_and_calls_tools_through_catalyst(fresh_tools, live):
     assert "private" in their_list and "weather" not in their_list
     refused = httpx.post(live.server.url + "/mcp", json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
     assert (refused.status_code, refused.json()["error"]["code"]) == (401, "missing_credentials")
+    deadline = time.monotonic() + 10
     calls = AuditEntry.objects.filter(action="tool.call", payload__via="mcp", tenant_id=live.tenant.pk)
+    while calls.count() < 3 and time.monotonic() < deadline:
+        time.sleep(0.05)
     assert sorted(entry.payload["outcome"] for entry in calls) == ["denied", "invalid_arguments", "ok"]
     assert all("arguments" not in entry.payload for entry in calls)
+
+
+@pytest.fixture(scope="module")
+def maths(live, django_db_blocker, tools):
+    """The live tenant's "maths" use case: an uncached use case whose agent policy names the calculator."""
+    from apps.cache.models import CacheMode, CachePolicy
+    from apps.catalogue.snapshot import catalogue_changed
+    from apps.tools.models import AgentPolicy
+    from apps.tools.registry import policies_changed
+
+    with django_db_blocker.unblock():
+        cache = CachePolicy.objects.create(tenant=live.tenant, use_case="maths", mode=CacheMode.OFF)
+        policy = AgentPolicy.objects.create(tenant=live.tenant, use_case="maths")
+        policy.tools.add(Tool.objects.get(name="calculator"))
+        policies_changed()
+        catalogue_changed()
+    time.sleep(0.6)  # the server notices the changes within EPOCH_CHECK_SECONDS
+    yield
+    with django_db_blocker.unblock():
+        policy.delete()
+        cache.delete()
+        policies_changed()
+        catalogue_changed()
+
+
+def test_auto_offers_the_tools_of_the_tenants_policy_and_the_model_decides(fresh_tools, live, maths):
+    maths = {"Authorization": f"Bearer {live.key}", "X-Catalyst-Use-Case": "maths"}
+    script(fresh_tools, [call("calculator", expression="12 * 12")], None, "Hello to you too.")
+    url = live.base_url + "/generate"
+    needed = httpx.post(url, json={"model": "gpt-mock", "prompt": "12 * 12?"}, headers=maths, timeout=30).json()
+    direct = httpx.post(url, json={"model": "gpt-mock", "prompt": "Hello"}, headers=maths, timeout=30).json()
+    other = httpx.post(url, json={"model": "gpt-mock", "prompt": "12 * 12?"},
+                       headers={"Authorization": f"Bearer {live.key}"}, timeout=30).json()  # fmt: skip
+
+    assert (needed["pipeline_used"], [step["tool"] for step in needed["steps"]]) == ("agent", ["calculator"])
+    assert (direct["pipeline_used"], "steps" in direct, direct["content"]) == ("direct", False, "Hello to you too.")
+    assert (other["pipeline_used"], "steps" in other) == ("direct", False)  # another use case: nothing offered
+    sent = fresh_tools.mock.requests("gpt-mock")
+    assert [len(request["body"].get("tools") or []) for request in sent] == [1, 1, 1, 0]
+
+
+def test_client_side_tools_in_chat_completions_pass_through_unexecuted(fresh_tools):
+    import openai
+
+    sdk = openai.OpenAI(base_url=fresh_tools.base_url, api_key=fresh_tools.key, max_retries=0)
+    script(fresh_tools, [call("calculator", expression="1 + 1")])
+    completion = sdk.chat.completions.create(
+        model="gpt-mock", messages=[{"role": "user", "content": "1 + 1?"}],
+        tools=[{"type": "function", "function": {"name": "calculator", "parameters": {"type": "object"}}}],
+    )  # fmt: skip
+    (returned,) = completion.choices[0].message.tool_calls
+    assert (returned.function.name, returned.function.arguments) == ("calculator", '{"expression":"1 + 1"}')
+    assert completion.choices[0].finish_reason == "tool_calls"
+    assert len(fresh_tools.mock.requests("gpt-mock")) == 1  # nothing executed, nothing fed back
+
+
+def test_the_deadline_ends_a_run_cleanly_and_an_oversized_result_is_refused(fresh_tools):
+    script(fresh_tools, [call("big")], [call("slow")], None)
+    started = time.monotonic()
+    body = generate(fresh_tools, pipeline="agent", tools=["big", "slow"], max_seconds=1.5).json()
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 4
+    assert [step["outcome"] for step in body["steps"]] == ["invalid_output", "timeout"]
+    assert body["finish_reason"] == "limit"
+    assert body["content"] == "[The agent stopped before a final answer: the run reached its deadline of 1.5 seconds.]"
+    assert tool_results(fresh_tools, 1) == ["big failed: the answer is larger than 4096 bytes."]
+    assert len(fresh_tools.mock.requests("gpt-mock")) == 2

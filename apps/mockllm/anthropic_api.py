@@ -139,7 +139,7 @@ def messages_answer(body: dict, behaviour: Behaviour, model: str) -> MessagesAns
     result = tool_result_of(messages[-1])
     if behaviour.calls is not None:
         reply = scripted_reply(behaviour.calls, prompt_tokens, objects=True)
-    elif result is None and tool is not None:
+    elif result is None and tool is not None and behaviour.text is None:
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
     else:
         reply = text_reply(

@@ -168,7 +168,7 @@ def chat_answer(body: dict, behaviour: Behaviour, model: str) -> ChatAnswer:
             tool_result=turns[-1][1],
             output=output,
         )
-    elif tool is not None:
+    elif tool is not None and behaviour.text is None:  # a scripted text is the answer, tools or not
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
     else:
         reply = text_reply(

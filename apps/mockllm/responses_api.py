@@ -86,7 +86,7 @@ def responses_answer(body: dict, behaviour: Behaviour, model: str) -> ResponsesA
     seed = conversation_seed(base_model(model), turns)
     if behaviour.calls is not None:
         reply = scripted_reply(behaviour.calls, prompt_tokens)
-    elif result is None and tool is not None:
+    elif result is None and tool is not None and behaviour.text is None:
         reply = tool_reply(tool[0], tool[1], prompt_tokens)
     else:
         reply = text_reply(

@@ -13,7 +13,7 @@ from django.db import models
 
 from apps.audit.admin_log import AuditedAdmin
 
-from . import lifecycle, mcp_client
+from . import lifecycle, mcp_client, registry
 from .builtins import ToolFailure
 from .models import AgentPolicy, AllowedDestination, McpServer, Tool, ToolKind, ToolStatus
 from .schemas import schema_problem
@@ -170,3 +170,15 @@ class AgentPolicyAdmin(AuditedAdmin):
     list_select_related = ("tenant",)
     filter_horizontal = ("tools",)
     search_fields = ("tenant__slug", "use_case")
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)  # the tools are saved here, after the policy
+        registry.policies_changed()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        registry.policies_changed()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        registry.policies_changed()

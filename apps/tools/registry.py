@@ -1,5 +1,6 @@
 """The tools a caller may use: live, and granted to its tier or tenant. Read from the database on
-each run (approvals and disables take effect at once); the auto pipeline's policy is cached."""
+each run (approvals and disables take effect at once). The auto pipeline's policies are cached per
+process, and dropped when staff change one (an epoch: every process sees it within a second)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import time
 
 from django.db.models import Q
 
+from apps.core import epochs
 from apps.core.db import in_db
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import InvalidRequest
@@ -15,8 +17,15 @@ from apps.tenancy.principal import Principal
 from .execute import ToolSpec
 from .models import AgentPolicy, Tool, ToolStatus
 
-POLICY_SECONDS = 10.0
+POLICY_SECONDS = 60.0
+POLICY_EPOCH = "agent-policies"
 _policies: dict[int, tuple[float, dict[str, tuple[list[str], int]]]] = {}
+_policy_watch = epochs.Watch(POLICY_EPOCH)
+
+
+def policies_changed() -> None:
+    """Call inside the transaction that changed an AgentPolicy."""
+    epochs.bump(POLICY_EPOCH)
 
 
 def _spec(tool: Tool) -> ToolSpec:
@@ -56,8 +65,10 @@ async def resolve(principal: Principal, names: list[str]) -> list[ToolSpec]:
 
 
 async def policy(tenant_id: int, use_case: str) -> tuple[list[str], int] | None:
-    """The tools (and step limit) the tenant's policy names for a use case, or None. Read at most
-    every 10 s per tenant and process, so an `auto` request costs a dictionary lookup."""
+    """The tools (and step limit) the tenant's policy names for a use case, or None. Read once per
+    tenant and process (again after a change, or a minute), so an `auto` request costs a lookup."""
+    if await _policy_watch.changed():
+        _policies.clear()
     now = time.monotonic()
     known = _policies.get(tenant_id)
     if known is None or now - known[0] > POLICY_SECONDS:
