@@ -10,7 +10,7 @@ PATHS = {
     "/v1/messages", "/v1/messages/count_tokens",
     "/v1/models", "/v1/models/{model_id}", "/v1/usage", "/v1/me",
     "/v1/conversations", "/v1/conversations/{conversation_id}", "/v1/conversations/{conversation_id}/messages",
-    "/v1/guardrails/check", "/v1/files", "/v1/files/{file_id}", "/v1/files/{file_id}/content",
+    "/v1/guardrails/check", "/v1/tools", "/v1/files", "/v1/files/{file_id}", "/v1/files/{file_id}/content",
     "/v1/vector_stores", "/v1/vector_stores/{store_id}", "/v1/vector_stores/{store_id}/files",
     "/v1/vector_stores/{store_id}/files/{file_id}", "/v1/vector_stores/{store_id}/search",
 }  # fmt: skip

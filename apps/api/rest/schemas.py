@@ -158,6 +158,8 @@ class Generated(BaseModel):
     cost_usd: Money
     citations: list[Citation] | None = Field(None, description="pipeline rag: the sources, best first.")
     withheld: list[Withheld] | None = Field(None, description="pipeline rag: chunks the injection check flagged.")
+    steps: list[Step] | None = Field(None, description="pipeline agent: the tool calls, in order.")
+    finish_reason: str | None = Field(None, description="pipeline agent: 'stop', or 'limit' when a limit ended it.")
 
 
 class ResponseUsage(BaseModel):
@@ -298,6 +300,28 @@ class Health(BaseModel):
 class Readiness(BaseModel):
     status: Literal["ready", "not ready"]
     checks: dict[str, Any] = Field(description="database, migrations, redis, and (when ready) providers.")
+
+
+# --- tools ---------------------------------------------------------------------------------------
+
+
+class Step(BaseModel):
+    tool: str
+    arguments_digest: str = Field(description="sha256 of the arguments' canonical JSON (the values are not shown).")
+    outcome: Literal["ok", "invalid_arguments", "denied", "timeout", "failed", "invalid_output", "withheld"]
+    duration_ms: float
+
+
+class ToolInfo(BaseModel):
+    name: str
+    description: str
+    input_schema: dict[str, Any] = Field(description="JSON Schema (2020-12) of the arguments.")
+    kind: Literal["builtin", "http", "mcp"]
+
+
+class ToolList(BaseModel):
+    object: Literal["list"]
+    data: list[ToolInfo]
 
 
 # --- retrieval (OpenAI's Files and Vector Stores) ------------------------------------------------
