@@ -28,6 +28,7 @@ from apps.responses.models import StoredResponse
 from apps.retrieval.models import StoredFile, VectorStore, VectorStoreFile
 from apps.tenancy import keys, services
 from apps.tenancy.models import ApiKey, Membership, Role, Team, Tenant, TenantStatus, Tier
+from apps.tools.models import AgentPolicy, AllowedDestination, McpServer, Tool
 from tests.conftest import LOGIN_URL, PASSWORD
 from tests.conftest import login as _login
 
@@ -140,7 +141,7 @@ def test_the_admin_site_registers_exactly_the_covered_models():
     assert set(admin.site._registry) == {
         User, Group, TOTPDevice, Tier, Tenant, Team, Membership, ApiKey, Provider, LlmModel, FallbackChain,
         Budget, UsageRecord, Alert, Conversation, Message, AuditEntry, StoredResponse, CachePolicy, CachePurge,
-        GuardrailRule, StoredFile, VectorStore, VectorStoreFile,
+        GuardrailRule, StoredFile, VectorStore, VectorStoreFile, Tool, McpServer, AllowedDestination, AgentPolicy,
     }  # fmt: skip
 
 
@@ -179,6 +180,13 @@ def _retrieval(tenant) -> None:
     VectorStoreFile.objects.create(tenant=tenant, store=store, file=stored, status="failed", error_code="invalid_file")
 
 
+def _tools(tenant) -> None:
+    server = McpServer.objects.create(name="mcp", url="https://tools.example.com/mcp")
+    Tool.objects.create(name="remote", kind="mcp", mcp_server=server, remote_name="remote", description="A tool.")
+    AllowedDestination.objects.create(network="10.0.4.0/24", port=443, note="internal tools")
+    AgentPolicy.objects.create(tenant=tenant).tools.add(Tool.objects.get(name="calculator"))
+
+
 def test_every_registered_model_has_a_working_changelist_change_and_add_page(world, staff_client):
     Group.objects.create(name="support")
     _catalogue()
@@ -187,6 +195,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
     _responses(world.acme)
     _cache(world.acme)
     _retrieval(world.acme)
+    _tools(world.acme)
     statuses, expected = {}, {}
     for model, model_admin in admin.site._registry.items():
         opts = model._meta
@@ -200,7 +209,7 @@ def test_every_registered_model_has_a_working_changelist_change_and_add_page(wor
         expected[opts.label] = (200, 200, 200 if can_add else 403)
 
     assert statuses == expected
-    assert len(statuses) == 24
+    assert len(statuses) == 28
     assert [label for label, (_, _, add) in statuses.items() if add == 403] == [
         "metering.Budget", "metering.UsageRecord", "metering.Alert", "retrieval.VectorStore",
         "retrieval.VectorStoreFile", "retrieval.StoredFile", "chat.Conversation", "chat.Message",

@@ -164,6 +164,7 @@ def test_the_index_names_each_app_for_people(staff_client):
         ("retrieval", "Retrieval"),
         ("responses", "Stored responses"),
         ("tenancy", "Tenants and identity"),
+        ("tools", "Tools and agents"),
         ("otp_totp", "Two-factor devices"),
         ("auth", "Users and groups"),
     ]

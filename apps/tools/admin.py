@@ -19,10 +19,16 @@ from .models import AgentPolicy, AllowedDestination, McpServer, Tool, ToolKind, 
 from .schemas import schema_problem
 
 
-class ToolForm(forms.ModelForm):
-    url = forms.URLField(max_length=500, required=False, assume_scheme="https")
+def https_urls(field, **kwargs):
+    """A URL typed without a scheme is https (Django 6's default, chosen now)."""
+    if isinstance(field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return field.formfield(**kwargs)
 
+
+class ToolForm(forms.ModelForm):
     class Meta:
+        formfield_callback = https_urls
         model = Tool
         fields = ("name", "kind", "description", "input_schema", "url", "mcp_server", "remote_name", "timeout_seconds",
                   "max_response_bytes", "cost_usd", "all_tiers", "tiers", "tenants")  # fmt: skip

@@ -6,7 +6,7 @@ class ToolsConfig(AppConfig):
 
     name = "apps.tools"
     label = "tools"
-    verbose_name = "Tools"
+    verbose_name = "Tools and agents"
 
     def ready(self) -> None:
         from django.db.models.signals import post_migrate

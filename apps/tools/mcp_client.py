@@ -53,7 +53,7 @@ def import_tools(server, by) -> tuple[int, int]:
     try:
         offered = async_to_sync(listed)(server.url, server.bearer_token)
     except Exception as error:
-        server.last_error = f"{type(error).__name__}: {error}"[:500]
+        server.last_error = (str(error) if isinstance(error, ToolFailure) else f"{type(error).__name__}: {error}")[:500]
         server.save(update_fields=["last_error"])
         raise ToolFailure(server.last_error) from None
     new = changed = 0
