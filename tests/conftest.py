@@ -48,6 +48,20 @@ def login(client: Client, device: TOTPDevice, token: str):
     return client.post(LOGIN_URL, {**data, "otp_token": token, "next": "/admin/"})
 
 
+def staff_signed_in(username: str, *permissions: str) -> Client:
+    """A staff member with just these permissions ("app.codename"), signed in with a second factor."""
+    from django.contrib.auth.models import Permission
+
+    user = get_user_model().objects.create_user(username, f"{username}@catalyst.test", PASSWORD, is_staff=True)
+    for name in permissions:
+        app, codename = name.split(".")
+        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
+    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
+    client = Client()
+    assert login(client, device, current_code(device)).status_code == 302
+    return client
+
+
 @pytest.fixture
 def staff_device(db) -> TOTPDevice:
     user = get_user_model().objects.create_superuser("root", "root@catalyst.test", PASSWORD)

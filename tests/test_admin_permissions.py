@@ -7,31 +7,15 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Permission
-from django.test import Client
 from django.urls import reverse
-from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from apps.audit.trail import event, record_now
 from apps.chat.models import Conversation, Message
-from apps.core.management.commands.totp_code import current_code
 from apps.metering.models import UsageRecord
 
-from .conftest import PASSWORD, login
+from .conftest import staff_signed_in as staff
 
 pytestmark = pytest.mark.django_db
-
-
-def staff(username: str, *permissions: str) -> Client:
-    user = get_user_model().objects.create_user(username, f"{username}@catalyst.test", PASSWORD, is_staff=True)
-    for name in permissions:
-        app, codename = name.split(".")
-        user.user_permissions.add(Permission.objects.get(content_type__app_label=app, codename=codename))
-    device = TOTPDevice.objects.create(user=user, name="phone", confirmed=True)
-    client = Client()
-    assert login(client, device, current_code(device)).status_code == 302
-    return client
 
 
 @pytest.fixture

@@ -78,6 +78,7 @@ def tools(live, django_db_blocker):
             _tool("metadata", "http://169.254.169.254/latest/meta-data/", input_schema=EMPTY),
             _tool("pending", server.url + "/weather", status=ToolStatus.DRAFT),
             _tool("big", server.url + "/big", input_schema=EMPTY, max_response_bytes=4096),
+            _tool("priced", server.url + "/weather", cost_usd=Decimal("0.25")),
         ]
         for tool in granted:
             tool.tenants.add(live.tenant)
@@ -158,6 +159,40 @@ def test_every_call_is_audited_without_argument_values_when_the_tenant_keeps_no_
     assert "Secretville" not in everything
 
 
+def test_a_priced_tool_is_charged_to_the_tenant_per_call(fresh_tools):
+    script(fresh_tools, [call("priced", city="Rome"), call("priced", town="Rome")], None)
+    body = generate(fresh_tools, pipeline="agent", tools=["priced"]).json()
+
+    assert [step["outcome"] for step in body["steps"]] == ["ok", "invalid_arguments"]  # only the executed call costs
+    (charge,) = _usage(body["request_id"] + ":tool-", 1)
+    assert (charge.request_id, charge.endpoint, charge.model, charge.cost_usd, charge.outcome) == (
+        body["request_id"] + ":tool-1", "tool", "priced", Decimal("0.25"), "ok")  # fmt: skip
+    steps = _usage(body["request_id"] + ":step-", 2)
+    assert Decimal(body["cost_usd"]) == Decimal("0.25") + sum(record.cost_usd for record in steps)
+
+
+@pytest.fixture(scope="module")
+def keeper(live, django_db_blocker, tools):
+    """A tenant that keeps prompts (its audit entries hold the text, and so the arguments)."""
+    with django_db_blocker.unblock():
+        onboarding = services.tenant_onboard(slug="keeper", name="Keeper", tier="enterprise")
+        onboarding.tenant.keep_prompts = True
+        onboarding.tenant.save()
+        services.tenant_saved(tenant=onboarding.tenant)
+    yield onboarding.issued.plaintext
+    with django_db_blocker.unblock():
+        Tenant.objects.filter(slug="keeper").delete()
+
+
+def test_a_tenant_that_keeps_prompts_has_the_arguments_in_its_audit_entries(fresh_tools, keeper):
+    script(fresh_tools, [call("calculator", expression="7 * 6")], None)
+    body = generate(fresh_tools, keeper, pipeline="agent", tools=["calculator"]).json()
+
+    (entry,) = _entries(body["request_id"], "tool.call")
+    assert (entry.tenant_slug, entry.payload["arguments"], entry.payload["outcome"]) == (
+        "keeper", {"expression": "7 * 6"}, "ok")  # fmt: skip
+
+
 def test_invalid_arguments_are_refused_before_execution_and_reported_to_the_model(fresh_tools, tools):
     script(fresh_tools, [call("weather", town="Rome")], [call("weather", city="Rome")], None)
     body = generate(fresh_tools, pipeline="agent", tools=["weather"]).json()
@@ -188,7 +223,7 @@ def test_a_tool_pending_approval_cannot_be_called(fresh_tools, tools):
     listed = httpx.get(fresh_tools.base_url + "/tools", headers={"Authorization": f"Bearer {fresh_tools.key}"})
     names = [tool["name"] for tool in listed.json()["data"]]
     assert names == ["big", "broken", "calculator", "current_time", "hang", "injected", "loopback", "metadata",
-                     "search_documents", "slow", "weather"]  # fmt: skip
+                     "priced", "search_documents", "slow", "weather"]  # fmt: skip
     assert listed.json()["data"][2] == {"name": "calculator", "kind": "builtin", "description": Tool.objects.get(
         name="calculator").description, "input_schema": Tool.objects.get(name="calculator").input_schema}  # fmt: skip
 

@@ -50,7 +50,11 @@ def test_approval_takes_a_second_person_with_the_permission(weather):
     lifecycle.publish(tool, author)
     tool.refresh_from_db()
     assert (tool.status, tool.approved_by) == (ToolStatus.LIVE, reviewer)
-    actions = list(AuditEntry.objects.filter(object_type="tools.Tool").order_by("id").values_list("action", "actor"))
+    actions = list(
+        AuditEntry.objects.filter(object_type="tools.Tool", object_id=tool.pk)
+        .order_by("id")
+        .values_list("action", "actor")
+    )
     assert actions == [("tool.approve", "reviewer"), ("tool.publish", "author")]
 
 
@@ -71,7 +75,7 @@ def test_a_change_to_what_a_tool_does_or_who_may_call_it_needs_a_new_approval(we
     lifecycle.disable(tool, reviewer)
     with pytest.raises(lifecycle.TransitionRefused, match="must be approved"):  # disabled, changed: no shortcut
         lifecycle.publish(tool, reviewer)
-    change = AuditEntry.objects.filter(action="tool.change").order_by("id").last()
+    change = AuditEntry.objects.filter(action="tool.change", object_id=tool.pk).order_by("id").last()
     assert change.payload == {"tool": "weather", "kind": "http", "status": "draft", "fields": ["url"],
                               "needs_approval": True}  # fmt: skip
 
