@@ -91,3 +91,17 @@ def test_importing_from_an_mcp_server_at_a_private_address_is_refused(world):
     server.refresh_from_db()
     assert server.last_error.startswith("the tool's host resolves to 127.0.0.1")
     assert not Tool.objects.filter(mcp_server=server).exists()
+
+
+def test_moving_an_mcp_server_sends_its_tools_back_to_draft(world):
+    operator = staff("operator", "tools.change_mcpserver", "tools.view_mcpserver")
+    server = McpServer.objects.create(name="remote", url="https://tools.example.com/mcp")
+    tool = Tool.objects.create(name="remote_add", kind="mcp", mcp_server=server, remote_name="add", description="Add.",
+                               status=ToolStatus.LIVE)  # fmt: skip
+    elsewhere = {"name": "remote", "url": "https://elsewhere.example.com/mcp", "bearer_token": ""}
+    moved = operator.post(reverse("admin:tools_mcpserver_change", args=[server.pk]), elsewhere)
+    assert moved.status_code == 302
+    tool.refresh_from_db()
+    assert (tool.status, tool.changed_by.username) == (ToolStatus.DRAFT, "operator")
+    entry = AuditEntry.objects.filter(action="tool.change", object_id=tool.pk).get()
+    assert entry.payload["fields"] == ["mcp_server"]

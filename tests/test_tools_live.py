@@ -56,6 +56,14 @@ def tool_results(world, request: int) -> list[str]:
     return [message["content"] for message in messages if message["role"] == "tool"]
 
 
+def tools_changed() -> None:
+    """What staff changes do: bump the registry's epoch; then wait until the server has noticed."""
+    from apps.tools.registry import tools_changed as bump
+
+    bump()
+    time.sleep(0.6)  # EPOCH_CHECK_SECONDS, and a little
+
+
 def _tool(name: str, url: str, **fields) -> Tool:
     defaults = {"description": f"The {name} tool.", "input_schema": CITY, "kind": ToolKind.HTTP, "url": url,
                 "status": ToolStatus.LIVE}  # fmt: skip
@@ -84,11 +92,13 @@ def tools(live, django_db_blocker):
             tool.tenants.add(live.tenant)
         other = Tenant.objects.get(slug="live-other")
         _tool("private", server.url + "/weather").tenants.add(other)
+        tools_changed()
     yield server
     stop(server.process)
     with django_db_blocker.unblock():
         Tool.objects.exclude(kind=ToolKind.BUILTIN).delete()
         AllowedDestination.objects.all().delete()
+        tools_changed()
 
 
 @pytest.fixture
@@ -257,6 +267,7 @@ def tiny(live, django_db_blocker, tools):
         onboarding = services.tenant_onboard(slug="tiny", name="Tiny", tier="enterprise",
                                              monthly_budget_usd=Decimal("0.02"))  # fmt: skip
         Tool.objects.get(name="weather").tenants.add(onboarding.tenant)
+        tools_changed()
     yield onboarding.issued.plaintext
     with django_db_blocker.unblock():
         Tenant.objects.filter(slug="tiny").delete()
@@ -391,11 +402,13 @@ def mcp_tools(live, django_db_blocker, tools):
                 lifecycle.approve(tool, author)
             lifecycle.approve(tool, reviewer)
             lifecycle.publish(tool, reviewer)
+        tools_changed()
     yield imported, states
     stop(server.process)
     with django_db_blocker.unblock():
         McpServer.objects.all().delete()
         get_user_model().objects.filter(username__startswith="mcp-").delete()
+        tools_changed()
 
 
 def test_an_mcp_servers_tools_are_imported_approved_and_called(fresh_tools, mcp_tools):

@@ -93,6 +93,14 @@ class ToolAdmin(AuditedAdmin):
             return
         lifecycle.changed(obj, request.user, form.changed_data)
 
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        registry.tools_changed()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        registry.tools_changed()
+
     def has_approve_permission(self, request) -> bool:
         return request.user.has_perm("tools.approve_tool")
 
@@ -136,6 +144,21 @@ class McpServerAdmin(AuditedAdmin):
         form.base_fields["bearer_token"].widget = forms.PasswordInput(render_value=True)
         return form
 
+    def save_model(self, request, obj: McpServer, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        if change and "url" in form.changed_data:  # its tools now run elsewhere: each needs a new approval
+            for tool in obj.tools.all():
+                lifecycle.changed(tool, request.user, ["mcp_server"])
+        registry.tools_changed()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        registry.tools_changed()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        registry.tools_changed()
+
     @admin.action(description="Import the selected servers' tools (as drafts)", permissions=["change"])
     def import_tools(self, request, queryset) -> None:
         for server in queryset:
@@ -168,6 +191,18 @@ class DestinationForm(forms.ModelForm):
 class AllowedDestinationAdmin(AuditedAdmin):
     form = DestinationForm
     list_display = ("network", "port", "note", "created_at")
+
+    def save_model(self, request, obj, form, change: bool) -> None:
+        super().save_model(request, obj, form, change)
+        registry.tools_changed()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        registry.tools_changed()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        registry.tools_changed()
 
 
 @admin.register(AgentPolicy)

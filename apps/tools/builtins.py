@@ -188,3 +188,6 @@ def install(sender=None, **kwargs) -> None:
         )  # fmt: skip
         if not created and tool.kind == ToolKind.BUILTIN:
             Tool.objects.filter(pk=tool.pk).update(description=spec.description, input_schema=spec.input_schema)
+    from .registry import tools_changed
+
+    tools_changed()

@@ -41,6 +41,7 @@ class ToolSpec:
     remote_name: str = ""
     server_url: str = ""
     server_token: str = ""
+    allowed: tuple = ()  # the private destinations staff allow-listed (network.allowed_networks)
 
     def offered(self) -> dict:
         """The tool as a chat request offers it to a model (OpenAI's function shape)."""
@@ -139,7 +140,7 @@ def http_client() -> httpx.AsyncClient:
 
 
 async def _post(tool: ToolSpec, arguments: dict, context: CallContext) -> Any:
-    target = await network.destination(tool.url)
+    target = await network.destination(tool.url, tool.allowed)
     body = json.dumps(arguments, separators=(",", ":"), ensure_ascii=False).encode()
     headers = {
         "Content-Type": "application/json", "Host": target.host, "User-Agent": "Catalyst-Tools/1",

@@ -14,6 +14,7 @@ from django.utils import timezone
 
 from apps.audit.trail import record_change
 
+from . import registry
 from .models import Tool, ToolKind, ToolStatus
 from .schemas import schema_problem
 
@@ -30,8 +31,10 @@ class TransitionRefused(Exception):
 
 
 def recorded(tool: Tool, action: str, by, extra: dict | None = None) -> None:
+    """The audit entry of a transition, and the signal that makes every process reload the registry."""
     payload = {"tool": tool.name, "kind": tool.kind, "status": tool.status, **(extra or {})}
     record_change(action, tenant=None, obj=tool, payload=payload, by=by)
+    registry.tools_changed()
 
 
 @transaction.atomic

@@ -29,9 +29,9 @@ def _client(url: str, token: str):
     return Client(streamable_http_client(url, http_client=http), cache=None)
 
 
-async def listed(url: str, token: str = "") -> list[dict[str, Any]]:
+async def listed(url: str, token: str, allowed: list) -> list[dict[str, Any]]:
     """The tools a server offers: name, description and input schema."""
-    await network.destination(url)
+    await network.destination(url, allowed)
     async with _client(url, token) as client:
         result = await client.list_tools()
         tools = list(result.tools)
@@ -47,11 +47,11 @@ def import_tools(server, by) -> tuple[int, int]:
     returns (new, changed). Runs in the admin's request, off no event loop."""
     from asgiref.sync import async_to_sync
 
-    from . import lifecycle
+    from . import lifecycle, registry
     from .models import Tool, ToolKind
 
     try:
-        offered = async_to_sync(listed)(server.url, server.bearer_token)
+        offered = async_to_sync(listed)(server.url, server.bearer_token, network.allowed_networks())
     except Exception as error:
         server.last_error = (str(error) if isinstance(error, ToolFailure) else f"{type(error).__name__}: {error}")[:500]
         server.save(update_fields=["last_error"])
@@ -76,12 +76,13 @@ def import_tools(server, by) -> tuple[int, int]:
             changed += 1
     server.imported_at, server.last_error = timezone.now(), ""
     server.save(update_fields=["imported_at", "last_error"])
+    registry.tools_changed()
     return new, changed
 
 
 async def call(tool, arguments: dict) -> Any:
     """Call the tool on its server; an error result becomes a ToolFailure the model reads."""
-    await network.destination(tool.server_url)
+    await network.destination(tool.server_url, tool.allowed)
     async with _client(tool.server_url, tool.server_token) as client:
         result = await client.call_tool(tool.remote_name, arguments)
     texts = [block.text for block in result.content if getattr(block, "type", "") == "text"]

@@ -12,8 +12,6 @@ import socket
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
 
-from apps.core.db import in_db
-
 from .builtins import ToolFailure
 from .models import AllowedDestination
 
@@ -47,11 +45,9 @@ def allowed_networks() -> list[tuple[ipaddress.IPv4Network | ipaddress.IPv6Netwo
     return allowed
 
 
-_allowed = in_db(allowed_networks)
-
-
-async def destination(url: str) -> Destination:
-    """The checked address to send `url`'s request to; ToolFailure when it may not be reached."""
+async def destination(url: str, allowed: tuple | list) -> Destination:
+    """The checked address to send `url`'s request to; ToolFailure when it may not be reached.
+    `allowed`: the allow-list (`allowed_networks()`, read with the registry's snapshot)."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise ToolFailure("the tool's URL must be http or https with a host")
@@ -68,7 +64,6 @@ async def destination(url: str) -> Destination:
         raise ToolFailure(f"the tool's host '{host}' could not be resolved")
     blocked = [address for address in addresses if not public(address)]
     if blocked:
-        allowed = await _allowed()
         for address in blocked:
             if not any(address in network and allowed_port in (None, port) for network, allowed_port in allowed):
                 raise ToolFailure(

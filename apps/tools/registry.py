@@ -1,12 +1,15 @@
-"""The tools a caller may use: live, and granted to its tier or tenant. Read from the database on
-each run (approvals and disables take effect at once). The auto pipeline's policies are cached per
-process, and dropped when staff change one (an epoch: every process sees it within a second)."""
+"""The tools a caller may use: live, and granted to its tier or tenant.
+
+Each process holds a snapshot of the live tools, their grants and the allowed private
+destinations, so an agent run or an MCP call makes no query for them. Every change staff make
+(a transition, an edit, a grant, an allow-list entry) bumps an epoch in the same transaction,
+and every process reloads within EPOCH_CHECK_SECONDS. The auto pipeline's policies are cached
+the same way."""
 
 from __future__ import annotations
 
 import time
-
-from django.db.models import Q
+from dataclasses import dataclass
 
 from apps.core import epochs
 from apps.core.db import in_db
@@ -14,13 +17,35 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import InvalidRequest
 from apps.tenancy.principal import Principal
 
+from . import network
 from .execute import ToolSpec
 from .models import AgentPolicy, Tool, ToolStatus
 
+TOOLS_EPOCH = "tools"
 POLICY_SECONDS = 60.0
 POLICY_EPOCH = "agent-policies"
+
+
+@dataclass(frozen=True, slots=True)
+class Granted:
+    spec: ToolSpec
+    all_tiers: bool
+    tiers: frozenset[str]
+    tenant_ids: frozenset[int]
+
+    def reaches(self, principal: Principal) -> bool:
+        return self.all_tiers or principal.tier in self.tiers or principal.tenant_id in self.tenant_ids
+
+
+_snapshot: dict[str, Granted] | None = None
+_tools_watch = epochs.Watch(TOOLS_EPOCH)
 _policies: dict[int, tuple[float, dict[str, tuple[list[str], int]]]] = {}
 _policy_watch = epochs.Watch(POLICY_EPOCH)
+
+
+def tools_changed() -> None:
+    """Call inside the transaction that changed a tool, its grant, an MCP server or the allow-list."""
+    epochs.bump(TOOLS_EPOCH)
 
 
 def policies_changed() -> None:
@@ -28,27 +53,39 @@ def policies_changed() -> None:
     epochs.bump(POLICY_EPOCH)
 
 
-def _spec(tool: Tool) -> ToolSpec:
+def _spec(tool: Tool, allowed: tuple) -> ToolSpec:
     server = tool.mcp_server
     return ToolSpec(
         tool.name, tool.description, tool.input_schema, tool.kind, tool.timeout_seconds, tool.max_response_bytes,
         tool.cost_usd, tool.url, tool.secret, tool.remote_name, server.url if server else "",
-        server.bearer_token if server else "",
+        server.bearer_token if server else "", allowed,
     )  # fmt: skip
 
 
-def _granted(tenant_id: int, tier: str, names: list[str] | None) -> dict[str, ToolSpec]:
-    rows = Tool.objects.filter(status=ToolStatus.LIVE).filter(
-        Q(all_tiers=True) | Q(tiers__name=tier) | Q(tenants__id=tenant_id)
-    )
-    if names is not None:
-        rows = rows.filter(name__in=names)
-    return {tool.name: _spec(tool) for tool in rows.select_related("mcp_server").distinct()}
+def load() -> dict[str, Granted]:
+    """Every live tool with its grant, and the allow-list each one connects under."""
+    allowed = tuple(network.allowed_networks())
+    rows = Tool.objects.filter(status=ToolStatus.LIVE).select_related("mcp_server").prefetch_related("tiers", "tenants")
+    snapshot = {}
+    for tool in rows:
+        tiers = frozenset(tier.name for tier in tool.tiers.all())
+        tenants = frozenset(tenant.pk for tenant in tool.tenants.all())
+        snapshot[tool.name] = Granted(_spec(tool, allowed), tool.all_tiers, tiers, tenants)
+    return snapshot
+
+
+async def _current() -> dict[str, Granted]:
+    global _snapshot
+    if await _tools_watch.changed() or _snapshot is None:
+        _snapshot = await in_db(load)()
+    return _snapshot
 
 
 async def granted(principal: Principal, names: list[str] | None = None) -> dict[str, ToolSpec]:
     """The caller's live tools (of `names`, if given), by name."""
-    return await in_db(_granted)(principal.tenant_id, principal.tier, names)
+    snapshot = await _current()
+    wanted = snapshot if names is None else {name: snapshot[name] for name in names if name in snapshot}
+    return {name: entry.spec for name, entry in wanted.items() if entry.reaches(principal)}
 
 
 async def resolve(principal: Principal, names: list[str]) -> list[ToolSpec]:

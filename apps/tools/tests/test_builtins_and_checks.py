@@ -99,26 +99,20 @@ def test_public_addresses_are_public():
 
 
 @pytest.mark.django_db
-def test_a_private_destination_is_refused_after_resolution_unless_allow_listed(monkeypatch):
-    rows: list = []
-
-    async def allowed():  # read in the test's thread (its transaction holds the allow-list), handed over here
-        return rows
-
-    monkeypatch.setattr(network, "_allowed", allowed)
+def test_a_private_destination_is_refused_after_resolution_unless_allow_listed():
     assert network.allowed_networks() == []
     with pytest.raises(ToolFailure, match=re.escape("resolves to 127.0.0.1, a private, loopback")):
-        asyncio.run(network.destination("http://localhost:8080/tool"))
+        asyncio.run(network.destination("http://localhost:8080/tool", []))
     with pytest.raises(ToolFailure, match=re.escape("resolves to 169.254.169.254")):
-        asyncio.run(network.destination("http://169.254.169.254/latest/meta-data/"))
+        asyncio.run(network.destination("http://169.254.169.254/latest/meta-data/", []))
     with pytest.raises(ToolFailure, match="must be http or https"):
-        asyncio.run(network.destination("file:///etc/passwd"))
+        asyncio.run(network.destination("file:///etc/passwd", []))
     AllowedDestination.objects.create(network="127.0.0.0/8", port=8080)
     AllowedDestination.objects.create(network="not a network", port=None)  # edited in the database: ignored
-    rows[:] = network.allowed_networks()
-    assert rows == [(ipaddress.ip_network("127.0.0.0/8"), 8080)]
-    allowed = asyncio.run(network.destination("http://localhost:8080/tool?x=1"))
-    assert (allowed.url, allowed.host, allowed.server_name) == ("http://127.0.0.1:8080/tool?x=1", "localhost:8080",
+    allowed = network.allowed_networks()
+    assert allowed == [(ipaddress.ip_network("127.0.0.0/8"), 8080)]
+    reached = asyncio.run(network.destination("http://localhost:8080/tool?x=1", allowed))
+    assert (reached.url, reached.host, reached.server_name) == ("http://127.0.0.1:8080/tool?x=1", "localhost:8080",
                                                                 "localhost")  # fmt: skip
     with pytest.raises(ToolFailure, match="not allow-listed"):  # the allow-listed port only
-        asyncio.run(network.destination("http://127.0.0.1:8081/tool"))
+        asyncio.run(network.destination("http://127.0.0.1:8081/tool", allowed))

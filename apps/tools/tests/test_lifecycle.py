@@ -8,6 +8,7 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 
 from apps.audit.models import AuditEntry
+from apps.tenancy.principal import Principal
 from apps.tools import lifecycle, registry
 from apps.tools.models import Tool, ToolKind, ToolStatus
 
@@ -23,8 +24,10 @@ def staff(username: str, approver: bool = False):
 
 
 def granted(tenant) -> list[str]:
-    """The registry's query, run in this thread: the test's transaction holds the rows."""
-    return sorted(registry._granted(tenant.pk, tenant.tier.name, None))
+    """What the registry's snapshot grants the tenant, loaded in this thread (the test's transaction
+    holds the rows)."""
+    principal = Principal(tenant_id=tenant.pk, tenant_slug=tenant.slug, tier=tenant.tier.name, method="api_key")
+    return sorted(name for name, entry in registry.load().items() if entry.reaches(principal))
 
 
 @pytest.fixture
