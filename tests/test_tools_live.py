@@ -87,6 +87,7 @@ def tools(live, django_db_blocker):
             _tool("pending", server.url + "/weather", status=ToolStatus.DRAFT),
             _tool("big", server.url + "/big", input_schema=EMPTY, max_response_bytes=4096),
             _tool("priced", server.url + "/weather", cost_usd=Decimal("0.25")),
+            _tool("dear", server.url + "/weather", cost_usd=Decimal("5")),
         ]
         for tool in granted:
             tool.tenants.add(live.tenant)
@@ -232,8 +233,8 @@ def test_a_tool_pending_approval_cannot_be_called(fresh_tools, tools):
     assert fresh_tools.mock.requests() == []
     listed = httpx.get(fresh_tools.base_url + "/tools", headers={"Authorization": f"Bearer {fresh_tools.key}"})
     names = [tool["name"] for tool in listed.json()["data"]]
-    assert names == ["big", "broken", "calculator", "current_time", "hang", "injected", "loopback", "metadata",
-                     "priced", "search_documents", "slow", "weather"]  # fmt: skip
+    assert names == ["big", "broken", "calculator", "current_time", "dear", "hang", "injected", "loopback",
+                     "metadata", "priced", "search_documents", "slow", "weather"]  # fmt: skip
     assert listed.json()["data"][2] == {"name": "calculator", "kind": "builtin", "description": Tool.objects.get(
         name="calculator").description, "input_schema": Tool.objects.get(name="calculator").input_schema}  # fmt: skip
 
@@ -258,6 +259,8 @@ def test_the_step_limit_ends_a_run_cleanly(fresh_tools):
     assert body["content"] == "[The agent stopped before a final answer: the run reached its limit of 2 model calls.]"
     assert len(body["steps"]) == 2
     assert len(fresh_tools.mock.requests("gpt-mock")) == 2
+    (run,) = _entries(body["request_id"], "generation.generate")
+    assert (run.payload["finish_reason"], run.payload["limit"], len(run.payload["steps"])) == ("limit", "steps", 2)
 
 
 @pytest.fixture(scope="module")
@@ -266,7 +269,8 @@ def tiny(live, django_db_blocker, tools):
     with django_db_blocker.unblock():
         onboarding = services.tenant_onboard(slug="tiny", name="Tiny", tier="enterprise",
                                              monthly_budget_usd=Decimal("0.02"))  # fmt: skip
-        Tool.objects.get(name="weather").tenants.add(onboarding.tenant)
+        for name in ("weather", "dear"):
+            Tool.objects.get(name=name).tenants.add(onboarding.tenant)
         tools_changed()
     yield onboarding.issued.plaintext
     with django_db_blocker.unblock():
@@ -287,6 +291,17 @@ def test_a_tiny_budget_ends_a_run_cleanly(fresh_tools, tiny):
         body["request_id"] + ":step-1", "ok", body["request_id"] + ":step-2", "budget_exhausted", 0)  # fmt: skip
     assert 0 < paid.cost_usd <= Decimal("0.02")
     assert len(fresh_tools.mock.requests("pricey-mock")) == 1
+
+
+def test_a_priced_tool_the_budget_cannot_pay_for_is_not_called(fresh_tools, tools, tiny):
+    script(fresh_tools, [call("dear", city="Rome")], None)
+    body = generate(fresh_tools, tiny, pipeline="agent", tools=["dear"]).json()
+
+    assert ([step["outcome"] for step in body["steps"]], body["finish_reason"]) == (["over_budget"], "limit")
+    assert body["content"].endswith("the run reached the tenant's budget or rate limit.]")
+    assert tools.records() == []  # held first, refused: never called
+    assert len(fresh_tools.mock.requests("gpt-mock")) == 1
+    assert not UsageRecord.objects.filter(request_id__startswith=body["request_id"] + ":tool-").exists()
 
 
 def test_cancel_stops_a_run_and_the_tool_call_in_flight(fresh_tools, tools):

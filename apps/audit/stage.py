@@ -76,6 +76,8 @@ def entry(request: Audited) -> dict:
     if agent is not None and agent.used_tools:  # each call: tool, outcome, time, the arguments' digest (no values)
         payload["steps"] = agent.steps
         payload["finish_reason"] = agent.finish_reason
+        if agent.limit:
+            payload["limit"] = agent.limit  # steps, tool_calls, time or budget
     if principal.keep_prompts:  # the tenant's policy; purged after its retention period
         payload |= {"prompt": request.chat.messages, "answer": request.answer_text}
     return trail.event(

@@ -124,6 +124,7 @@ class Request:
     retrieval: retrieval.Retrieval | None = None  # a rag request's stores, then its citations
     agent: agent.Agent | None = None  # an agent run's tools and limits, then its steps
     leased: bool = False  # a stream lease was taken (a replayed answer takes none)
+    settled: asyncio.Task | None = None  # the work after the response (settlement, records), once it ended
     saved_usd: Decimal = Decimal("0")
 
     @property
@@ -294,7 +295,7 @@ def end(request: Request) -> None:
                 if work is not None:
                     after.append(work)
     if after:
-        spawn(_after_response(after), what="settlement")
+        request.settled = spawn(_after_response(after), what="settlement")
 
 
 async def _after_response(work: list[Awaitable[None]]) -> None:

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from apps.core.error_codes import ErrorCode
 from apps.core.errors import RateLimited
-from apps.metering import limits, recorder
+from apps.metering import holds, limits, recorder
 from apps.metering.stage import budget_caps
 from apps.tenancy.principal import Principal
 
@@ -24,6 +24,20 @@ class Call:
     endpoint: str
     started: float = field(default_factory=time.perf_counter)
     started_at: object = field(default_factory=timezone.now)
+    hold: holds.Hold | None = None  # a priced call's price, held against the budget before it runs
+
+
+async def hold(call: Call, cost_usd: Decimal) -> bool:
+    """Hold `cost_usd` against the caller's budget before a priced call runs, as a model call's
+    answer is held; False when the budget cannot pay for it (nothing is held then)."""
+    caps = budget_caps(call.principal)
+    if not caps.limited:
+        return True
+    ask = holds.Ask(request_id=call.request_id, prompt_tokens=0, prompt_usd=cost_usd,
+                    usd_per_output_token=Decimal(0), desired_output=0, min_output=0)  # fmt: skip
+    call.hold = await holds.reserve(tenant_id=call.principal.tenant_id, ask=ask, caps=caps,
+                                    now=call.started_at.timestamp())  # fmt: skip
+    return call.hold is not None
 
 
 async def admit(principal: Principal, request_id: str, endpoint: str) -> Call:
@@ -50,4 +64,4 @@ async def record(call: Call, *, model: str = "", cost_usd: Decimal = Decimal(0),
         "latency_ms": round((time.perf_counter() - call.started) * 1000, 3), "ttft_ms": None, "outcome": outcome,
         "stream": False, "cache_status": "BYPASS", "tokens_replayed": 0, "saved_usd": zero,
     }  # fmt: skip
-    await recorder.record(usage, None, budget_caps(principal), now=call.started_at)
+    await recorder.record(usage, call.hold, budget_caps(principal), now=call.started_at)

@@ -58,6 +58,8 @@ def observe(request) -> None:
     LATENCY.labels(endpoint).observe(request.latency_ms / 1000)
     if request.ttft_ms is not None:
         TTFT.labels(endpoint).observe(request.ttft_ms / 1000)
+    if getattr(request, "agent", None) is not None:
+        return  # an agent run: each of its model calls counted its own tokens, cost and cache status
     if usage is not None:
         TOKENS.labels(tenant, tier, model, "in").inc(usage.input_tokens)
         TOKENS.labels(tenant, tier, model, "out").inc(usage.output_tokens)

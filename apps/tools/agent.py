@@ -42,7 +42,7 @@ LIMIT_CODES = {ErrorCode.BUDGET_EXHAUSTED, ErrorCode.RATE_LIMITED, ErrorCode.TOO
 
 @dataclasses.dataclass(slots=True)
 class ToolCallEvent:
-    """A step event: a tool call about to run (`result` None) or ended; streamed as frames."""
+    """A step event: a tool call about to run (`outcome` None) or ended; streamed as frames."""
 
     step: int
     call_id: str
@@ -73,7 +73,6 @@ class Agent:
     calls: list[dict] = dataclasses.field(default_factory=list)  # for the audit trail: with the arguments
     finish_reason: str = ""
     limit: str = ""  # which limit ended the run: steps, tool_calls, time, budget
-    model_calls: int = 0
 
     @property
     def used_tools(self) -> bool:
@@ -99,11 +98,12 @@ async def enter(request) -> None:
     agent.max_steps = min(agent.max_steps or settings.AGENT_MAX_STEPS, settings.AGENT_MAX_STEPS_CAP)
     agent.max_tool_calls = agent.max_tool_calls or settings.AGENT_MAX_TOOL_CALLS
     agent.max_seconds = agent.max_seconds or settings.AGENT_MAX_SECONDS
+    rule = await invoke.injection_rule(request.principal)
     with tracing.stage("agent"):
         deadline = asyncio.get_running_loop().time() + agent.max_seconds
         first = _step(request, 1, list(request.chat.messages))
         await pipeline().start(first)  # a refusal here is the request's own error
-    request.events = _run(request, first, deadline)
+    request.events = _run(request, first, deadline, rule)
 
 
 def pipeline():
@@ -114,7 +114,6 @@ def pipeline():
 
 def _step(request, number: int, messages: list[dict]):
     agent: Agent = request.agent
-    agent.model_calls = number
     chat = dataclasses.replace(
         request.chat, messages=messages, tools=[tool.offered() for tool in agent.tools], tool_choice="auto"
     )
@@ -124,14 +123,28 @@ def _step(request, number: int, messages: list[dict]):
     )  # fmt: skip
 
 
-async def _run(request, first, deadline: float) -> AsyncIterator[Any]:
+class _Deadline(Exception):
+    """The run's deadline passed during a model call."""
+
+
+async def _within(deadline: float, awaitable):
+    """`awaitable`, cut at the run's deadline (_Deadline); only the wait is timed, never the caller."""
+    try:
+        async with asyncio.timeout_at(deadline) as scope:
+            return await awaitable
+    except TimeoutError:
+        if scope.expired():
+            raise _Deadline from None
+        raise
+
+
+async def _run(request, first, deadline: float, rule) -> AsyncIterator[Any]:
     agent: Agent = request.agent
     loop = asyncio.get_running_loop()
     messages = list(request.chat.messages)
     offered = {tool.name: tool for tool in agent.tools}
     used, cost = Usage(0, 0), Decimal(0)
     context = CallContext(request.principal, request.request_id)
-    rule = await invoke.injection_rule(request.principal)
     step, inner, why = 1, first, ""
     try:
         while True:
@@ -139,24 +152,27 @@ async def _run(request, first, deadline: float) -> AsyncIterator[Any]:
             calls: dict[int, list[str]] = {}
             finish = "stop"
             try:
-                async with asyncio.timeout_at(deadline):
-                    if inner is None:
-                        inner = _step(request, step, messages)
-                        await pipeline().start(inner)
-                    async with contextlib.aclosing(pipeline().events(inner)) as events:
-                        async for event in events:
-                            if isinstance(event, TextDelta):
-                                text.append(event.text)
-                                yield event
-                            elif isinstance(event, ToolCallDelta):
-                                call = calls.setdefault(event.index, [event.id or "", event.name or "", ""])
-                                call[1] = call[1] or event.name or ""
-                                call[2] += event.arguments
-                            elif isinstance(event, Finish):
-                                finish = event.reason
-                            elif isinstance(event, pipeline().StreamFailure):
-                                raise event.error
-            except TimeoutError:
+                if inner is None:
+                    inner = _step(request, step, messages)
+                    await _within(deadline, pipeline().start(inner))
+                async with contextlib.aclosing(pipeline().events(inner)) as events:
+                    while True:
+                        try:
+                            event = await _within(deadline, anext(events))
+                        except StopAsyncIteration:
+                            break
+                        if isinstance(event, TextDelta):
+                            text.append(event.text)
+                            yield event  # outside the deadline: a slow client is not the model's time
+                        elif isinstance(event, ToolCallDelta):
+                            call = calls.setdefault(event.index, [event.id or "", event.name or "", ""])
+                            call[1] = call[1] or event.name or ""
+                            call[2] += event.arguments
+                        elif isinstance(event, Finish):
+                            finish = event.reason
+                        elif isinstance(event, pipeline().StreamFailure):
+                            raise event.error
+            except _Deadline:
                 why = "time"
             except ApiError as error:
                 if error.code not in LIMIT_CODES:
@@ -171,14 +187,16 @@ async def _run(request, first, deadline: float) -> AsyncIterator[Any]:
             if not calls:
                 agent.finish_reason = finish
                 break
+            if inner.settled is not None:  # its lease and hold are free before the next call asks for them
+                await asyncio.wait({inner.settled})
+            ordered = [(call_id or f"call_{step}_{index}", name, raw) for index, (call_id, name, raw) in
+                       sorted(calls.items())]  # fmt: skip
             messages.append({
                 "role": "assistant", "content": "".join(text) or None,
-                "tool_calls": [{"id": call_id or f"call_{step}_{index}", "type": "function",
-                                "function": {"name": name, "arguments": arguments}}
-                               for index, (call_id, name, arguments) in sorted(calls.items())],
+                "tool_calls": [{"id": call_id, "type": "function", "function": {"name": name, "arguments": raw}}
+                               for call_id, name, raw in ordered],
             })  # fmt: skip
-            for index, (call_id, name, raw) in sorted(calls.items()):
-                call_id = call_id or f"call_{step}_{index}"
+            for call_id, name, raw in ordered:
                 if len(agent.steps) >= agent.max_tool_calls:
                     why = "tool_calls"
                     break
@@ -186,12 +204,13 @@ async def _run(request, first, deadline: float) -> AsyncIterator[Any]:
                 started = ToolCallEvent(step, call_id, name, invoke.digest(arguments if problem is None else raw))
                 yield started
                 tool, charge_id = offered.get(name), f"{request.request_id[:100]}:tool-{len(agent.steps) + 1}"
-                try:
-                    async with asyncio.timeout_at(deadline):
-                        result = await invoke.invoke(tool, name, arguments, problem, context, rule, charge_id)
-                except TimeoutError:
-                    result, why = ToolResult(Outcome.TIMEOUT, f"{name} was stopped: the run's deadline passed."), "time"
-                cost += invoke.price(tool, result)
+                left = deadline - loop.time()
+                result = await invoke.invoke(tool, name, arguments, problem, context, rule, charge_id, left)
+                cost += result.charged
+                if result.outcome == Outcome.OVER_BUDGET:
+                    why = "budget"
+                elif loop.time() >= deadline:
+                    why = "time"
                 _record(agent, started, result, arguments if problem is None else raw)
                 yield dataclasses.replace(started, outcome=result.outcome, duration_ms=result.duration_ms)
                 messages.append({"role": "tool", "tool_call_id": call_id, "content": result.content})
@@ -203,9 +222,6 @@ async def _run(request, first, deadline: float) -> AsyncIterator[Any]:
                 why = "steps"
                 break
             step, inner = step + 1, None
-            if loop.time() >= deadline:
-                why = "time"
-                break
         if why:
             agent.finish_reason, agent.limit = "limit", why
             yield TextDelta(("\n\n" if request.parts else "") + _limit_message(agent, why))

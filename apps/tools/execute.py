@@ -9,8 +9,9 @@ import asyncio
 import hashlib
 import hmac
 import json
+import logging
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
@@ -20,6 +21,7 @@ from . import network
 from .builtins import BUILTINS, CallContext, ToolFailure
 from .schemas import arguments_problem
 
+logger = logging.getLogger("catalyst.tools")
 RESULT_MAX_CHARS = 16_000  # what the model is given of a result, at most
 SIGNATURE_HEADER = "X-Catalyst-Signature"
 _client: httpx.AsyncClient | None = None
@@ -37,10 +39,10 @@ class ToolSpec:
     max_response_bytes: int
     cost_usd: Decimal = Decimal("0")
     url: str = ""
-    secret: str = ""
+    secret: str = field(default="", repr=False)
     remote_name: str = ""
     server_url: str = ""
-    server_token: str = ""
+    server_token: str = field(default="", repr=False)
     allowed: tuple = ()  # the private destinations staff allow-listed (network.allowed_networks)
 
     def offered(self) -> dict:
@@ -61,6 +63,7 @@ class Outcome:
     FAILED = "failed"  # the tool answered with an error (HTTP status, MCP isError, a built-in's failure)
     INVALID_OUTPUT = "invalid_output"
     WITHHELD = "withheld"  # the result looked like an injection (the indirect check)
+    OVER_BUDGET = "over_budget"  # a priced tool the tenant's budget cannot pay for; not executed
 
 
 @dataclass(slots=True)
@@ -68,6 +71,7 @@ class ToolResult:
     outcome: str
     content: str  # what the model reads: the result, or the error
     duration_ms: float = 0.0
+    charged: Decimal = Decimal(0)  # a priced tool's price, charged to the tenant
 
     @property
     def ok(self) -> bool:
@@ -89,21 +93,32 @@ def parse_arguments(raw: str) -> tuple[Any, str | None]:
         return None, f"the arguments are not valid JSON ({error.msg} at character {error.pos})"
 
 
-async def run(tool: ToolSpec, arguments: Any, context: CallContext) -> ToolResult:
+async def run(tool: ToolSpec, arguments: Any, context: CallContext, seconds: float | None = None) -> ToolResult:
+    """`seconds`: what is left of the caller's own deadline, when it is shorter than the tool's timeout."""
     started = time.perf_counter()
     problem = arguments_problem(tool.input_schema, arguments)
     if problem is not None:
         return ToolResult(Outcome.INVALID_ARGUMENTS, f"Invalid arguments for {tool.name}: {problem}.")
+    limit = tool.timeout_seconds if seconds is None else max(0.0, min(seconds, tool.timeout_seconds))
     try:
-        async with asyncio.timeout(tool.timeout_seconds):
+        async with asyncio.timeout(limit) as scope:
             content = await _call(tool, arguments, context)
         result = ToolResult(Outcome.OK, _text(content))
+        if len(result.content.encode()) > tool.max_response_bytes:  # an MCP answer is capped once it is read
+            raise InvalidOutput(f"the answer is larger than {tool.max_response_bytes} bytes")
     except TimeoutError:
-        result = ToolResult(Outcome.TIMEOUT, f"{tool.name} did not answer within {tool.timeout_seconds:g} s.")
+        if not scope.expired():
+            raise  # not this call's timeout
+        why = f"did not answer within {tool.timeout_seconds:g} s" if limit == tool.timeout_seconds else (
+            "was stopped: the run's deadline passed")  # fmt: skip
+        result = ToolResult(Outcome.TIMEOUT, f"{tool.name} {why}.")
     except ToolFailure as failure:
         result = ToolResult(getattr(failure, "outcome", Outcome.FAILED), f"{tool.name} failed: {failure}.")
     except (httpx.HTTPError, OSError) as error:
         result = ToolResult(Outcome.FAILED, f"{tool.name} could not be reached ({type(error).__name__}).")
+    except Exception as error:
+        logger.warning("tool call failed", extra={"tool": tool.name, "error": type(error).__name__})
+        result = ToolResult(Outcome.FAILED, f"{tool.name} failed ({type(error).__name__}).")
     result.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     return result
 

@@ -1,8 +1,9 @@
 """One tool call on behalf of a caller, the same for an agent run and an MCP client: refused
 when the tool is not offered to the caller, refused before execution when its arguments are
-invalid, executed, its result checked by the tenant's injection rule (results are untrusted
-input), a priced tool charged to the tenant, and the call put on the audit trail (the arguments'
-digest always; their values only when the tenant keeps prompts)."""
+invalid, a priced tool's price held against the budget before it runs (and charged after),
+executed, its result checked by the tenant's injection rule (results are untrusted input), and
+the call put on the audit trail (the arguments' digest always; their values only when the tenant
+keeps prompts)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 from apps.audit import trail
+from apps.core.background import spawn
 from apps.guardrails import policy
 from apps.guardrails.checks import injection
 from apps.metering import metered
@@ -21,8 +23,7 @@ from apps.tenancy.principal import Principal
 from . import execute
 from .builtins import CallContext
 from .execute import Outcome, ToolResult, ToolSpec
-
-NOT_EXECUTED = (Outcome.DENIED, Outcome.INVALID_ARGUMENTS)
+from .schemas import arguments_problem
 
 
 def digest(arguments: Any) -> str:
@@ -37,21 +38,31 @@ async def injection_rule(principal: Principal):
 
 async def invoke(
     tool: ToolSpec | None, name: str, arguments: Any, problem: str | None, context: CallContext, rule,
-    charge_id: str,
+    charge_id: str, seconds: float | None = None,
 ) -> ToolResult:  # fmt: skip
-    """`problem`: why the arguments could not be read (not JSON); `charge_id`: the usage record's id."""
+    """`problem`: why the arguments could not be read (not JSON); `charge_id`: the usage record's id;
+    `seconds`: what is left of the caller's deadline."""
     if tool is None:  # not offered: unknown, not granted or not live
         return ToolResult(Outcome.DENIED, f"The tool '{name}' is not available here; use one of those offered.")
+    if problem is None:
+        problem = arguments_problem(tool.input_schema, arguments)
     if problem is not None:
         return ToolResult(Outcome.INVALID_ARGUMENTS, f"Invalid arguments for {name}: {problem}.")
-    call = metered.Call(context.principal, charge_id, "tool")
-    with tracing.stage(f"tool.{tool.name}"):
-        result = await execute.run(tool, arguments, context)
-    if result.ok and rule is not None and injection.score(result.content)[0] >= rule.threshold:
-        withheld = f"The result of {name} was withheld: the gateway's injection check flagged it."
-        result = ToolResult(Outcome.WITHHELD, withheld, result.duration_ms)
-    if tool.cost_usd > 0 and result.outcome not in NOT_EXECUTED:
-        await metered.record(call, model=tool.name, cost_usd=tool.cost_usd, outcome=result.outcome)
+    call, priced = metered.Call(context.principal, charge_id, "tool"), tool.cost_usd > 0
+    if priced and not await metered.hold(call, tool.cost_usd):
+        return ToolResult(Outcome.OVER_BUDGET, f"{name} was not called: the tenant's budget cannot pay for it.")
+    result = None
+    try:
+        with tracing.stage(f"tool.{tool.name}"):
+            result = await execute.run(tool, arguments, context, seconds)
+        if result.ok and rule is not None and injection.score(result.content)[0] >= rule.threshold:
+            withheld = f"The result of {name} was withheld: the gateway's injection check flagged it."
+            result = ToolResult(Outcome.WITHHELD, withheld, result.duration_ms)
+    finally:
+        if priced:  # held, so charged whatever happened: the call may have reached the tool before a cancel
+            outcome = result.outcome if result is not None else "cancelled"
+            spawn(metered.record(call, model=tool.name, cost_usd=tool.cost_usd, outcome=outcome), what="tool charge")
+    result.charged = tool.cost_usd if priced else Decimal(0)
     return result
 
 
@@ -68,7 +79,3 @@ def audit_event(principal: Principal, request_id: str, call: dict[str, Any]) -> 
         tenant_slug=principal.tenant_slug, object_type="tools.Tool", object_id=call["tool"], request_id=request_id,
         payload=payload,
     )  # fmt: skip
-
-
-def price(tool: ToolSpec | None, result: ToolResult) -> Decimal:
-    return tool.cost_usd if tool is not None and result.outcome not in NOT_EXECUTED else Decimal(0)

@@ -308,7 +308,9 @@ class Readiness(BaseModel):
 class Step(BaseModel):
     tool: str
     arguments_digest: str = Field(description="sha256 of the arguments' canonical JSON (the values are not shown).")
-    outcome: Literal["ok", "invalid_arguments", "denied", "timeout", "failed", "invalid_output", "withheld"]
+    outcome: Literal[
+        "ok", "invalid_arguments", "denied", "timeout", "failed", "invalid_output", "withheld", "over_budget"
+    ]
     duration_ms: float
 
 

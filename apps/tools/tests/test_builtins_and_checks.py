@@ -87,7 +87,8 @@ def test_the_signature_is_an_hmac_of_the_timestamp_and_the_body():
 
 @pytest.mark.parametrize(
     "address", ["127.0.0.1", "10.1.2.3", "172.16.0.1", "192.168.1.1", "169.254.169.254", "100.64.0.1", "0.0.0.0",
-                "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1"],
+                "::1", "fe80::1", "fd00::1", "::ffff:127.0.0.1", "224.0.0.1", "64:ff9b::a00:1", "64:ff9b::a9fe:a9fe",
+                "2002:a00:1::1", "2001:0:4136:e378:8000:63bf:f5ff:fffe", "fec0::1"],
 )  # fmt: skip
 def test_private_loopback_link_local_and_reserved_addresses_are_not_public(address):
     assert not network.public(ipaddress.ip_address(address))
@@ -105,8 +106,9 @@ def test_a_private_destination_is_refused_after_resolution_unless_allow_listed()
         asyncio.run(network.destination("http://localhost:8080/tool", []))
     with pytest.raises(ToolFailure, match=re.escape("resolves to 169.254.169.254")):
         asyncio.run(network.destination("http://169.254.169.254/latest/meta-data/", []))
-    with pytest.raises(ToolFailure, match="must be http or https"):
-        asyncio.run(network.destination("file:///etc/passwd", []))
+    for refused in ("file:///etc/passwd", "http://user:pw@example.com/", "http://example.com:99999/"):
+        with pytest.raises(ToolFailure, match=r"must be http or https|invalid port"):
+            asyncio.run(network.destination(refused, []))
     AllowedDestination.objects.create(network="127.0.0.0/8", port=8080)
     AllowedDestination.objects.create(network="not a network", port=None)  # edited in the database: ignored
     allowed = network.allowed_networks()
