@@ -26,7 +26,6 @@ class ErrorCode(StrEnum):
     UPSTREAM_UNAVAILABLE = "upstream_unavailable"
     UPSTREAM_TIMEOUT = "upstream_timeout"
     UPSTREAM_REJECTED = "upstream_rejected"
-    PIPELINE_NOT_AVAILABLE = "pipeline_not_available"
     UNSUPPORTED_PARAMETER = "unsupported_parameter"
     RATE_LIMITED = "rate_limited"
     BUDGET_EXHAUSTED = "budget_exhausted"

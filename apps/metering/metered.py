@@ -30,6 +30,8 @@ class Call:
 async def hold(call: Call, cost_usd: Decimal) -> bool:
     """Hold `cost_usd` against the caller's budget before a priced call runs, as a model call's
     answer is held; False when the budget cannot pay for it (nothing is held then)."""
+    if call.principal.limits is None:
+        return True
     caps = budget_caps(call.principal)
     if not caps.limited:
         return True

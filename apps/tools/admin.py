@@ -57,10 +57,10 @@ class ToolAdmin(AuditedAdmin):
     list_filter = ("kind", "status")
     search_fields = ("name", "description")
     filter_horizontal = ("tiers", "tenants")
-    readonly_fields = ("status", "secret", "created_by", "changed_by", "approved_by", "approved_at", "created_at",
-                       "updated_at")  # fmt: skip
+    readonly_fields = ("status", "secret", "created_by", "changed_by", "approved_by", "approved_at", "editors",
+                       "created_at", "updated_at")  # fmt: skip
     WHERE = ("url", "secret", "mcp_server", "remote_name", "timeout_seconds", "max_response_bytes", "cost_usd")
-    REVIEW = ("created_by", "changed_by", "approved_by", "approved_at", "created_at", "updated_at")
+    REVIEW = ("created_by", "changed_by", "editors", "approved_by", "approved_at", "created_at", "updated_at")
     fieldsets = (
         (None, {"fields": ("name", "kind", "status", "description", "input_schema")}),
         ("Where it runs", {"fields": WHERE}),
@@ -87,7 +87,7 @@ class ToolAdmin(AuditedAdmin):
     def save_model(self, request, obj: Tool, form, change: bool) -> None:
         if not change:
             obj.created_by = obj.changed_by = request.user
-            obj.status = ToolStatus.DRAFT
+            obj.status, obj.editors = ToolStatus.DRAFT, [request.user.pk]
             obj.save()
             lifecycle.recorded(obj, "tool.create", request.user)
             return

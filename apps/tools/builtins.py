@@ -178,13 +178,16 @@ async def search_documents(context: CallContext, arguments: dict[str, Any]) -> d
 def install(sender=None, **kwargs) -> None:
     """After migrations: every built-in has its row, live and granted to every tier. A row staff
     disabled stays disabled; its description and schema follow the code."""
+    from django.utils import timezone
+
     from .models import Tool, ToolKind, ToolStatus
 
     for spec in BUILTINS.values():
         tool, created = Tool.objects.get_or_create(
             name=spec.name,
             defaults={"kind": ToolKind.BUILTIN, "description": spec.description, "input_schema": spec.input_schema,
-                      "status": ToolStatus.LIVE, "all_tiers": True, "timeout_seconds": 10.0},
+                      "status": ToolStatus.LIVE, "all_tiers": True, "timeout_seconds": 10.0,
+                      "approved_at": timezone.now()},  # shipped approved: the code was reviewed
         )  # fmt: skip
         if not created and tool.kind == ToolKind.BUILTIN:
             Tool.objects.filter(pk=tool.pk).update(description=spec.description, input_schema=spec.input_schema)

@@ -117,7 +117,7 @@ async def run(tool: ToolSpec, arguments: Any, context: CallContext, seconds: flo
     except (httpx.HTTPError, OSError) as error:
         result = ToolResult(Outcome.FAILED, f"{tool.name} could not be reached ({type(error).__name__}).")
     except Exception as error:
-        logger.warning("tool call failed", extra={"tool": tool.name, "error": type(error).__name__})
+        logger.warning("tool call failed", extra={"tool": tool.name, "error": type(error).__name__}, exc_info=True)
         result = ToolResult(Outcome.FAILED, f"{tool.name} failed ({type(error).__name__}).")
     result.duration_ms = round((time.perf_counter() - started) * 1000, 3)
     return result

@@ -5,7 +5,8 @@ draft ─approve─▶ approved ─publish─▶ live ─disable─▶ disabled 
   └────────── a change to what it does or who may call it ──┘ (from any state)
 
 Approval takes four eyes: a staff member with `tools.approve_tool` who neither created the tool
-nor changed it last. Built-ins ship approved; MCP tools arrive as drafts."""
+nor changed what it does since its last approval, nor changed it last. Built-ins ship approved;
+MCP tools arrive as drafts."""
 
 from __future__ import annotations
 
@@ -41,10 +42,10 @@ def recorded(tool: Tool, action: str, by, extra: dict | None = None) -> None:
 def changed(tool: Tool, by, fields) -> None:
     """Save a change staff made; one to a reviewed field sends the tool back to draft."""
     reviewed = sorted(set(fields) & REVIEWED)
-    if reviewed and tool.status != ToolStatus.DRAFT:
-        tool.status = ToolStatus.DRAFT
     if reviewed:
-        tool.approved_by, tool.approved_at = None, None
+        tool.status, tool.approved_by, tool.approved_at = ToolStatus.DRAFT, None, None
+        if by is not None:
+            tool.editors = sorted({*tool.editors, by.pk})
     tool.changed_by = by
     tool.save()
     recorded(tool, "tool.change", by, {"fields": sorted(fields), "needs_approval": bool(reviewed)})
@@ -54,10 +55,10 @@ def may_approve(tool: Tool, by) -> str | None:
     """Why `by` may not approve `tool`; None when they may."""
     if not by.has_perm("tools.approve_tool"):
         return "approving a tool needs the 'approve tool' permission"
-    if tool.status != ToolStatus.DRAFT:
+    if tool.status != ToolStatus.DRAFT and not (tool.status == ToolStatus.DISABLED and tool.approved_at is None):
         return f"only a draft can be approved; '{tool.name}' is {tool.get_status_display().lower()}"
-    if by.pk in (tool.created_by_id, tool.changed_by_id):
-        return f"'{tool.name}' needs a second person: whoever created or last changed a tool cannot approve it"
+    if by.pk in tool.editors or by.pk == tool.changed_by_id:
+        return f"'{tool.name}' needs a second person: whoever created or changed a tool cannot approve it"
     problem = schema_problem(tool.input_schema)
     if problem is not None:
         return f"'{tool.name}' cannot be approved: {problem}"
@@ -71,16 +72,15 @@ def approve(tool: Tool, by) -> None:
     refused = may_approve(tool, by)
     if refused is not None:
         raise TransitionRefused(refused)
-    tool.status, tool.approved_by, tool.approved_at = ToolStatus.APPROVED, by, timezone.now()
-    tool.save(update_fields=["status", "approved_by", "approved_at", "updated_at"])
+    tool.status, tool.approved_by, tool.approved_at, tool.editors = ToolStatus.APPROVED, by, timezone.now(), []
+    tool.save(update_fields=["status", "approved_by", "approved_at", "editors", "updated_at"])
     recorded(tool, "tool.approve", by)
 
 
 @transaction.atomic
 def publish(tool: Tool, by) -> None:
     """Approved (or disabled, and unchanged since its approval) → live."""
-    approved = tool.approved_at is not None or tool.kind == ToolKind.BUILTIN
-    if tool.status not in (ToolStatus.APPROVED, ToolStatus.DISABLED) or not approved:
+    if tool.status not in (ToolStatus.APPROVED, ToolStatus.DISABLED) or tool.approved_at is None:
         raise TransitionRefused(f"'{tool.name}' must be approved before it goes live")
     tool.status = ToolStatus.LIVE
     tool.save(update_fields=["status", "updated_at"])

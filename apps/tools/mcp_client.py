@@ -7,8 +7,11 @@ the request that needed it."""
 
 from __future__ import annotations
 
+import asyncio
+import re
 from typing import Any
 
+from django.db import transaction
 from django.utils import timezone
 
 from . import network
@@ -16,6 +19,13 @@ from .builtins import ToolFailure
 from .schemas import schema_problem
 
 IMPORT_SECONDS = 20.0
+MAX_PAGES = 20
+_UNNAMEABLE = re.compile(r"[^A-Za-z0-9_-]")
+
+
+def local_name(server: str, remote: str) -> str:
+    """The registry's name of a server's tool: `<server>_<tool>`, in the characters models accept."""
+    return _UNNAMEABLE.sub("_", f"{server}_{remote}")[:64]
 
 
 def _client(url: str, token: str):
@@ -30,12 +40,14 @@ def _client(url: str, token: str):
 
 
 async def listed(url: str, token: str, allowed: list) -> list[dict[str, Any]]:
-    """The tools a server offers: name, description and input schema."""
+    """The tools a server offers (at most MAX_PAGES pages): name, description and input schema."""
     await network.destination(url, allowed)
-    async with _client(url, token) as client:
+    async with asyncio.timeout(IMPORT_SECONDS), _client(url, token) as client:
         result = await client.list_tools()
         tools = list(result.tools)
-        while result.next_cursor:
+        for _ in range(MAX_PAGES - 1):
+            if not result.next_cursor:
+                break
             result = await client.list_tools(cursor=result.next_cursor)
             tools += result.tools
     return [{"name": tool.name, "description": tool.description or "", "input_schema": tool.input_schema}
@@ -47,8 +59,7 @@ def import_tools(server, by) -> tuple[int, int]:
     returns (new, changed). Runs in the admin's request, off no event loop."""
     from asgiref.sync import async_to_sync
 
-    from . import lifecycle, registry
-    from .models import Tool, ToolKind
+    from . import registry
 
     try:
         offered = async_to_sync(listed)(server.url, server.bearer_token, network.allowed_networks())
@@ -57,27 +68,41 @@ def import_tools(server, by) -> tuple[int, int]:
         server.save(update_fields=["last_error"])
         raise ToolFailure(server.last_error) from None
     new = changed = 0
-    for spec in offered:
-        if schema_problem(spec["input_schema"]) is not None:
-            continue
-        name = f"{server.name}_{spec['name']}"[:64].replace(".", "_")
-        tool = Tool.objects.filter(mcp_server=server, remote_name=spec["name"]).first()
-        if tool is None:
-            tool = Tool.objects.create(
-                name=name, kind=ToolKind.MCP, mcp_server=server, remote_name=spec["name"],
-                description=spec["description"][:2000] or spec["name"], input_schema=spec["input_schema"],
-                created_by=by, changed_by=by,
-            )  # fmt: skip
-            lifecycle.recorded(tool, "tool.import", by, {"server": server.name})
-            new += 1
-        elif tool.input_schema != spec["input_schema"] or tool.description != spec["description"][:2000]:
-            tool.input_schema, tool.description = spec["input_schema"], spec["description"][:2000] or spec["name"]
-            lifecycle.changed(tool, by, ["input_schema"])
-            changed += 1
-    server.imported_at, server.last_error = timezone.now(), ""
-    server.save(update_fields=["imported_at", "last_error"])
-    registry.tools_changed()
+    with transaction.atomic():
+        for spec in offered:
+            counted = _import_one(server, spec, by)
+            new, changed = new + (counted == "new"), changed + (counted == "changed")
+        server.imported_at, server.last_error = timezone.now(), ""
+        server.save(update_fields=["imported_at", "last_error"])
+        registry.tools_changed()
     return new, changed
+
+
+def _import_one(server, spec: dict[str, Any], by) -> str:
+    """One offered tool into the registry: "new", "changed" or "" (unchanged, or not importable:
+    a schema the registry refuses, or a name another tool has)."""
+    from . import lifecycle
+    from .models import Tool, ToolKind
+
+    if schema_problem(spec["input_schema"]) is not None:
+        return ""
+    description = spec["description"][:2000] or spec["name"]
+    tool = Tool.objects.filter(mcp_server=server, remote_name=spec["name"]).first()
+    if tool is None:
+        name = local_name(server.name, spec["name"])
+        if Tool.objects.filter(name=name).exists():
+            return ""
+        tool = Tool.objects.create(
+            name=name, kind=ToolKind.MCP, mcp_server=server, remote_name=spec["name"], description=description,
+            input_schema=spec["input_schema"], created_by=by, changed_by=by, editors=[by.pk] if by is not None else [],
+        )  # fmt: skip
+        lifecycle.recorded(tool, "tool.import", by, {"server": server.name})
+        return "new"
+    if tool.input_schema == spec["input_schema"] and tool.description == description:
+        return ""
+    tool.input_schema, tool.description = spec["input_schema"], description
+    lifecycle.changed(tool, by, ["input_schema", "description"])
+    return "changed"
 
 
 async def call(tool, arguments: dict) -> Any:

@@ -11,6 +11,7 @@ from mcp import types
 from mcp.server.lowlevel import Server
 
 from apps.audit import trail
+from apps.core.errors import ApiError
 from apps.metering import metered
 from apps.tenancy.principal import Principal
 
@@ -38,7 +39,10 @@ async def list_tools(context, params) -> types.ListToolsResult:
 
 async def call_tool(context, params: types.CallToolRequestParams) -> types.CallToolResult:
     principal, request_id = _caller(context)
-    call = await metered.admit(principal, f"{request_id}:call-{next(_calls)}", "mcp")
+    try:
+        call = await metered.admit(principal, f"{request_id}:call-{next(_calls)}", "mcp")
+    except ApiError as refused:  # a rate limit: the client reads why, as a tool error
+        return types.CallToolResult(content=[types.TextContent(text=refused.message)], is_error=True)
     tool = (await registry.granted(principal, [params.name])).get(params.name)
     arguments = params.arguments if params.arguments is not None else {}
     rule = await invoke.injection_rule(principal)

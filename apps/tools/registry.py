@@ -77,7 +77,11 @@ def load() -> dict[str, Granted]:
 async def _current() -> dict[str, Granted]:
     global _snapshot
     if await _tools_watch.changed() or _snapshot is None:
-        _snapshot = await in_db(load)()
+        try:
+            _snapshot = await in_db(load)()
+        except BaseException:  # the next check reloads: a failed load must not pass for the new epoch
+            _tools_watch.value = None
+            raise
     return _snapshot
 
 

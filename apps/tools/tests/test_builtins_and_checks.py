@@ -118,3 +118,11 @@ def test_a_private_destination_is_refused_after_resolution_unless_allow_listed()
                                                                 "localhost")  # fmt: skip
     with pytest.raises(ToolFailure, match="not allow-listed"):  # the allow-listed port only
         asyncio.run(network.destination("http://127.0.0.1:8081/tool", allowed))
+
+
+def test_an_mcp_tools_name_is_made_of_what_models_accept():
+    from apps.tools.mcp_client import local_name
+
+    assert local_name("docs", "search.pages") == "docs_search_pages"
+    assert local_name("acme", "get weather!") == "acme_get_weather_"
+    assert len(local_name("s", "x" * 200)) == 64

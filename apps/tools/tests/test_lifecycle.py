@@ -109,3 +109,33 @@ def test_built_ins_ship_live_for_every_tier_and_staff_can_disable_one(world):
     assert granted(world.globex) == ["current_time", "search_documents"]
     lifecycle.publish(Tool.objects.get(name="calculator"), staff("operator2"))  # a built-in ships approved
     assert "calculator" in granted(world.globex)
+
+
+def test_no_one_who_changed_what_a_tool_does_since_its_approval_may_approve_it(weather):
+    tool, _ = weather
+    first, second = staff("first", approver=True), staff("second", approver=True)
+    lifecycle.approve(tool, first)
+    tool.url = "https://elsewhere.example.com/weather"
+    lifecycle.changed(tool, second, ["url"])  # second changes what it does
+    tool.timeout_seconds = 2.0
+    lifecycle.changed(tool, first, ["timeout_seconds"])  # then first touches something else
+    with pytest.raises(lifecycle.TransitionRefused, match="needs a second person"):
+        lifecycle.approve(tool, second)  # no longer the last to change it, still not a second person
+    with pytest.raises(lifecycle.TransitionRefused, match="needs a second person"):
+        lifecycle.approve(tool, first)  # the last to change it
+    lifecycle.approve(tool, staff("third", approver=True))
+    assert Tool.objects.get(pk=tool.pk).editors == []
+
+
+def test_a_changed_grant_sends_a_built_in_back_for_approval(world):
+    calculator = Tool.objects.get(name="calculator")
+    assert calculator.approved_at is not None  # shipped approved
+    operator = staff("operator", approver=True)
+    calculator.all_tiers = False
+    lifecycle.changed(calculator, operator, ["all_tiers"])
+    lifecycle.disable(calculator, operator)
+    with pytest.raises(lifecycle.TransitionRefused, match="must be approved"):
+        lifecycle.publish(calculator, operator)  # no way round the review through disabled
+    lifecycle.approve(calculator, staff("reviewer", approver=True))  # changed while disabled: reviewed as a draft
+    lifecycle.publish(calculator, operator)
+    assert Tool.objects.get(name="calculator").status == ToolStatus.LIVE
