@@ -249,6 +249,11 @@ def test_a_hanging_tool_times_out_and_the_run_goes_on(fresh_tools, tools):
     assert body["finish_reason"] == "stop"
     assert tool_results(fresh_tools, 2) == [
         "hang did not answer within 0.5 s.", "broken failed: the tool answered HTTP 500."]  # fmt: skip
+    from .conftest import METRICS_TOKEN
+
+    scraped = httpx.get(fresh_tools.server.url + "/metrics", headers={"Authorization": f"Bearer {METRICS_TOKEN}"}).text
+    assert 'catalyst_tool_calls_total{outcome="timeout",tenant="live",tool="hang"}' in scraped
+    assert 'catalyst_tool_calls_total{outcome="failed",tenant="live",tool="broken"}' in scraped
 
 
 def test_the_step_limit_ends_a_run_cleanly(fresh_tools):

@@ -34,6 +34,10 @@ GUARDRAILS = Counter(
     "catalyst_guardrail_outcomes", "Guardrail findings by check, direction and the action taken.",
     ["tenant", "check", "direction", "action"], registry=REGISTRY,
 )  # fmt: skip
+TOOL_CALLS = Counter(
+    "catalyst_tool_calls", "Tool calls by tool and outcome (agent runs and /mcp).", ["tenant", "tool", "outcome"],
+    registry=REGISTRY,
+)  # fmt: skip
 REJECTIONS = Counter(
     "catalyst_rejections", "Requests refused by a limit or a budget.", ["tenant", "tier", "reason"], registry=REGISTRY
 )

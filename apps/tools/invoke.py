@@ -17,7 +17,7 @@ from apps.core.background import spawn
 from apps.guardrails import policy
 from apps.guardrails.checks import injection
 from apps.metering import metered
-from apps.observability import tracing
+from apps.observability import metrics, tracing
 from apps.tenancy.principal import Principal
 
 from . import execute
@@ -41,7 +41,18 @@ async def invoke(
     charge_id: str, seconds: float | None = None,
 ) -> ToolResult:  # fmt: skip
     """`problem`: why the arguments could not be read (not JSON); `charge_id`: the usage record's id;
-    `seconds`: what is left of the caller's deadline."""
+    `seconds`: what is left of the caller's deadline. Every outcome is counted in the metrics."""
+    result = await _invoke(tool, name, arguments, problem, context, rule, charge_id, seconds)
+    # A name the model made up is not a label: unknown tools count as one.
+    label = name if tool is not None else "(not offered)"
+    metrics.TOOL_CALLS.labels(context.principal.tenant_slug, label, result.outcome).inc()
+    return result
+
+
+async def _invoke(
+    tool: ToolSpec | None, name: str, arguments: Any, problem: str | None, context: CallContext, rule,
+    charge_id: str, seconds: float | None,
+) -> ToolResult:  # fmt: skip
     if tool is None:  # not offered: unknown, not granted or not live
         return ToolResult(Outcome.DENIED, f"The tool '{name}' is not available here; use one of those offered.")
     if problem is None:
