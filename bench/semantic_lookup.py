@@ -62,6 +62,7 @@ def main() -> None:
 
         from apps.cache import semantic, vectors
         from apps.embeddings.local import local_embedder
+        from apps.retrieval.models import vector_literal
         from apps.tenancy import services
 
         call_command("migrate", verbosity=0)
@@ -75,12 +76,12 @@ def main() -> None:
             for first in range(0, args.entries, 2000):
                 batch = texts[first : first + 2000]
                 pairs = enumerate(zip(batch, embedder.embed(batch), strict=True), first)
-                rows = [(tenant.pk, scope, f"cache:{tenant.pk}:{n}", text, vectors._literal(vector), 256)
+                rows = [(tenant.pk, scope, f"cache:{tenant.pk}:{n}", text, vector_literal(vector), 256)
                         for n, (text, vector) in pairs]  # fmt: skip
                 cursor.executemany(
                     "INSERT INTO cache_vector (tenant_id, scope, entry_key, question, embedding, dimensions, "
-                    "created_at) "
-                    "VALUES (%s, %s, %s, %s, %s::vector, %s, now())", rows,
+                    "created_at, expires_at) "
+                    "VALUES (%s, %s, %s, %s, %s::vector, %s, now(), now() + interval '1 day')", rows,
                 )  # fmt: skip
             cursor.execute("ANALYZE cache_vector")
         loaded = time.perf_counter() - started
