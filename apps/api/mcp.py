@@ -5,15 +5,13 @@ session manager then serves the JSON-RPC (apps/tools/mcp_server.py)."""
 
 from __future__ import annotations
 
-import json
-
 from mcp.server.streamable_http_manager import StreamableHTTPSessionManager
 
 from apps.core.errors import ApiError
 from apps.tenancy.authentication import credential_from_headers
 from apps.tools import mcp_server
 
-from .edge import as_api_error, new_request_id, principal_for
+from .edge import as_api_error, error_response, new_request_id, principal_for
 
 PATH = "/mcp"
 MAX_BODY_BYTES = 1_048_576
@@ -42,10 +40,8 @@ async def application(scope, receive, send) -> None:
 
 
 async def _refuse(send, error: ApiError, request_id: str) -> None:
-    body = json.dumps(error.envelope())
-    headers = [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())]
-    headers += [(name.lower().encode(), str(value).encode()) for name, value in error.headers.items()]
-    if error.status == 401:
-        headers.append((b"www-authenticate", b'Bearer realm="catalyst"'))
-    await send({"type": "http.response.start", "status": error.status, "headers": headers})
-    await send({"type": "http.response.body", "body": body.encode()})
+    """The edge's own error response (envelope, status, headers), sent on this raw ASGI path."""
+    response = error_response(error, request_id)
+    headers = [(name.lower().encode("latin-1"), value.encode("latin-1")) for name, value in response.items()]
+    await send({"type": "http.response.start", "status": response.status_code, "headers": headers})
+    await send({"type": "http.response.body", "body": response.content})

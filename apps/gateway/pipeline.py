@@ -51,6 +51,7 @@ from apps.providers.types import (
     ToolCall,
     ToolCallDelta,
     Usage,
+    gather,
 )  # fmt: skip
 from apps.retrieval import stage as retrieval
 from apps.tenancy.principal import Principal
@@ -262,8 +263,7 @@ async def complete(request: Request) -> Completion:
                 for kind, entries in (event.logprobs or {}).items():
                     logprobs.setdefault(kind, []).extend(entries or [])
             elif isinstance(event, ToolCallDelta):
-                call = calls.setdefault(event.index, [event.id or "", event.name or "", ""])
-                call[2] += event.arguments
+                gather(calls, event)
             elif isinstance(event, Finish):
                 finish = event.reason
             elif isinstance(event, StreamFailure):

@@ -66,6 +66,14 @@ class ToolCallDelta:
     arguments: str
 
 
+def gather(calls: dict[int, list[str]], delta: ToolCallDelta) -> None:
+    """Add a streamed piece of a tool call to `calls` ([id, name, arguments] by index): the id
+    and name arrive with the first piece, the arguments in pieces."""
+    call = calls.setdefault(delta.index, [delta.id or "", delta.name or "", ""])
+    call[1] = call[1] or delta.name or ""
+    call[2] += delta.arguments
+
+
 @dataclass(slots=True)
 class Usage:
     input_tokens: int

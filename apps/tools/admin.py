@@ -49,8 +49,27 @@ class ToolForm(forms.ModelForm):
         return cleaned
 
 
+class Announced(AuditedAdmin):
+    """Every save (once its many-to-many rows are saved too) and every deletion tells every
+    process to reload what it caches of these rows: an epoch bumped in the same transaction."""
+
+    announce = staticmethod(registry.tools_changed)
+
+    def save_related(self, request, form, formsets, change) -> None:
+        super().save_related(request, form, formsets, change)
+        self.announce()
+
+    def delete_model(self, request, obj) -> None:
+        super().delete_model(request, obj)
+        self.announce()
+
+    def delete_queryset(self, request, queryset) -> None:
+        super().delete_queryset(request, queryset)
+        self.announce()
+
+
 @admin.register(Tool)
-class ToolAdmin(AuditedAdmin):
+class ToolAdmin(Announced):
     form = ToolForm
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("name", "kind", "status", "grant", "created_by", "approved_by", "updated_at")
@@ -93,14 +112,6 @@ class ToolAdmin(AuditedAdmin):
             return
         lifecycle.changed(obj, request.user, form.changed_data)
 
-    def delete_model(self, request, obj) -> None:
-        super().delete_model(request, obj)
-        registry.tools_changed()
-
-    def delete_queryset(self, request, queryset) -> None:
-        super().delete_queryset(request, queryset)
-        registry.tools_changed()
-
     def has_approve_permission(self, request) -> bool:
         return request.user.has_perm("tools.approve_tool")
 
@@ -129,7 +140,7 @@ class ToolAdmin(AuditedAdmin):
 
 
 @admin.register(McpServer)
-class McpServerAdmin(AuditedAdmin):
+class McpServerAdmin(Announced):
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     list_display = ("name", "url", "tool_count", "imported_at", "last_error")
     readonly_fields = ("imported_at", "last_error", "created_at")
@@ -149,15 +160,6 @@ class McpServerAdmin(AuditedAdmin):
         if change and "url" in form.changed_data:  # its tools now run elsewhere: each needs a new approval
             for tool in obj.tools.all():
                 lifecycle.changed(tool, request.user, ["mcp_server"])
-        registry.tools_changed()
-
-    def delete_model(self, request, obj) -> None:
-        super().delete_model(request, obj)
-        registry.tools_changed()
-
-    def delete_queryset(self, request, queryset) -> None:
-        super().delete_queryset(request, queryset)
-        registry.tools_changed()
 
     @admin.action(description="Import the selected servers' tools (as drafts)", permissions=["change"])
     def import_tools(self, request, queryset) -> None:
@@ -188,38 +190,15 @@ class DestinationForm(forms.ModelForm):
 
 
 @admin.register(AllowedDestination)
-class AllowedDestinationAdmin(AuditedAdmin):
+class AllowedDestinationAdmin(Announced):
     form = DestinationForm
     list_display = ("network", "port", "note", "created_at")
 
-    def save_model(self, request, obj, form, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        registry.tools_changed()
-
-    def delete_model(self, request, obj) -> None:
-        super().delete_model(request, obj)
-        registry.tools_changed()
-
-    def delete_queryset(self, request, queryset) -> None:
-        super().delete_queryset(request, queryset)
-        registry.tools_changed()
-
 
 @admin.register(AgentPolicy)
-class AgentPolicyAdmin(AuditedAdmin):
+class AgentPolicyAdmin(Announced):
+    announce = staticmethod(registry.policies_changed)
     list_display = ("tenant", "use_case", "max_steps")
     list_select_related = ("tenant",)
     filter_horizontal = ("tools",)
     search_fields = ("tenant__slug", "use_case")
-
-    def save_related(self, request, form, formsets, change) -> None:
-        super().save_related(request, form, formsets, change)  # the tools are saved here, after the policy
-        registry.policies_changed()
-
-    def delete_model(self, request, obj) -> None:
-        super().delete_model(request, obj)
-        registry.policies_changed()
-
-    def delete_queryset(self, request, queryset) -> None:
-        super().delete_queryset(request, queryset)
-        registry.policies_changed()

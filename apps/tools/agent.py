@@ -29,7 +29,7 @@ from apps.core.error_codes import ErrorCode
 from apps.core.errors import ApiError
 from apps.core.stage import Stage
 from apps.observability import tracing
-from apps.providers.types import Finish, TextDelta, ToolCallDelta, Usage
+from apps.providers.types import Finish, TextDelta, ToolCallDelta, Usage, gather
 
 from . import execute, invoke, registry
 from .builtins import CallContext
@@ -165,9 +165,7 @@ async def _run(request, first, deadline: float, rule) -> AsyncIterator[Any]:
                             text.append(event.text)
                             yield event  # outside the deadline: a slow client is not the model's time
                         elif isinstance(event, ToolCallDelta):
-                            call = calls.setdefault(event.index, [event.id or "", event.name or "", ""])
-                            call[1] = call[1] or event.name or ""
-                            call[2] += event.arguments
+                            gather(calls, event)
                         elif isinstance(event, Finish):
                             finish = event.reason
                         elif isinstance(event, pipeline().StreamFailure):
@@ -250,8 +248,7 @@ def _added(used: Usage, cost: Decimal, inner) -> tuple[Usage, Decimal]:
 
 
 def _record(agent: Agent, started: ToolCallEvent, result: ToolResult, arguments: Any) -> None:
-    step = {"tool": started.tool, "arguments_digest": started.arguments_digest, "outcome": result.outcome,
-            "duration_ms": result.duration_ms}  # fmt: skip
+    step = invoke.step(started.tool, started.arguments_digest, result)
     agent.steps.append(step)
     agent.calls.append({**step, "step": started.step, "call_id": started.call_id, "arguments": arguments})
 

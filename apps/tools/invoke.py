@@ -77,6 +77,12 @@ async def _invoke(
     return result
 
 
+def step(tool: str, arguments_digest: str, result: ToolResult) -> dict[str, Any]:
+    """A call as an answer's steps and the audit trail show it: never the argument values."""
+    return {"tool": tool, "arguments_digest": arguments_digest, "outcome": result.outcome,
+            "duration_ms": result.duration_ms}  # fmt: skip
+
+
 def audit_event(principal: Principal, request_id: str, call: dict[str, Any]) -> dict:
     """`call`: tool, outcome, duration_ms, arguments_digest and more; `arguments` kept only when the
     tenant keeps prompts."""

@@ -50,8 +50,7 @@ async def call_tool(context, params: types.CallToolRequestParams) -> types.CallT
         tool, params.name, arguments, None, CallContext(principal, request_id), rule, f"{call.request_id}:tool"
     )
     await metered.record(call, model=params.name, outcome=result.outcome)
-    entry = {"tool": params.name, "arguments_digest": invoke.digest(arguments), "outcome": result.outcome,
-             "duration_ms": result.duration_ms, "via": "mcp", "arguments": arguments}  # fmt: skip
+    entry = {**invoke.step(params.name, invoke.digest(arguments), result), "via": "mcp", "arguments": arguments}
     await trail.record(invoke.audit_event(principal, request_id, entry))
     return types.CallToolResult(content=[types.TextContent(text=result.content)], is_error=not result.ok)
 
