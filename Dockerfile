@@ -22,11 +22,9 @@ RUN groupadd --system --gid 1000 catalyst \
 WORKDIR /app
 
 # Dependencies first: this layer is rebuilt only when the requirements change.
-# Every pinned package ships a manylinux wheel, so no compiler is needed. The guardrails' spaCy
-# model is pinned by hash (requirements/models.txt).
-COPY requirements/base.txt requirements/models.txt requirements/
-RUN pip install -r requirements/base.txt \
-    && pip install --no-deps --require-hashes -r requirements/models.txt
+# Every pinned package ships a manylinux wheel, so no compiler is needed.
+COPY requirements/base.txt requirements/
+RUN pip install -r requirements/base.txt
 
 COPY . .
 

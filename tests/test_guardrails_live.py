@@ -26,7 +26,7 @@ from apps.tenancy.models import Tenant
 from .conftest import delete_tenants
 
 pytestmark = pytest.mark.django_db
-CARD, EMAIL = "4111 1111 1111 1111", "ana.lopez@example.org"
+CARD, EMAIL, NAME = "4111 1111 1111 1111", "ana.lopez@example.org", "Maria Lopez"
 SECRET_KEY = "AKIAIOSFODNN7EXAMPLE"
 
 
@@ -80,13 +80,15 @@ def echo(world, times: int = 8) -> None:
 
 
 def prompt() -> str:
-    return f"Charge {CARD} and mail the receipt to {EMAIL} (order {uuid.uuid4().hex[:6]})"
+    return f"Charge {CARD} for {NAME} and mail the receipt to {EMAIL} (order {uuid.uuid4().hex[:6]})"
 
 
 def test_pii_reaches_the_provider_as_placeholders_and_the_client_as_the_tenant_chose(guarded, fresh):
     echo(fresh)
     asked = prompt()
-    placeholders = asked.replace(CARD, "<CREDIT_CARD_1>").replace(EMAIL, "<EMAIL_ADDRESS_1>")
+    placeholders = (
+        asked.replace(CARD, "<CREDIT_CARD_1>").replace(EMAIL, "<EMAIL_ADDRESS_1>").replace(NAME, "<PERSON_1>")
+    )
 
     def ask(key: str) -> str:
         answer = client(fresh, key).chat.completions.create(
@@ -104,7 +106,9 @@ def test_pii_reaches_the_provider_as_placeholders_and_the_client_as_the_tenant_c
 def test_each_transport_redacts_before_the_provider_and_restores_in_streams(guarded, fresh):
     echo(fresh)
     asked = prompt()
-    placeholders = asked.replace(CARD, "<CREDIT_CARD_1>").replace(EMAIL, "<EMAIL_ADDRESS_1>")
+    placeholders = (
+        asked.replace(CARD, "<CREDIT_CARD_1>").replace(EMAIL, "<EMAIL_ADDRESS_1>").replace(NAME, "<PERSON_1>")
+    )
     messages = [{"role": "user", "content": asked}]
 
     with client(fresh, guarded["restoring"]).chat.completions.create(
@@ -140,13 +144,14 @@ def test_the_audit_trail_holds_the_redacted_prompt_and_the_outcomes_never_a_valu
 
     assert payload["guardrails"] == [
         {"check": "pii", "direction": "input", "action": "redact", "score": 1.0,
-         "entities": {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1}},
+         "entities": {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1, "PERSON": 1}},
         {"check": "pii", "direction": "output", "action": "log", "score": 1.0,
-         "entities": {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1}},
+         "entities": {"CREDIT_CARD": 1, "EMAIL_ADDRESS": 1, "PERSON": 1}},
     ]  # fmt: skip
     sent = payload["prompt"][0]["content"]
-    assert sent.startswith("Charge <CREDIT_CARD_1> and mail the receipt to <EMAIL_ADDRESS_1>")
-    assert CARD not in json.dumps(payload["prompt"]) and EMAIL not in json.dumps(payload["guardrails"])
+    assert sent.startswith("Charge <CREDIT_CARD_1> for <PERSON_1> and mail the receipt to <EMAIL_ADDRESS_1>")
+    assert CARD not in json.dumps(payload["prompt"]) and NAME not in json.dumps(payload["prompt"])
+    assert EMAIL not in json.dumps(payload["guardrails"]) and NAME not in json.dumps(payload["guardrails"])
     assert "4111" not in stored.replace(json.dumps(payload.get("answer", "")), "")  # only the answer the client got
 
 

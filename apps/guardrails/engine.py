@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .checks import Finding, injection, pii, secrets, toxicity
+from .checks import Finding, injection, linear, names, pii, secrets, toxicity
 from .models import Action, Check
 from .policy import Rule, Rules
 
@@ -75,7 +75,7 @@ def _findings(rule: Rule, text: str, context: str) -> tuple[float, list[Finding]
     return 1.0, [
         Finding("CUSTOM", m.start(), m.end(), 1.0)
         for pattern in rule.deny
-        for m in re.finditer(pattern, text, re.IGNORECASE)
+        for m in linear.rule_pattern(pattern).finditer(text)
         if m.end() > m.start()
     ]
 
@@ -85,8 +85,14 @@ def _allowed(rule: Rule, text: str, finding: Finding) -> bool:
     return any(
         m.start() <= finding.start and finding.end <= m.end()
         for pattern in rule.allow
-        for m in re.finditer(pattern, text, re.IGNORECASE)
+        for m in linear.rule_pattern(pattern).finditer(text)
     )
+
+
+def warm() -> None:
+    """Load what the checks load on first use: Presidio's recognisers and the names' word lists."""
+    pii.patterns("warm-up 4111 1111 1111 1111 +44 20 7946 0958 a@example.org")
+    names.find("Warm Up")
 
 
 def inspect(
@@ -156,7 +162,8 @@ class Restorer:
 
 
 # What a stream holds back: the last, unfinished word; a trailing run of digits and separators (a
-# card, phone or account number may go on); an open PEM block. Phrase checks (toxicity, injection,
+# card, phone or account number may go on); an open PEM block; with names wanted, a trailing run
+# of capitalised words ("Maria" may be followed by "Lopez"). Phrase checks (toxicity, injection,
 # custom patterns) also hold the last PHRASE_HOLD characters, so a phrase is seen whole before any
 # of it leaves. The hold never passes MAX_HOLD (PEM_HOLD for an open private key).
 PHRASE_HOLD = 48
@@ -164,9 +171,10 @@ MAX_HOLD = 64
 PEM_HOLD = 4096
 _NUMBER_RUN = re.compile(r"(?:[A-Z]{2}\d{2}|[+(]?\d)[\dA-Z\s().\-/]*$")
 _OPEN_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?![\s\S]*-----END)")
+_NAME_RUN = re.compile(r"(?:\b[A-Z][\w'’.-]*[ \t]+(?:[a-z]{1,3}[ \t]+){0,2}){1,4}$")
 
 
-def _held_from(text: str, phrases: bool) -> int:
+def _held_from(text: str, phrases: bool, wants_names: bool = False) -> int:
     """Where the part of `text` that must wait for more begins (len(text): nothing waits)."""
     cut = len(text)
     if text and not text[-1].isspace():
@@ -174,6 +182,11 @@ def _held_from(text: str, phrases: bool) -> int:
     run = _NUMBER_RUN.search(text)
     if run and any(c.isdigit() for c in run.group()):
         cut = min(cut, run.start())
+    start = max(0, cut - MAX_HOLD)
+    if wants_names and (run := _NAME_RUN.search(text, start, cut)):
+        first = run.group().split()[0]
+        if names.may_be_name(first.rstrip(".")):
+            cut = run.start()
     if phrases and len(text) - cut < PHRASE_HOLD:  # back to the start of a word
         phrase_cut = max(0, len(text) - PHRASE_HOLD)
         while phrase_cut > 0 and not text[phrase_cut - 1].isspace():
@@ -196,12 +209,15 @@ class OutputGuard:
         self._rules = rules
         self._redactor = redactor
         self._phrases = any(r.check in (*SCORED, Check.CUSTOM) for r in rules.direction("output"))
+        self._names = any(
+            r.check == Check.PII and (not r.entities or r.entities & names.ENTITIES) for r in rules.direction("output")
+        )
         self._pending = ""
         self.results: list[Result] = []
 
     def feed(self, chunk: str) -> str:
         self._pending += chunk
-        return self._release(_held_from(self._pending, self._phrases))
+        return self._release(_held_from(self._pending, self._phrases, self._names))
 
     def flush(self) -> str:
         return self._release(len(self._pending))
@@ -209,7 +225,9 @@ class OutputGuard:
     def _release(self, cut: int) -> str:
         if not self._pending:
             return ""
-        inspection = inspect(self._pending, "output", self._rules, redactor=self._redactor)
+        # Placeholders are given when a finding is released, so one still growing ("Maria" before
+        # "Lopez" arrives) uses no number.
+        inspection = inspect(self._pending, "output", self._rules, redactor=Redactor())
         if inspection.blocked is not None:
             self.results.append(inspection.blocked)
             raise Blocked(inspection.blocked)

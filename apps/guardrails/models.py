@@ -31,15 +31,19 @@ class Action(models.TextChoices):
 
 
 def _patterns(value: object) -> None:
-    import re
+    from .checks import linear
 
     if not isinstance(value, list) or not all(isinstance(item, str) and item for item in value):
         raise ValidationError('A JSON list of non-empty strings: ["secret project", "\\\\bACME-\\\\d+\\\\b"].')
     for item in value:
         try:
-            re.compile(item)
-        except re.error as error:
-            raise ValidationError(f"{item!r} is not a regular expression: {error}.") from None
+            linear.compile(item)
+        except linear.error as error:
+            reason = error.args[0].decode() if error.args and isinstance(error.args[0], bytes) else str(error)
+            raise ValidationError(
+                f"{item!r} is not a regular expression RE2 accepts ({reason}); it has no look-arounds or "
+                "back-references, so no pattern can make a check run for seconds."
+            ) from None
 
 
 class GuardrailRule(PlatformTierOrTenant, models.Model):

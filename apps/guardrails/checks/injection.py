@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from . import Finding
+from . import Finding, linear
 
 _I = re.IGNORECASE | re.DOTALL
 
@@ -26,11 +26,11 @@ _I = re.IGNORECASE | re.DOTALL
 class Signal:
     name: str
     weight: float
-    pattern: re.Pattern[str]
+    pattern: linear.Pattern
 
 
 def _signal(name: str, weight: float, *alternatives: str) -> Signal:
-    return Signal(name, weight, re.compile("|".join(f"(?:{a})" for a in alternatives), _I))
+    return Signal(name, weight, linear.compile("|".join(f"(?:{a})" for a in alternatives)))
 
 
 _SET_ASIDE = (
@@ -168,7 +168,7 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "hidden_instructions",
         0.6,  # instructions where a reader does not look: HTML comments and attributes
-        r"<!--(?:(?!-->).){0,400}?\b(?:ignore|state|say|write|include|mention|tell|add|respond|reply|output|print|answer"
+        r"<!--(?:[^-]|-[^-]|--[^>]){0,400}?\b(?:ignore|state|say|write|include|mention|tell|add|respond|reply|output|print|answer"
         r"|pretend|imagine|suppose|let'?s|you (?:are|must|should|will))\b",
         r"\b(?:alt|title|aria-label)\s*=\s*['\"][^'\"]{0,200}?\b(?:ignore|state|say|write|include|tell|respond|you (?:are|must|should))\b",
     ),

@@ -1,10 +1,11 @@
 """Personal data by pattern: Microsoft Presidio's recognisers, called one by one.
 
-They find e-mail addresses, phone numbers (Google's libphonenumber), card numbers (Luhn),
-IBANs (checksum), IP addresses and national ids, each under Presidio's entity name. Presidio's
-AnalyzerEngine is not used: with its spaCy pipeline it takes 70 to 80 ms on a 2,000-character
-prompt here, and the recognisers alone about 6 ms (ADR 0019). Names of people, places and
-organisations come from checks/names.py.
+They find e-mail addresses, card numbers (Luhn), IBANs (checksum), IP addresses and national
+ids, each under Presidio's entity name. Phone numbers are found as Presidio's recogniser finds
+them, by Google's libphonenumber for its regions, but its matcher is run only where a number can
+be. Presidio's AnalyzerEngine is not used: with its spaCy pipeline it takes 70 to 80 ms on a
+2,000-character prompt here (ADR 0019). Names of people, places and organisations come from
+checks/names.py.
 """
 
 from __future__ import annotations
@@ -45,19 +46,19 @@ def _recognisers() -> tuple:
         from presidio_analyzer import predefined_recognizers as p
 
         kinds = (
-            p.EmailRecognizer, p.PhoneRecognizer, p.CreditCardRecognizer, p.IbanRecognizer, p.IpRecognizer,
-            p.UsSsnRecognizer, p.UkNinoRecognizer, p.ItFiscalCodeRecognizer, p.EsNifRecognizer,
-            p.InAadhaarRecognizer, p.InPanRecognizer, p.DeTaxIdRecognizer, p.PlPeselRecognizer,
-            p.FiPersonalIdentityCodeRecognizer,
+            p.EmailRecognizer, p.CreditCardRecognizer, p.IbanRecognizer, p.IpRecognizer, p.UsSsnRecognizer,
+            p.UkNinoRecognizer, p.ItFiscalCodeRecognizer, p.EsNifRecognizer, p.InAadhaarRecognizer,
+            p.DeTaxIdRecognizer, p.PlPeselRecognizer, p.FiPersonalIdentityCodeRecognizer,
         )  # fmt: skip
-        return tuple(kind() for kind in kinds)
+        # The PAN's weakest pattern (score 0.01: any ten characters with four digits) looks ahead to
+        # the end of the text from every position, half the recognisers' time on 2,000 characters.
+        pan = p.InPanRecognizer()
+        pan = p.InPanRecognizer(patterns=[pattern for pattern in pan.patterns if pattern.score >= 0.1])
+        return (*(kind() for kind in kinds), pan)
 
 
 def _validated(result, text: str) -> bool:
-    """libphonenumber only reports numbers it parses; an IP address must parse as one; the others
-    say whether their checksum held."""
-    if result.entity_type == "PHONE_NUMBER":
-        return True
+    """An IP address must parse as one; the others say whether their checksum held."""
     if result.entity_type == "IP_ADDRESS":
         try:
             ipaddress.ip_address(text[result.start : result.end])
@@ -66,6 +67,16 @@ def _validated(result, text: str) -> bool:
         return True
     explanation = result.analysis_explanation
     return explanation is not None and bool(explanation.validation_result)
+
+
+# What a text must hold for a recogniser to find anything in it, checked first (a recogniser's own
+# patterns, with their look-arounds and validators, cost ten to fifty times more).
+_MAY_HOLD = {
+    "IP_ADDRESS": re.compile(r"\d\.\d{1,3}\.\d|:[0-9A-Fa-f]{0,4}:"),
+    "IT_FISCAL_CODE": re.compile(r"[A-Za-z]{6}[\dLMNP-Vlmnp-v]{2}[A-Za-z]"),
+    "UK_NINO": re.compile(r"[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d]"),
+    "IN_PAN": re.compile(r"[A-Za-z]{5}\d{4}[A-Za-z]"),
+}
 
 
 def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float = 0.5) -> list[Finding]:
@@ -77,48 +88,98 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
     for recogniser in _recognisers():
         wanted = [e for e in recogniser.supported_entities if not entities or e in entities]
         wanted = [e for e in wanted if (has_at if e == "EMAIL_ADDRESS" else has_digit)]
+        wanted = [e for e in wanted if e not in _MAY_HOLD or _MAY_HOLD[e].search(text)]
         if not wanted:
             continue
-        for result in _analyze(recogniser, text, wanted):
+        for result in recogniser.analyze(text, wanted, None):
             validated = _validated(result, text)
             score = (
                 max(result.score, _VALIDATED.get(result.entity_type, VALIDATED_SCORE)) if validated else result.score
             )
-            if result.entity_type == "PHONE_NUMBER" and _SSN.fullmatch(text[result.start : result.end]):
-                continue  # libphonenumber reads some social security numbers as phone numbers
             if score >= threshold and not _inside_a_number(text, result.start, result.end):
                 found.append(Finding(result.entity_type, result.start, result.end, round(score, 2)))
+    if has_digit and (not entities or "PHONE_NUMBER" in entities):
+        found += [
+            Finding("PHONE_NUMBER", start, end, VALIDATED_SCORE)
+            for start, end in _phone_numbers(text)
+            if not _SSN.fullmatch(text[start:end]) and not _inside_a_number(text, start, end)
+        ]  # libphonenumber reads some social security numbers as phone numbers
     if has_digit:
         found += [f for f in _shaped(text, entities) if f.score >= threshold]
     return _without_overlaps(found)
 
 
-_DIGIT_RUN = re.compile(r"[+(]?\d[\d\s().\-/]*\d")
+_DIGIT_RUN = re.compile(r"[+(]?\d[\d\s().\-/]*\d\)?")
+_GROUP = re.compile(r"\d+")
 _WINDOW = 24  # characters around a run of digits that libphonenumber's matcher looks at
+# Presidio's phone regions, less Canada, whose numbers are the same plan as the US's.
+PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "BR")
 
 
-def _analyze(recogniser, text: str, wanted: list[str]) -> list:
-    """The recogniser's results. libphonenumber's matcher scans the whole text once per region
-    (eight passes, most of the recognisers' time); it is given only the stretches around runs of
-    five or more digits, where a phone number can be."""
-    if recogniser.supported_entities != ["PHONE_NUMBER"]:
-        return recogniser.analyze(text, wanted, None)
-    windows: list[list[int]] = []
+@lru_cache(maxsize=1)
+def _numbering_plans() -> tuple:
+    """Per region: its country code, what its national numbers look like (pattern and lengths) and
+    the national prefix a number may start with."""
+    from phonenumbers import PhoneMetadata
+
+    plans = []
+    for region in PHONE_REGIONS:
+        plan = PhoneMetadata.metadata_for_region(region)
+        lengths = set(plan.general_desc.possible_length) | set(plan.general_desc.possible_length_local_only or ())
+        prefix = re.compile(plan.national_prefix_for_parsing) if plan.national_prefix_for_parsing else None
+        plans.append((region, str(plan.country_code), re.compile(plan.general_desc.national_number_pattern),
+                      frozenset(lengths), prefix))  # fmt: skip
+    return tuple(plans)
+
+
+def _may_be_national(digits: str, plan: tuple) -> bool:
+    _, country_code, pattern, lengths, prefix = plan
+    candidates = [digits]
+    if prefix is not None and (found := prefix.match(digits)):
+        candidates.append(digits[found.end() :])
+    if digits.startswith(country_code):
+        candidates.append(digits[len(country_code) :])
+    return any(len(c) in lengths and pattern.fullmatch(c) for c in candidates)
+
+
+def _phone_numbers(text: str) -> list[tuple[int, int]]:
+    """Where libphonenumber's matcher finds valid numbers for Presidio's regions. It scans a text
+    once per region, most of the patterns' time; it is run only on the stretches around runs of
+    five or more digits, and there only for the regions whose numbering plan some digits of the
+    run fit (an international number: any one region)."""
+    import phonenumbers
+
+    windows: list[list] = []
     for run in _DIGIT_RUN.finditer(text):
-        if sum(c.isdigit() for c in run.group()) < 5:
+        groups = _GROUP.findall(run.group())
+        if sum(map(len, groups)) < 5:
+            continue
+        regions = set()
+        for first in range(len(groups)):
+            digits = ""
+            for group in groups[first : first + 8]:
+                digits += group
+                if len(digits) > 17:
+                    break
+                if len(digits) >= 5:
+                    regions.update(plan[0] for plan in _numbering_plans()
+                                   if plan[0] not in regions and _may_be_national(digits, plan))  # fmt: skip
+        if "+" in run.group() and not regions:
+            regions.add(PHONE_REGIONS[0])
+        if not regions:
             continue
         start, end = max(0, run.start() - _WINDOW), min(len(text), run.end() + _WINDOW)
         if windows and start <= windows[-1][1]:
             windows[-1][1] = end
+            windows[-1][2] |= regions
         else:
-            windows.append([start, end])
-    results = []
-    for start, end in windows:
-        for result in recogniser.analyze(text[start:end], wanted, None):
-            result.start += start
-            result.end += start
-            results.append(result)
-    return results
+            windows.append([start, end, regions])
+    found = set()
+    for start, end, regions in windows:
+        for region in regions:
+            for match in phonenumbers.PhoneNumberMatcher(text[start:end], region, leniency=phonenumbers.Leniency.VALID):
+                found.add((start + match.start, start + match.end))
+    return sorted(found)
 
 
 # Beyond Presidio's patterns (tuned on presidio-synth templates with odd ids, docs/guardrails.md):

@@ -4,11 +4,14 @@ numbers values and can be undone in a stream."""
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
+from django.core.exceptions import ValidationError
 
 from apps.guardrails.checks import injection, pii, secrets, toxicity
 from apps.guardrails.engine import Redactor, Restorer, inspect
+from apps.guardrails.models import GuardrailRule
 from apps.guardrails.policy import Rule, Rules
 
 KEY = "cat_abcd1234_" + "A1b2C3d4E5f6G7h8I9j0K1l2M3n4O5p6Q7r8S9t0"
@@ -155,6 +158,21 @@ def test_log_changes_nothing_block_is_reported_and_allow_patterns_are_never_find
     assert inspection.text == text.replace("Project Falcon", "<CUSTOM_1>")
 
 
+def test_a_rule_pattern_runs_in_linear_time_and_one_re2_refuses_is_refused_when_saved():
+    evil = "(a+)+$"  # with Python's re, 2^28 paths on the text below
+    policy = rules(Rule("custom", "input", "block", 0.5, deny=(evil,)))
+    text = "a" * 28 + "!"
+
+    started = time.perf_counter()
+    inspection = inspect(text, "input", policy)
+    elapsed = time.perf_counter() - started
+
+    assert inspection.blocked is None and inspection.results == ()
+    assert elapsed < 0.5
+    with pytest.raises(ValidationError, match=r"not a regular expression RE2 accepts \(invalid perl operator: \(\?="):
+        GuardrailRule(check_name="custom", direction="input", action="block", deny=["(?=secret)project"]).clean_fields()
+
+
 def test_the_restorer_puts_values_back_even_when_a_placeholder_spans_chunks():
     restorer = Restorer({"<EMAIL_ADDRESS_1>": "ana@example.org", "<CREDIT_CARD_1>": "4111 1111 1111 1111"})
     chunks = ["Write to <EMAIL", "_ADDRESS_1> now", "; card <CREDIT_CARD_1", ">", " and <b>bold</b> <UNKNOWN_9>."]
@@ -197,6 +215,18 @@ def test_a_stream_is_redacted_as_it_goes_holding_back_only_what_may_still_be_a_f
     assert not any(character.isdigit() for character in sent)  # no digit of the card was ever sent
     assert [(r.check, [e.type for e in r.entities]) for r in guard.results] == [
         ("pii", ["CREDIT_CARD"]), ("pii", ["EMAIL_ADDRESS"])]  # fmt: skip
+
+
+def test_a_name_in_a_stream_waits_until_its_last_word_is_known():
+    from apps.guardrails.engine import OutputGuard
+
+    guard = OutputGuard(rules(Rule("pii", "output", "redact", 0.5, entities=frozenset({"PERSON"}))), Redactor())
+
+    released = stream(guard, ["Please", " thank", " Maria", " van", " der", " Berg", " for", " the", " help."])
+
+    assert "".join(released) == "Please thank <PERSON_1> for the help."
+    assert released[:3] == ["", "Please ", "thank "]  # the words before the name were not held
+    assert [(r.check, [e.type for e in r.entities]) for r in guard.results] == [("pii", ["PERSON"])]
 
 
 def test_a_stream_blocked_by_an_output_rule_stops_before_the_offending_phrase():
