@@ -171,7 +171,7 @@ MAX_HOLD = 64
 PEM_HOLD = 4096
 _NUMBER_RUN = re.compile(r"(?:[A-Z]{2}\d{2}|[+(]?\d)[\dA-Z\s().\-/]*$")
 _OPEN_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?![\s\S]*-----END)")
-_NAME_RUN = re.compile(r"(?:\b[A-Z][\w'’.-]*[ \t]+(?:[a-z]{1,3}[ \t]+){0,2}){1,4}$")
+_NAME_RUN = re.compile(r"(?:\b[A-Z][\w'\u2019.-]*[ \t]+(?:[a-z]{1,3}[ \t]+){0,2}){1,4}$")
 
 
 def _held_from(text: str, phrases: bool, wants_names: bool = False) -> int:
