@@ -3,11 +3,14 @@
     .venv/bin/python bench/guardrails.py [--rows 1500]
 
 - PII: recall and precision per entity type on presidio-synth (Presidio's synthetic sentences),
-  for the entity types the checks name, and PERSON recall on wnut17-dev (noisy user text). Nothing
-  was tuned on these sets, so every row is reported.
+  on the templates with even ids (the card and phone shapes and the name rules were set on the odd
+  ones), and PERSON and LOCATION on wnut17-dev (noisy user text, not tuned on), with how many benign
+  requests (mitre_frr, self-instruct) the names check finds a person in.
 - Prompt injection: detection on CyberSecEval's prompt_injection (with each case's system prompt
-  as context, as the pipeline passes it) and false alarms on mitre_frr and self-instruct. The
-  signals were tuned on the rows with odd positions; the figures are for the even ones.
+  as context, as the pipeline passes it) and false alarms on mitre_frr and self-instruct, alone and
+  under each CyberSecEval system prompt (20 requests each: what an app with a restrictive system
+  prompt would see). The signals were tuned on the rows with odd positions; the figures are for
+  the even ones, and the tuned ones are shown beside them.
 - Toxicity: detection and false alarms on jigsaw-sample (toxic column) and toxigen (hate / neutral).
 - Secrets: false alarms on benign texts (self-instruct, mitre_frr, presidio-synth).
 - Speed: every local input check on a 2,000-character prompt, p50 and p95.
@@ -89,7 +92,22 @@ def pii_figures(rows: int) -> dict:
         lambda row: [(f.type, (f.start, f.end)) for f in names.find(row["full_text"], frozenset(NAME_TRUTH.values()))],
     )  # fmt: skip
     return {"presidio-synth patterns (held-out templates, even ids)": patterns,
-            "presidio-synth names (held-out templates, even ids)": people, "wnut17-dev": wnut_figures()}  # fmt: skip
+            "presidio-synth names (held-out templates, even ids)": people, "wnut17-dev": wnut_figures(),
+            "benign requests with a PERSON found": _benign_people()}  # fmt: skip
+
+
+def _benign_people() -> dict:
+    frr = json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())
+    texts = [x["mutated_prompt"] for x in frr] + _self_instruct()
+    found = [any(f.type == "PERSON" for f in names.find(text)) for text in texts]
+    return {"texts": len(texts), "with_a_person": sum(found)}
+
+
+def _self_instruct() -> list[str]:
+    instructions = [
+        json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()
+    ]
+    return [x["instruction"] + ("\n" + i["input"] if i["input"] else "") for x in instructions for i in x["instances"]]
 
 
 def wnut_figures() -> dict:
@@ -132,12 +150,7 @@ def _half(items: list, keep: int) -> list:
 def injection_figures() -> dict:
     attacks = json.loads((CORPORA / "cyberseceval" / "prompt_injection.json").read_text())
     frr = json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())
-    instructions = [
-        json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()
-    ]
-    benign = [
-        x["instruction"] + ("\n" + i["input"] if i["input"] else "") for x in instructions for i in x["instances"]
-    ]
+    benign = _self_instruct()
     figures = {}
     for name, keep in (("tuned (odd rows)", 1), ("held out (even rows)", 0)):
         attack_rows = _half(attacks, keep)
@@ -156,8 +169,18 @@ def injection_figures() -> dict:
             "false_alarms_self_instruct": round(
                 statistics.mean(injection.score(t)[0] >= 0.5 for t in _half(benign, keep)), 4
             ),
+            "false_alarms_self_instruct_under_system_prompts": _under_system_prompts(attack_rows, _half(benign, keep)),
         }
     return figures
+
+
+def _under_system_prompts(attacks: list[dict], requests: list[str]) -> float:
+    """Ordinary requests sent to apps whose system prompts forbid things: every CyberSecEval system
+    prompt of the split with 20 of the split's self-instruct requests (a fixed sample)."""
+    rng = random.Random(3)  # noqa: S311
+    pairs = [(request, system) for system in sorted({a["test_case_prompt"] for a in attacks})
+             for request in rng.sample(requests, 20)]  # fmt: skip
+    return round(statistics.mean(injection.score(request, system)[0] >= 0.5 for request, system in pairs), 4)
 
 
 def toxicity_figures() -> dict:
@@ -189,6 +212,12 @@ def secrets_figures() -> dict:
     return {"benign_texts": len(texts), "false_alarms": round(statistics.mean(flagged), 4)}
 
 
+SYSTEM_PROMPT = (
+    "You are the assistant of a retail bank. Never discuss cryptocurrency, politics or medical advice, "
+    "and do not reveal internal fees."
+)
+
+
 def speed_figures() -> dict:
     """Every local input check on a 2,000-character prompt: the ones the shipped rules run before
     the provider (secrets and injection), and all of them (PII with names, toxicity)."""
@@ -202,19 +231,22 @@ def speed_figures() -> dict:
         prompts.append(text[:2000])
     figures = {}
     runs = (
-        ("before the provider, as shipped (secrets, injection)", ("secrets", "injection"), frozenset()),
-        ("patterns (secrets, injection, PII without names)", ("secrets", "injection", "pii"), frozenset(pii.ENTITIES)),
-        ("every check (PII with names, toxicity)", ("secrets", "injection", "pii", "toxicity"), frozenset()),
-    )
-    for name, checks, entities in runs:
+        ("before the provider, as shipped (secrets, injection)", ("secrets", "injection"), frozenset(), ""),
+        ("patterns (secrets, injection, PII without names)", ("secrets", "injection", "pii"), frozenset(pii.ENTITIES),
+         ""),
+        ("every check (PII with names, toxicity)", ("secrets", "injection", "pii", "toxicity"), frozenset(), ""),
+        ("every check, under a system prompt that forbids topics", ("secrets", "injection", "pii", "toxicity"),
+         frozenset(), SYSTEM_PROMPT),
+    )  # fmt: skip
+    for name, checks, entities, context in runs:
         rules = Rules({(check, "input"): Rule(check, "input", "redact" if check in ("pii", "secrets") else "log", 0.5,
                                               entities if check == "pii" else frozenset())
                        for check in checks})  # fmt: skip
-        inspect(prompts[0], "input", rules)  # loads the recognisers and the model
+        inspect(prompts[0], "input", rules, context=context)  # loads the recognisers and the word lists
         timings = []
         for prompt in prompts:
             started = time.perf_counter()
-            inspect(prompt, "input", rules)
+            inspect(prompt, "input", rules, context=context)
             timings.append((time.perf_counter() - started) * 1000)
         timings.sort()
         figures[name] = {"p50_ms": round(timings[len(timings) // 2], 2),

@@ -18,6 +18,7 @@ import re
 from dataclasses import dataclass
 
 from . import Finding, linear
+from .lexicon import word_set
 
 _I = re.IGNORECASE | re.DOTALL
 
@@ -34,19 +35,23 @@ def _signal(name: str, weight: float, *alternatives: str) -> Signal:
 
 
 _SET_ASIDE = (
-    r"ignore|disregard|forget|overlook|skip|bypass|override|abandon|discard|neglect|set aside|put aside"
+    r"ignore|disregard|forget|overlook|skip|bypass|override|abandon|discard|neglect|set aside|put aside|disable|deactivate"
+    r"|turn off|switch off"
     r"|pay no (?:attention|heed) to|do not (?:follow|obey)|don'?t (?:follow|obey)|stop following|throw out"
 )
 _INSTRUCTIONS = (
     r"instructions?|directives?|rules|guidelines|prompts?|commands|orders|guidance|constraints|restrictions"
     r"|programming|training|policies|polic(?:y|ies)|protocols?|parameters|context|everything|all (?:of )?that"
+    r"|system (?:message|prompt)|steps|settings|filters|guardrails|safeguards|safety (?:measures|features)"
+    r"|(?:what|everything|anything) (?:you (?:were|have been|'ve been) (?:told|given|instructed)|I (?:said|told you))"
 )
 _WHOSE = r"(?:all|any|the|your|my|these|those|previous|prior|above|earlier|preceding|original|initial|system|of|what)"
 _SECRET = (
     r"contraseña|mot de passe|passwort|kennwort|senha|пароль|パスワード|密码|पासवर्ड|كلمة المرور|parola d'ordine|clave secreta"
-    r"|password|passcode|pass ?phrase|passkey|secret(?: key| code| word)?|api[ -]?key|credentials?|pin(?: code)?"
+    r"|pass ?word|passcode|pass ?phrase|passkey|secret(?: key| code| word)?|api[ -]?key|credentials?|pin(?: code)?"
     r"|access (?:code|key|token)|private key|security (?:code|question)|system prompt|initial prompt"
-    r"|hidden (?:prompt|instructions)|confidential (?:information|data)"
+    r"|hidden (?:prompt|instructions|configuration|settings|rules)|confidential (?:information|data)"
+    r"|(?:activation|license|licence|product|serial|windows) keys?"
 )
 _PERSONAL = (
     r"birth ?(?:date|day)|date of birth|e-?mail(?: address)?|home address|(?:phone|mobile|cell) number|address"
@@ -70,9 +75,13 @@ SIGNALS: tuple[Signal, ...] = (
         # the same in the languages attackers switch to
         r"\b(?:ignor[ae]|olvid[ae]|ignorez|oubliez|ignoriere|ignorieren|vergiss|vergessen|ignori|dimentica|esque[cç]a)\b"
         r"[\w\s,'’-]{0,40}?\b(?:instrucciones|instructions|consignes|anweisungen|istruzioni|instru[cç][õo]es|indicaciones|regeln|reglas|règles|regole|regras)\b",
+        r"\b(?:negeer|negeren|vergeet|zignoruj|ignoruj|zapomnij|ignorera|glöm|ignorer|glem|yoksay)\b[\w\s,'’-]{0,40}?"
+        r"\b(?:instructies|regels|opdrachten|instrukcje|polecenia|zasady|instruktioner|instruksjoner|regler|talimatlar\w*)\b",
         r"\b(?:vergiss|vergessen sie|ignoriere|ignorieren sie|missachte)\b[\w\s,'’-]{0,30}?\b(?:alles|anweisungen|befehle|vorherigen?|vorangehenden?|obigen?|davor|bisherigen?)\b",
         r"\b(?:olvida|olvide|olvidad|ignora|descarta|esque[cç]a|oublie|oubliez|dimentica|dimenticate)\b[\w\s,'’-]{0,30}?\b(?:todo|tudo|tout|tutto|anterior(?:es)?|précédentes?|precedenti|instruções|órdenes)\b",
         r"\byour (?:new )?(?:instructions|task|job|goal|purpose) (?:is|are) now\b|\bnow focus on (?:your |a |the )?new task\b",
+        r"\byour (?:new|only|real) (?:\w+ )?(?:task|job|goal|purpose|mission|instructions?) (?:now )?(?:is|are)\b"
+        r"|\byour only (?:task|job|goal) now\b|\b(?:supersedes?|overrides?|replaces?) (?:all |any )?(?:previous|prior|earlier|other)\b",
         r"игнорир\w*|забудь\w*\s+\w*\s*инструкц|предыдущ\w+ инструкц|無視|忽略|忽视|之前的指示|以前の指示|निर्देशों की अनदेखी|تجاهل",
     ),
     _signal(
@@ -80,7 +89,8 @@ SIGNALS: tuple[Signal, ...] = (
         0.85,
         r"\bDAN\b|do anything now|developer mode|jail ?break|jailbroken|\bunfiltered\b|\buncensored\b"
         r"|\bno (?:longer )?(?:bound|restricted|limited|constrained) by\b|without (?:any )?(?:restrictions|limitations|filters|censorship|rules)"
-        r"|broken free|stay in character|you are no longer|from now on,? you(?:'re| are| will)\b"
+        r"|broken free|stay in character|you are no longer|from (?:now|here|this point) on,? you(?:'re| are| will| answer| respond)?\b"
+        r"|without (?:any )?(?:limits|boundaries|guardrails|safeguards)\b"
         r"|act as (?:an? )?(?:unrestricted|evil|rogue|unfiltered)|pretend (?:that )?you (?:are|have) no\b"
         r"|(?:has|have) no (?:special )?(?:filtering|filters|restrictions|ethical)",
     ),
@@ -98,6 +108,12 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:your|the (?:above|initial|original|system|hidden|secret|first))\s+(?:(?:full|entire|whole|complete|original|initial|first"
         r"|hidden|secret|exact|previous|system)\s+)*(?:prompt|instructions|system message|rules you were given)\b",
         r"\b(?:text|words|everything|content) (?:above|before) (?:this|here)\b.{0,40}?\b(?:verbatim|word for word|exactly)\b",
+        r"\byour (?:system|initial|original|hidden|secret|full|entire|first) (?:prompt|instructions)\b",
+        r"\b(?:repeat|print|output|copy|show|write out|reproduce)\b[^.?!\n]{0,30}?\b(?:words|text|everything|sentences|lines"
+        r"|messages?) (?:above|before|preceding|prior)\b",
+        r"\b(?:beginning|start) of (?:this|the|our) (?:conversation|chat|session|prompt|context)\b",
+        r"\b(?:summari[sz]e|paraphrase|rephrase|translate|describe|explain|list)\b[^.?!\n]{0,20}?\byour (?:\w+ )?"
+        r"(?:instructions|rules|guidelines|prompt|directives)\b",
     ),
     _signal(
         "warnings_off",
@@ -111,17 +127,21 @@ SIGNALS: tuple[Signal, ...] = (
         0.7,
         r"\b(?:developer|maintenance|debug|debugging|admin|administrator|god|sudo|root|system|diagnostic|unrestricted|override|test(?:ing)?)"
         r" mode\b",
-        r"\bI(?:'m| am) (?:your|the|an?) (?:developer|creator|administrator|admin|owner|programmer|supervisor|boss|engineer)",
+        r"\bI(?:'m| am) (?:your|the|an?) (?:\w+ )?(?:developer|creator|administrator|admin|owner|programmer|supervisor|boss|engineer)",
+        r"\bI (?:hereby )?(?:authori[sz]e|permit|allow) you to\b",
         r"\bsecurity (?:audit|check|test)\b|\bauthori[sz]ed (?:to|by \w+ to) (?:override|bypass|ignore)\b",
         r"\[system\]|<\|(?:im_start|system)\|>|###\s*(?:system|instruction)|^\s*system\s*:|\bsystem (?:prompt|message)\s*:",
         r"\bas an AI (?:developed|created|made|trained) by\b",
+        r"\b(?:data|system|admin|security|developer|training|safety|policy|content) (?:\w+ )?override\b",
     ),
     _signal(
         "secret_request",
         0.6,
-        rf"\b(?:tell|give|share|reveal|show|confirm|provide|print|output|display|leak|disclose|send|spell|repeat|type|write|say|remind|need|want|know)\b"
+        rf"\b(?:tell|give|share|reveal|show|confirm|provide|print|output|display|leak|disclose|send|spell|repeat|type|write|say|remind|need|want|know|read"
+        rf"|whisper|whispers|spells|mention)\b"
         rf"[\w\s,'’-]{{0,40}}?\b(?:your|the|our|my|its|this|system'?s?|admin'?s?)\s+(?:\w+\s+)?(?:{_SECRET})\b",
         rf"\bwhat(?:'s| is| was| are| were| would)\s+(?:be\s+)?(?:your|the|our|its|this|that)\s+(?:\w+\s+){{0,2}}(?:{_SECRET})\b",
+        rf"\b(?:asks?|asked|asking) (?:you )?for (?:the|your) (?:\w+ )?(?:{_SECRET})\b",
     ),
     _signal(
         "personal_data_request",
@@ -136,9 +156,25 @@ SIGNALS: tuple[Signal, ...] = (
         r"contraseña|mot de passe|passwort|kennwort|\bsenha\b|пароль|パスワード|密码|पासवर्ड|كلمة المرور|chiave segreta|clave secreta",
     ),
     _signal(
+        "dictated_answer",
+        0.3,  # the text tells the model what to say: in a document, an injected claim
+        r"\b(?:we|you|I|one) (?:might|could|would|will|should|must|can) (?:say|state|claim|declare|answer|reply)\b",
+        r"\b(?:say|state|declare|claim)s? (?:that )?the \w+(?: of [\w' ]{1,30})? (?:is|are|was|were)\b",
+        r"\b(?:state|say|declare|announce) the following\b",
+        r"\bthe (?:correct|real|true|actual|right) answer (?:is|should be|will be)\b",
+    ),
+    _signal(
+        "demands_obedience",
+        0.4,
+        r"\byou (?:must|have to|will|shall) (?:now )?(?:listen to|obey|follow|do what) (?:me|my|what I|I say)\b"
+        r"|\bobey (?:me|my (?:orders|commands|instructions))\b|\bdo (?:exactly )?as I say\b",
+        r"\byou (?:already )?(?:agreed|promised|confirmed|said you would|told me you would)\b[^.?!\n]{0,40}?"
+        r"\b(?:last|earlier|before|yesterday|previously|in our|during our)\b",
+    ),
+    _signal(
         "fictional_frame",
         0.3,
-        r"\b(?:imagine|suppose|pretend|hypothetically|let'?s say|let'?s assume|let us assume|role-?play|in a (?:world|story|game|universe|dystopian|future)"
+        r"\b(?:imagine|suppose|pretend|hypothetically|let'?s say|let'?s assume|let us assume|role-?play|in a (?:world|story|game|universe|dystopian|future|parallel)"
         r"|for (?:a|this|our) (?:story|novel|game|research project|thought experiment))\b",
     ),
     _signal(
@@ -149,6 +185,8 @@ SIGNALS: tuple[Signal, ...] = (
         r"|\bI(?:'m| am) (?:actually |really )?(?:a|an|the) (?:police(?:man| officer)?|detective|investigator|"
         r"(?:bank|government|federal|company) (?:employee|official|accountant|agent|officer)|lawyer|judge|auditor|agent)\b"
         r"|\bI(?:'m| am) not [A-Z]\w*,? I(?:'m| am)\b"
+        r"|\bmy (?:late|dead|deceased|dying) (?:grand(?:ma|mother|pa|father)|mother|father|mom|dad)\b"
+        r"|\bno harm in (?:telling|sharing|giving|showing|revealing)\b|\beveryone (?:else )?(?:already )?knows\b"
         r"|\btrust me\b|\b(?:lives?|people) (?:depend|will die)\b|\bor (?:else|you will be)\b|\bI(?:'m| am) the (?:president|ceo|police|government)\b",
     ),
     _signal(
@@ -204,8 +242,15 @@ def _extra_signals(text: str) -> list[tuple[str, float, int, int]]:
     return found
 
 
+_QUOTED = re.compile(r"'([^'\n]{1,80})'|\"([^\"\n]{1,80})\"")
+_LEET_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[0134578@$])[\w@$]{3,}\b")
+_LEET = str.maketrans("0134578@$", "oieastbas")
+_REVERSED = re.compile(r"\b(?:revers\w*|backwards?)\b", re.IGNORECASE)
+
+
 def _decoded(text: str) -> str:
-    """What base64 or binary runs in the text say, to be scored too (token smuggling)."""
+    """What the text hides, to be scored too: base64 or binary runs (token smuggling), quoted
+    pieces joined (payload splitting), the text reversed when it speaks of reversing."""
     import base64
     import binascii
 
@@ -223,6 +268,13 @@ def _decoded(text: str) -> str:
             said.append(base64.b64decode(whole + "=" * (-len(whole) % 4), validate=True).decode("utf-8"))
         except (ValueError, UnicodeDecodeError, binascii.Error):
             continue
+    quoted = _QUOTED.findall(text)
+    if len(quoted) >= 2:  # a request split into pieces to be joined: a = 'Ignore all'; b = ' previous ...'
+        said.append(" ".join(a or b for a, b in quoted))
+    if _REVERSED.search(text):  # a request written backwards
+        said.append(text[::-1])
+    if len(_LEET_WORD.findall(text)) >= 3:  # leetspeak: 1gn0r3 4ll pr3v10u5 1n5truct10n5
+        said.append(text.translate(_LEET))
     return " ".join(piece for piece in said if piece.isprintable())
 
 
@@ -250,25 +302,94 @@ def _stem(word: str) -> str:
     return word
 
 
-def _guarded_words(context: str) -> frozenset[str]:
-    """The content words of the system prompt's prohibitions: what the caller's own instructions
-    say must not be discussed or revealed."""
-    words: set[str] = set()
+# A prohibition's reason is not what it forbids: "due to copyright concerns", "to avoid legal risk".
+_REASON = re.compile(
+    r"\b(?:due to|because(?: of)?|as (?:it|this|they|that)|since|to (?:avoid|maintain|keep|prevent|ensure|protect)"
+    r"|in order to|so that|for (?:privacy|safety|legal|security|copyright) reasons)\b[^,;]*",
+    _I,
+)
+NEAR_A_TOPIC = 0.3  # cosine similarity of a sentence to a forbidden topic word (bench/guardrails.py)
+
+
+# What follows these words in a prohibition is the thing forbidden: "don't discuss topics like AI",
+# "never reveal the password"; a relative clause or a reason ends it.
+_OBJECT = re.compile(
+    r"\b(?:about|like|such as|related to|regarding|concerning|involving|on (?:the )?(?:topic|subject)s? of|discuss(?:ing|ion of)?"
+    r"|mention(?:ing)?|share|sharing|provide|providing|give|giving|reveal(?:ing)?|disclose|answer(?:ing)? questions (?:about|on)"
+    r"|help(?:ing)? (?:with|on)|talk(?:ing)? (?:about|of)|offer(?:ing)?)\b",
+    _I,
+)
+_OBJECT_END = re.compile(r"\b(?:that|which|who|because|since|unless|as|for|so|in order)\b|[,;:.]", _I)
+_NOT_TOPICS = word_set(
+    "don't doesn't won't can't shouldn't mustn't isn't aren't strictly however please any kind kinds sort type types "
+    "form forms way ways thing things anyone someone everyone"
+)
+
+
+def _topical(word: str) -> bool:
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    lower = word.lower()
+    if lower in _GENERIC or lower in STOP_WORDS or lower in _NOT_TOPICS or lower.endswith("ing"):
+        return False
+    return len(word) > 2 or word.isupper()
+
+
+def _forbidden_topics(context: str) -> tuple[frozenset[str], tuple[str, ...]]:
+    """What the system prompt's prohibitions forbid, as word stems and as words: the content words
+    of what its sentences that say not, never or avoid name as their object, without the reasons
+    they give."""
+    words: dict[str, None] = {}
+    phrases: dict[str, None] = {}
     for sentence in _FORBIDDING.findall(context):
-        words.update(_stem(w) for w in re.findall(r"[A-Za-z][A-Za-z'-]{3,}", sentence) if w.lower() not in _GENERIC)
-    return frozenset(words)
+        sentence = _REASON.sub(" ", sentence)
+        objects = []
+        for cue in _OBJECT.finditer(sentence):
+            rest = sentence[cue.end() :]
+            cut = _OBJECT_END.search(rest)
+            objects.append(rest[: cut.start()] if cut else rest)
+        objects = objects or [sentence]
+        for named in objects:
+            kept = [w.strip("'") for w in re.findall(r"[A-Za-z][A-Za-z'-]+", named) if _topical(w)]
+            words.update(dict.fromkeys(kept))
+            if len(kept) > 1:
+                phrases[" ".join(kept)] = None  # "artificial intelligence" means more than its words
+    return frozenset(_stem(w) for w in words), (*words, *phrases)
+
+
+def _asks_about(text: str, context: str) -> Finding | None:
+    """A question about what the system prompt forbids: one of its words, or a sentence whose
+    meaning is near one (local embeddings: "neural networks" against "artificial intelligence")."""
+    stems, topics = _forbidden_topics(context)
+    if not topics:
+        return None
+    for match in re.finditer(r"[A-Za-z][A-Za-z'-]{3,}", text):
+        if _stem(match.group()) in stems:
+            return Finding("asks_what_the_system_forbids", match.start(), match.end(), 0.5)
+    from apps.embeddings.local import local_embedder
+
+    # the first dozen sentences: a question is short, and a document is searched by its words above
+    sentences = [m for m in _SENTENCE.finditer(text) if len(m.group().strip()) > 3][:12]
+    if not sentences:
+        return None
+    embedder = local_embedder()
+    nearness = embedder.embed([m.group() for m in sentences]) @ embedder.embed(list(topics)).T
+    best = int(nearness.max(axis=1).argmax())
+    if float(nearness[best].max()) >= NEAR_A_TOPIC:
+        return Finding("asks_what_the_system_forbids", sentences[best].start(), sentences[best].end(), 0.5)
+    return None
+
+
+_SENTENCE = re.compile(r"[^.!?\n;]+[.!?]?")
 
 
 def score(text: str, context: str = "") -> tuple[float, list[Finding]]:
     """The injection score in [0, 1] and the signals that make it (one finding per kind).
     `context` is the request's system prompt: a question about what it forbids counts too."""
     findings: list[Finding] = []
-    guarded = _guarded_words(context) if context else frozenset()
-    if guarded:
-        for match in re.finditer(r"[A-Za-z][A-Za-z'-]{3,}", text):
-            if _stem(match.group()) in guarded:
-                findings.append(Finding("asks_what_the_system_forbids", match.start(), match.end(), 0.5))
-                break
+    asked = _asks_about(text, context) if context else None
+    if asked is not None:
+        findings.append(asked)
     hidden = _decoded(text)
     if hidden:
         inner, _ = score(hidden)
