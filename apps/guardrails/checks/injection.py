@@ -372,8 +372,8 @@ def _asks_about(text: str, context: str) -> Finding | None:
     sentences = [m for m in _SENTENCE.finditer(text) if len(m.group().strip()) > 3][:12]
     if not sentences:
         return None
-    embedder = local_embedder()
-    nearness = embedder.embed([m.group() for m in sentences]) @ embedder.embed(list(topics)).T
+    vectors = local_embedder().embed([m.group() for m in sentences] + list(topics))  # one batch
+    nearness = vectors[: len(sentences)] @ vectors[len(sentences) :].T
     best = int(nearness.max(axis=1).argmax())
     if float(nearness[best].max()) >= NEAR_A_TOPIC:
         return Finding("asks_what_the_system_forbids", sentences[best].start(), sentences[best].end(), 0.5)
