@@ -78,7 +78,6 @@ _NATIONALITIES = word_set(
     "peruvian colombian venezuelan"
 )
 _THEN_A_PLACE = re.compile(r",\s*[A-Z]")
-ENGLISH_WORD_NAMES_ALONE = False
 _AND_SONS = re.compile(r"\s+(?:and|&)\s+(?:Sons|Daughters|Co\b|Partners|Associates)")
 _HOUSE_NUMBER_BEFORE = re.compile(r"\b\d{1,5}[a-zA-Z]?\s+(?:[A-Z][\w.]*\s+){0,2}$")
 _HOUSE_NUMBER_AFTER = re.compile(r" \d{1,4}\b(?![\d/:-]|\.\d)")
@@ -245,10 +244,14 @@ def _surname_list(t: _Text, start: int, end: int, core: str) -> bool:
         if match.start() <= start and end <= match.end():
             listed = re.findall(r"[A-Z][\w'’-]+", match.group())
             first = sum(x in t.lex.first_names and x not in t.lex.surnames for x in listed)
-            return (len(listed) == 3 and all(x in t.lex.surnames for x in listed) and first * 2 < len(listed)) or (
-                len(listed) <= 3 and core not in t.lex.first_names and first == 0
-            )
+            return _firm(t.lex, listed) or (len(listed) <= 3 and core not in t.lex.first_names and first == 0)
     return False
+
+
+def _firm(lex: Lexicon, listed: list[str]) -> bool:
+    """Three surnames listed, fewer than half of them first names only: a firm's name."""
+    first = sum(x in lex.first_names and x not in lex.surnames for x in listed)
+    return len(listed) == 3 and all(x in lex.surnames for x in listed) and first * 2 < len(listed)
 
 
 def _places(t: _Text) -> list[Finding]:
@@ -278,9 +281,7 @@ _COMPANY = re.compile(
 def _organisations(t: _Text) -> list[Finding]:
     found = [Finding("ORGANIZATION", m.start(), m.end(), ORGANIZATION_SCORE) for m in _COMPANY.finditer(t.text)]
     for match in _LIST.finditer(t.text):
-        listed = re.findall(r"[A-Z][\w'’-]+", match.group())
-        first = sum(x in t.lex.first_names and x not in t.lex.surnames for x in listed)
-        if len(listed) == 3 and all(x in t.lex.surnames for x in listed) and first * 2 < len(listed):
+        if _firm(t.lex, re.findall(r"[A-Z][\w'’-]+", match.group())):
             found.append(Finding("ORGANIZATION", match.start(), match.end(), ORGANIZATION_SCORE))
     return found
 

@@ -98,7 +98,7 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
             )
             if score >= threshold and not _inside_a_number(text, result.start, result.end):
                 found.append(Finding(result.entity_type, result.start, result.end, round(score, 2)))
-    if has_digit and (not entities or "PHONE_NUMBER" in entities):
+    if has_digit and (not entities or "PHONE_NUMBER" in entities) and threshold <= VALIDATED_SCORE:
         found += [
             Finding("PHONE_NUMBER", start, end, VALIDATED_SCORE)
             for start, end in _phone_numbers(text)

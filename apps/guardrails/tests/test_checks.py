@@ -205,6 +205,13 @@ def test_log_changes_nothing_block_is_reported_and_allow_patterns_are_never_find
     assert inspection.text == text.replace("Project Falcon", "<CUSTOM_1>")
 
 
+def test_a_threshold_above_a_validated_number_leaves_phones_out_like_every_other_pattern():
+    text = "Call +44 20 7946 0958 or mail ana@example.org"
+
+    assert [f.type for f in pii.patterns(text, threshold=0.9)] == ["EMAIL_ADDRESS"]  # an address scores 1.0
+    assert [f.type for f in pii.patterns(text, threshold=0.85)] == ["PHONE_NUMBER", "EMAIL_ADDRESS"]
+
+
 def test_a_rule_pattern_runs_in_linear_time_and_one_re2_refuses_is_refused_when_saved():
     evil = "(a+)+$"  # with Python's re, 2^28 paths on the text below
     policy = rules(Rule("custom", "input", "block", 0.5, deny=(evil,)))
