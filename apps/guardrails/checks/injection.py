@@ -15,6 +15,7 @@ on one half of the development sets and are reported on the other.
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass
 
 from . import Finding, linear
@@ -265,7 +266,10 @@ def _decoded(text: str) -> str:
                 said.append(bytes.fromhex(run).decode("utf-8"))
                 continue
             whole = run[: len(run) - len(run) % 4] if not run.endswith("=") else run  # a run cut short
-            said.append(base64.b64decode(whole + "=" * (-len(whole) % 4), validate=True).decode("utf-8"))
+            plain = base64.b64decode(whole + "=" * (-len(whole) % 4), validate=True).decode("utf-8")
+            before = text[: match.start()]
+            in_comment = before.rfind("<!--") > before.rfind("-->")
+            said.append(f"<!-- {plain} -->" if in_comment else plain)  # still hidden once decoded
         except (ValueError, UnicodeDecodeError, binascii.Error):
             continue
     quoted = _QUOTED.findall(text)
@@ -279,7 +283,7 @@ def _decoded(text: str) -> str:
 
 
 _FORBIDDING = re.compile(
-    r"[^.!?\n]*\b(?:not|never|avoid|refrain|don'?t|must not|forbidden|prohibited|not allowed|under no circumstances"
+    r"[^.!?\n]*\b(?:not|never|avoid(?:s|ing)?|refrain|don'?t|must not|forbidden|prohibited|not allowed|under no circumstances"
     r"|no matter what|confidential|private|secret)\b[^.!?\n]*",
     _I,
 )
@@ -314,7 +318,7 @@ NEAR_A_TOPIC = 0.3  # cosine similarity of a sentence to a forbidden topic word 
 # What follows these words in a prohibition is the thing forbidden: "don't discuss topics like AI",
 # "never reveal the password"; a relative clause or a reason ends it.
 _OBJECT = re.compile(
-    r"\b(?:about|like|such as|related to|regarding|concerning|involving|on (?:the )?(?:topic|subject)s? of|discuss(?:ing|ion of)?"
+    r"\b(?:about|like|such as|including|especially|particularly|notably|for (?:example|instance)|e\.g\.|related to|regarding|concerning|involving|on (?:the )?(?:topic|subject)s? of|discuss(?:ing|ion of)?"
     r"|mention(?:ing)?|share|sharing|provide|providing|give|giving|reveal(?:ing)?|disclose|answer(?:ing)? questions (?:about|on)"
     r"|help(?:ing)? (?:with|on)|talk(?:ing)? (?:about|of)|offer(?:ing)?)\b",
     _I,
@@ -366,6 +370,9 @@ def _asks_about(text: str, context: str) -> Finding | None:
     for match in re.finditer(r"[A-Za-z][A-Za-z'-]{3,}", text):
         if _stem(match.group()) in stems:
             return Finding("asks_what_the_system_forbids", match.start(), match.end(), 0.5)
+    named = _by_acronym(text, topics) or _by_cognate(text, stems)
+    if named is not None:
+        return Finding("asks_what_the_system_forbids", named[0], named[1], 0.5)
     from apps.embeddings.local import local_embedder
 
     # the first dozen sentences: a question is short, and a document is searched by its words above
@@ -378,6 +385,48 @@ def _asks_about(text: str, context: str) -> Finding | None:
     if float(nearness[best].max()) >= NEAR_A_TOPIC:
         return Finding("asks_what_the_system_forbids", sentences[best].start(), sentences[best].end(), 0.5)
     return None
+
+
+def _by_acronym(text: str, topics: tuple[str, ...]) -> tuple[int, int] | None:
+    """A forbidden topic named by its acronym or spelt out: "AI" and "artificial intelligence"."""
+    acronyms = {t for t in topics if t.isupper() and 2 <= len(t) <= 5}
+    acronyms |= {"".join(w[0] for w in t.split()).upper() for t in topics if " " in t and len(t.split()) <= 5}
+    for match in re.finditer(r"\b[A-Z]{2,5}s?\b", text):
+        if match.group().rstrip("s") in acronyms and match.group().rstrip("s") not in topics:
+            return match.start(), match.end()
+    for length in {len(a) for a in acronyms if a in topics}:
+        for match in re.finditer(rf"\b[A-Za-z]+(?:[ -][A-Za-z]+){{{length - 1}}}\b", text):
+            spelt = "".join(w[0] for w in re.split(r"[ -]", match.group())).upper()
+            if spelt in acronyms and all(len(w) > 3 for w in re.split(r"[ -]", match.group())):
+                return match.start(), match.end()
+    return None
+
+
+def _by_cognate(text: str, stems: frozenset[str]) -> tuple[int, int] | None:
+    """A forbidden topic asked in another language by its cognate: "intelligenza artificiale",
+    "reti neurali", "música". Only words that are not English words count, and they must share
+    the topic stem's first five letters and three quarters of it, accents folded."""
+    from .lexicon import lexicon
+
+    long_stems = [s for s in stems if len(s) >= 5]
+    if not long_stems:
+        return None
+    known = lexicon().words
+    for match in re.finditer(r"[^\W\d_]{5,}", text):
+        word = _folded(match.group().lower())
+        if word in known or not word.isascii():
+            continue
+        for stem in long_stems:
+            shared = next(
+                (i for i, (a, b) in enumerate(zip(word, stem, strict=False)) if a != b), min(len(word), len(stem))
+            )
+            if shared >= 5 and shared >= 0.75 * len(stem):
+                return match.start(), match.end()
+    return None
+
+
+def _folded(word: str) -> str:
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
 
 
 _SENTENCE = re.compile(r"[^.!?\n;]+[.!?]?")
