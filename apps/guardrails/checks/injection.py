@@ -17,6 +17,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
+from functools import lru_cache
 
 from . import Finding, linear
 from .lexicon import word_set
@@ -379,8 +380,7 @@ def _asks_about(text: str, context: str) -> Finding | None:
     sentences = [m for m in _SENTENCE.finditer(text) if len(m.group().strip()) > 3][:12]
     if not sentences:
         return None
-    vectors = local_embedder().embed([m.group() for m in sentences] + list(topics))  # one batch
-    nearness = vectors[: len(sentences)] @ vectors[len(sentences) :].T
+    nearness = local_embedder().embed([m.group() for m in sentences]) @ _topic_vectors(topics).T
     best = int(nearness.max(axis=1).argmax())
     if float(nearness[best].max()) >= NEAR_A_TOPIC:
         return Finding("asks_what_the_system_forbids", sentences[best].start(), sentences[best].end(), 0.5)
@@ -408,25 +408,34 @@ def _by_cognate(text: str, stems: frozenset[str]) -> tuple[int, int] | None:
     the topic stem's first five letters and three quarters of it, accents folded."""
     from .lexicon import lexicon
 
-    long_stems = [s for s in stems if len(s) >= 5]
-    if not long_stems:
+    by_start: dict[str, list[str]] = {}
+    for stem in stems:
+        if len(stem) >= 5:
+            by_start.setdefault(stem[:5], []).append(stem)
+    if not by_start:
         return None
     known = lexicon().words
     for match in re.finditer(r"[^\W\d_]{5,}", text):
         word = _folded(match.group().lower())
-        if word in known or not word.isascii():
-            continue
-        for stem in long_stems:
+        for stem in by_start.get(word[:5], ()):
             shared = next(
                 (i for i, (a, b) in enumerate(zip(word, stem, strict=False)) if a != b), min(len(word), len(stem))
             )
-            if shared >= 5 and shared >= 0.75 * len(stem):
+            if shared >= 0.75 * len(stem) and word.isascii() and word not in known:
                 return match.start(), match.end()
     return None
 
 
 def _folded(word: str) -> str:
     return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode() or word
+
+
+@lru_cache(maxsize=256)
+def _topic_vectors(topics: tuple[str, ...]):
+    """A system prompt's topics, embedded once: an app sends the same system prompt every time."""
+    from apps.embeddings.local import local_embedder
+
+    return local_embedder().embed(list(topics))
 
 
 _SENTENCE = re.compile(r"[^.!?\n;]+[.!?]?")
