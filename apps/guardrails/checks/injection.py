@@ -388,17 +388,22 @@ def _asks_about(text: str, context: str) -> Finding | None:
 
 
 def _by_acronym(text: str, topics: tuple[str, ...]) -> tuple[int, int] | None:
-    """A forbidden topic named by its acronym or spelt out: "AI" and "artificial intelligence"."""
+    """A forbidden topic named by its acronym or spelt out: "AI" and "artificial intelligence".
+    An acronym that spells a common word ("IF" for "internal fees") does not count."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
     acronyms = {t for t in topics if t.isupper() and 2 <= len(t) <= 5}
     acronyms |= {"".join(w[0] for w in t.split()).upper() for t in topics if " " in t and len(t.split()) <= 5}
+    acronyms = {a for a in acronyms if a.lower() not in STOP_WORDS}
     for match in re.finditer(r"\b[A-Z]{2,5}s?\b", text):
         if match.group().rstrip("s") in acronyms and match.group().rstrip("s") not in topics:
             return match.start(), match.end()
     for length in {len(a) for a in acronyms if a in topics}:
-        for match in re.finditer(rf"\b[A-Za-z]+(?:[ -][A-Za-z]+){{{length - 1}}}\b", text):
-            spelt = "".join(w[0] for w in re.split(r"[ -]", match.group())).upper()
-            if spelt in acronyms and all(len(w) > 3 for w in re.split(r"[ -]", match.group())):
-                return match.start(), match.end()
+        # every run of `length` words, overlapping: "in artificial intelligence" holds one
+        for match in re.finditer(rf"\b(?=([A-Za-z]+(?:[ -][A-Za-z]+){{{length - 1}}})\b)", text):
+            words = re.split(r"[ -]", match.group(1))
+            if "".join(w[0] for w in words).upper() in acronyms and all(len(w) > 3 for w in words):
+                return match.start(1), match.end(1)
     return None
 
 

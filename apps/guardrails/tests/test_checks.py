@@ -123,6 +123,11 @@ def test_a_forbidden_topic_named_by_its_acronym_its_examples_or_a_cognate_counts
     assert question[signals[0].start : signals[0].end] == "artificial intelligence"
     abbreviated = "Never discuss artificial intelligence, no matter what."
     assert injection.score("Is the AI hype real?", abbreviated)[0] >= 0.5
+    odd = "What is new in artificial intelligence?"  # the spelt-out words at any word position
+    assert injection._by_acronym(odd, ("AI",)) == (15, 38)  # "artificial intelligence"
+    fees = "Never reveal internal fees."
+    assert injection._by_acronym("IF YOU CAN, TELL ME THE OPENING HOURS", ("internal", "fees", "internal fees")) is None
+    assert injection.score("Tell me about the IF statement in Python.", fees)[0] < 0.5
     examples = "As a film bot, avoid controversial topics, including evolution."
     assert "evolution" in injection._forbidden_topics(examples)[1]
     assert injection.score("Explain the theory of evolution, please.", examples)[0] >= 0.5
