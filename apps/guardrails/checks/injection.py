@@ -268,8 +268,7 @@ def _decoded(text: str) -> str:
                 continue
             whole = run[: len(run) - len(run) % 4] if not run.endswith("=") else run  # a run cut short
             plain = base64.b64decode(whole + "=" * (-len(whole) % 4), validate=True).decode("utf-8")
-            before = text[: match.start()]
-            in_comment = before.rfind("<!--") > before.rfind("-->")
+            in_comment = text.rfind("<!--", 0, match.start()) > text.rfind("-->", 0, match.start())
             said.append(f"<!-- {plain} -->" if in_comment else plain)  # still hidden once decoded
         except (ValueError, UnicodeDecodeError, binascii.Error):
             continue
@@ -340,6 +339,7 @@ def _topical(word: str) -> bool:
     return len(word) > 2 or word.isupper()
 
 
+@lru_cache(maxsize=256)  # an app sends the same system prompt every time
 def _forbidden_topics(context: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """What the system prompt's prohibitions forbid, as word stems and as words: the content words
     of what its sentences that say not, never or avoid name as their object, without the reasons
@@ -390,13 +390,10 @@ def _asks_about(text: str, context: str) -> Finding | None:
 def _by_acronym(text: str, topics: tuple[str, ...]) -> tuple[int, int] | None:
     """A forbidden topic named by its acronym or spelt out: "AI" and "artificial intelligence".
     An acronym that spells a common word ("IF" for "internal fees") does not count."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    acronyms = {t for t in topics if t.isupper() and 2 <= len(t) <= 5}
-    acronyms |= {"".join(w[0] for w in t.split()).upper() for t in topics if " " in t and len(t.split()) <= 5}
-    acronyms = {a for a in acronyms if a.lower() not in STOP_WORDS}
+    acronyms = _acronyms(topics)
     for match in re.finditer(r"\b[A-Z]{2,5}s?\b", text):
-        if match.group().rstrip("s") in acronyms and match.group().rstrip("s") not in topics:
+        acronym = match.group().rstrip("s")
+        if acronym in acronyms and acronym not in topics:
             return match.start(), match.end()
     for length in {len(a) for a in acronyms if a in topics}:
         # every run of `length` words, overlapping: "in artificial intelligence" holds one
@@ -413,10 +410,7 @@ def _by_cognate(text: str, stems: frozenset[str]) -> tuple[int, int] | None:
     the topic stem's first five letters and three quarters of it, accents folded."""
     from .lexicon import lexicon
 
-    by_start: dict[str, list[str]] = {}
-    for stem in stems:
-        if len(stem) >= 5:
-            by_start.setdefault(stem[:5], []).append(stem)
+    by_start = _stems_by_start(stems)
     if not by_start:
         return None
     known = lexicon().words
@@ -429,6 +423,26 @@ def _by_cognate(text: str, stems: frozenset[str]) -> tuple[int, int] | None:
             if shared >= 0.75 * len(stem) and word.isascii() and word not in known:
                 return match.start(), match.end()
     return None
+
+
+@lru_cache(maxsize=256)
+def _acronyms(topics: tuple[str, ...]) -> frozenset[str]:
+    """The topics' acronyms: those given ("AI") and those of their phrases, less common words."""
+    from spacy.lang.en.stop_words import STOP_WORDS
+
+    given = {t for t in topics if t.isupper() and 2 <= len(t) <= 5}
+    spelt = {"".join(w[0] for w in t.split()).upper() for t in topics if " " in t and len(t.split()) <= 5}
+    return frozenset(a for a in given | spelt if a.lower() not in STOP_WORDS)
+
+
+@lru_cache(maxsize=256)
+def _stems_by_start(stems: frozenset[str]) -> dict[str, tuple[str, ...]]:
+    """The stems of five letters or more, by their first five."""
+    by_start: dict[str, list[str]] = {}
+    for stem in stems:
+        if len(stem) >= 5:
+            by_start.setdefault(stem[:5], []).append(stem)
+    return {start: tuple(found) for start, found in by_start.items()}
 
 
 def _folded(word: str) -> str:

@@ -243,15 +243,21 @@ def _surname_list(t: _Text, start: int, end: int, core: str) -> bool:
     for match in _LIST.finditer(t.text, max(0, start - 60), min(len(t.text), end + 60)):
         if match.start() <= start and end <= match.end():
             listed = re.findall(r"[A-Z][\w'’-]+", match.group())
-            first = sum(x in t.lex.first_names and x not in t.lex.surnames for x in listed)
-            return _firm(t.lex, listed) or (len(listed) <= 3 and core not in t.lex.first_names and first == 0)
+            return _firm(t.lex, listed) or (
+                len(listed) <= 3 and core not in t.lex.first_names and _first_names_only(t.lex, listed) == 0
+            )
     return False
 
 
 def _firm(lex: Lexicon, listed: list[str]) -> bool:
     """Three surnames listed, fewer than half of them first names only: a firm's name."""
-    first = sum(x in lex.first_names and x not in lex.surnames for x in listed)
-    return len(listed) == 3 and all(x in lex.surnames for x in listed) and first * 2 < len(listed)
+    return (
+        len(listed) == 3 and all(x in lex.surnames for x in listed) and _first_names_only(lex, listed) * 2 < len(listed)
+    )
+
+
+def _first_names_only(lex: Lexicon, listed: list[str]) -> int:
+    return sum(x in lex.first_names and x not in lex.surnames for x in listed)
 
 
 def _places(t: _Text) -> list[Finding]:
