@@ -143,43 +143,59 @@ def _may_be_national(digits: str, plan: tuple) -> bool:
 
 
 def _phone_numbers(text: str) -> list[tuple[int, int]]:
-    """Where libphonenumber's matcher finds valid numbers for Presidio's regions. It scans a text
-    once per region, most of the patterns' time; it is run only on the stretches around runs of
-    five or more digits, and there only for the regions whose numbering plan some digits of the
-    run fit (an international number: any one region)."""
-    import phonenumbers
-
-    windows: list[list] = []
+    """Where libphonenumber's matcher finds valid numbers for Presidio's regions. It is run only on
+    the stretches around runs of five or more digits whose digits fit some region's numbering plan
+    (or that start with "+"), and once per stretch: each candidate it extracts is parsed for the
+    regions whose plan its own digits fit, not for every region (ADR 0019)."""
+    windows: list[list[int]] = []
     for run in _DIGIT_RUN.finditer(text):
         groups = _GROUP.findall(run.group())
-        if sum(map(len, groups)) < 5:
-            continue
-        regions = set()
-        for first in range(len(groups)):
-            digits = ""
-            for group in groups[first : first + 8]:
-                digits += group
-                if len(digits) > 17:
-                    break
-                if len(digits) >= 5:
-                    regions.update(plan[0] for plan in _numbering_plans()
-                                   if plan[0] not in regions and _may_be_national(digits, plan))  # fmt: skip
-        if "+" in run.group() and not regions:
-            regions.add(PHONE_REGIONS[0])
-        if not regions:
+        if sum(map(len, groups)) < 5 or not ("+" in run.group() or _plans_fitting(groups)):
             continue
         start, end = max(0, run.start() - _WINDOW), min(len(text), run.end() + _WINDOW)
         if windows and start <= windows[-1][1]:
             windows[-1][1] = end
-            windows[-1][2] |= regions
         else:
-            windows.append([start, end, regions])
-    found = set()
-    for start, end, regions in windows:
-        for region in regions:
-            for match in phonenumbers.PhoneNumberMatcher(text[start:end], region, leniency=phonenumbers.Leniency.VALID):
-                found.add((start + match.start, start + match.end))
-    return sorted(found)
+            windows.append([start, end])
+    found = []
+    for start, end in windows:
+        found += [(start + match.start, start + match.end) for match in _matcher()(text[start:end])]
+    return found
+
+
+def _plans_fitting(groups: list[str]) -> list[tuple]:
+    """The numbering plans that some run of consecutive digit groups (5 to 17 digits) fits."""
+    plans = []
+    for first in range(len(groups)):
+        digits = ""
+        for group in groups[first : first + 8]:
+            digits += group
+            if len(digits) > 17:
+                break
+            if len(digits) >= 5:
+                plans += [plan for plan in _numbering_plans() if plan not in plans and _may_be_national(digits, plan)]
+    return plans
+
+
+@lru_cache(maxsize=1)
+def _matcher():
+    """libphonenumber's matcher with one change: a candidate is parsed for each region whose plan
+    its digits fit, the first that validates it wins (the stock matcher takes one region, so it
+    would scan the text once per region). Written against phonenumbers 9.0 (pinned)."""
+    import phonenumbers
+    from phonenumbers.phonenumbermatcher import PhoneNumberMatcher
+
+    class RegionsMatcher(PhoneNumberMatcher):
+        def _parse_and_verify(self, candidate, offset):
+            if "+" in candidate:
+                return super()._parse_and_verify(candidate, offset)
+            for plan in _plans_fitting(_GROUP.findall(candidate)):
+                self.preferred_region = plan[0]
+                if (match := super()._parse_and_verify(candidate, offset)) is not None:
+                    return match
+            return None
+
+    return lambda text: RegionsMatcher(text, PHONE_REGIONS[0], leniency=phonenumbers.Leniency.VALID)
 
 
 # Beyond Presidio's patterns (tuned on presidio-synth templates with odd ids, docs/guardrails.md):

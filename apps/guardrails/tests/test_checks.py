@@ -241,6 +241,15 @@ def test_log_changes_nothing_block_is_reported_and_allow_patterns_are_never_find
     assert inspection.text == text.replace("Project Falcon", "<CUSTOM_1>")
 
 
+def test_national_numbers_of_several_regions_in_one_text_are_each_validated_by_libphonenumber():
+    text = "Berlin 030 901820, London 020 7946 0958, Paris 01 42 68 53 00, Tel Aviv 03-5103344, NY (212) 555-0147."
+
+    found = [(text[f.start : f.end], f.score) for f in pii.patterns(text)]
+
+    assert found == [(number, pii.VALIDATED_SCORE) for number in
+                     ("030 901820", "020 7946 0958", "01 42 68 53 00", "03-5103344", "(212) 555-0147")]  # fmt: skip
+
+
 def test_a_threshold_above_a_validated_number_leaves_phones_out_like_every_other_pattern():
     text = "Call +44 20 7946 0958 or mail ana@example.org"
 
