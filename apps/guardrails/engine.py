@@ -168,6 +168,7 @@ class Restorer:
 # of it leaves. The hold never passes MAX_HOLD (PEM_HOLD for an open private key).
 PHRASE_HOLD = 48
 MAX_HOLD = 64
+LEAD = 40  # as far back as checks/pii.py looks for the words that name a phone number
 PEM_HOLD = 4096
 _NUMBER_RUN = re.compile(r"(?:[A-Z]{2}\d{2}|[+(]?\d)[\dA-Z\s().\-/]*$")
 _OPEN_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?![\s\S]*-----END)")
@@ -213,6 +214,7 @@ class OutputGuard:
             r.check == Check.PII and (not r.entities or r.entities & names.ENTITIES) for r in rules.direction("output")
         )
         self._pending = ""
+        self._lead = ""  # the last LEAD characters released: words before a number may name it a phone
         self.results: list[Result] = []
 
     def feed(self, chunk: str) -> str:
@@ -226,25 +228,36 @@ class OutputGuard:
         if not self._pending:
             return ""
         # Placeholders are given when a finding is released, so one still growing ("Maria" before
-        # "Lopez" arrives) uses no number.
-        inspection = inspect(self._pending, "output", self._rules, redactor=Redactor())
-        if inspection.blocked is not None:
-            self.results.append(inspection.blocked)
-            raise Blocked(inspection.blocked)
-        for result in inspection.results:  # a finding that crosses the cut waits with what follows it
+        # "Lopez" arrives) uses no number. The text is checked after what was released just before
+        # it ("call me on" a number); what lies in that lead was decided when it left.
+        inspection = inspect(self._lead + self._pending, "output", self._rules, redactor=Redactor())
+        results = [_after(result, len(self._lead)) for result in inspection.results]
+        results = [result for result in results if result.check in SCORED or result.entities]
+        blocked = next((result for result in results if result.action == Action.BLOCK), None)
+        if blocked is not None:
+            self.results.append(blocked)
+            raise Blocked(blocked)
+        for result in results:  # a finding that crosses the cut waits with what follows it
             for finding in result.entities:
                 if finding.start < cut < finding.end:
                     cut = finding.start
         if cut <= 0:
             return ""
         released, self._pending = self._pending[:cut], self._pending[cut:]
+        self._lead = (self._lead + released)[-LEAD:]
         spans = []
-        for result in inspection.results:  # each finding is reported once: when it is released
+        for result in results:  # each finding is reported once: when it is released
             gone = tuple(f for f in result.entities if f.end <= cut)
             if gone:
                 self.results.append(Result(result.check, result.action, result.score, gone))
                 spans += gone
         return _redacted(released, spans, self._redactor) if spans else released
+
+
+def _after(result: Result, lead: int) -> Result:
+    """`result` with only the findings after the first `lead` characters, counted from there."""
+    found = tuple(Finding(f.type, f.start - lead, f.end - lead, f.score) for f in result.entities if f.start >= lead)
+    return Result(result.check, result.action, result.score, found)
 
 
 class Blocked(Exception):  # an output rule blocked the answer

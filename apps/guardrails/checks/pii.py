@@ -98,12 +98,8 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
             )
             if score >= threshold and not _inside_a_number(text, result.start, result.end):
                 found.append(Finding(result.entity_type, result.start, result.end, round(score, 2)))
-    if has_digit and (not entities or "PHONE_NUMBER" in entities) and threshold <= VALIDATED_SCORE:
-        found += [
-            Finding("PHONE_NUMBER", start, end, VALIDATED_SCORE)
-            for start, end in _phone_numbers(text)
-            if not _SSN.fullmatch(text[start:end]) and not _inside_a_number(text, start, end)
-        ]  # libphonenumber reads some social security numbers as phone numbers
+    if has_digit and (not entities or "PHONE_NUMBER" in entities):
+        found += [f for f in _validated_phones(text) if f.score >= threshold]
     if has_digit:
         found += [f for f in _shaped(text, entities) if f.score >= threshold]
     return _without_overlaps(found)
@@ -112,7 +108,9 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
 _DIGIT_RUN = re.compile(r"[+(]?\d[\d\s().\-/]*\d\)?")
 _GROUP = re.compile(r"\d+")
 _WINDOW = 24  # characters around a run of digits that libphonenumber's matcher looks at
-# Presidio's phone regions, less Canada, whose numbers are the same plan as the US's.
+# Presidio's phone regions, less Canada, whose numbers are the same plan as the US's. More regions
+# (Europe's, Australia's) were tried: a random group of eight or nine digits is then valid somewhere
+# more often than not, and the shapes below find those regions' numbers where words name them.
 PHONE_REGIONS = ("US", "GB", "DE", "FR", "IL", "IN", "BR")
 
 
@@ -142,6 +140,24 @@ def _may_be_national(digits: str, plan: tuple) -> bool:
     return any(len(c) in lengths and pattern.fullmatch(c) for c in candidates)
 
 
+def _validated_phones(text: str) -> list[Finding]:
+    """The numbers libphonenumber validates, scored by how they are written. One written as a phone
+    number (separators, a "+" or "00" prefix) or named as one by the words around it scores as a
+    validated pattern; a bare run of digits that nothing names scores as Presidio scores a phone
+    without context (0.4): most such runs are order, account or reference numbers. A social
+    security number, an ISBN, or a number labelled as something else ("order 123-456-7890") is
+    not one."""
+    found = []
+    for start, end in _phone_numbers(text):
+        value = text[start:end]
+        if _SSN.fullmatch(value) or _inside_a_number(text, start, end) or _not_a_phone(text, start, end):
+            continue
+        written = not value.isdigit() or value.startswith("00")
+        score = VALIDATED_SCORE if written or _named_a_phone(text, start, end) else BARE_SCORE
+        found.append(Finding("PHONE_NUMBER", start, end, score))
+    return found
+
+
 def _phone_numbers(text: str) -> list[tuple[int, int]]:
     """Where libphonenumber's matcher finds valid numbers for Presidio's regions. It is run only on
     the stretches around runs of five or more digits whose digits fit some region's numbering plan
@@ -164,7 +180,8 @@ def _phone_numbers(text: str) -> list[tuple[int, int]]:
 
 
 def _plans_fitting(groups: list[str]) -> list[tuple]:
-    """The numbering plans that some run of consecutive digit groups (5 to 17 digits) fits."""
+    """The numbering plans that some run of consecutive digit groups (5 to 17 digits) fits, in
+    the order of the regions."""
     plans = []
     for first in range(len(groups)):
         digits = ""
@@ -174,7 +191,7 @@ def _plans_fitting(groups: list[str]) -> list[tuple]:
                 break
             if len(digits) >= 5:
                 plans += [plan for plan in _numbering_plans() if plan not in plans and _may_be_national(digits, plan)]
-    return plans
+    return sorted(plans, key=_numbering_plans().index)
 
 
 @lru_cache(maxsize=1)
@@ -187,9 +204,8 @@ def _matcher():
 
     class RegionsMatcher(PhoneNumberMatcher):
         def _parse_and_verify(self, candidate, offset):
-            if "+" in candidate:
-                return super()._parse_and_verify(candidate, offset)
-            for plan in _plans_fitting(_GROUP.findall(candidate)):
+            plans = _plans_fitting(_GROUP.findall(candidate)) if "+" not in candidate else _numbering_plans()[:1]
+            for plan in plans:
                 self.preferred_region = plan[0]
                 if (match := super()._parse_and_verify(candidate, offset)) is not None:
                     return match
@@ -205,8 +221,11 @@ def _matcher():
 _CARD = re.compile(r"(?<![\d.-])[2-6](?:[ -]?\d){11,18}(?![\d-])")
 _CARD_GROUPED = re.compile(r"^\d{4}([ -])\d{4}\1\d{4}\1\d{4}(?:\1\d{1,3})?$|^\d{4}([ -])\d{6}\2\d{5}$")
 _PHONE = re.compile(
-    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{1,4}\)[\s.-]?)?\d{1,15}(?:[\s.-]\d{1,5}){0,5}(?![\w.-]*\d)"
+    r"(?<![\w+.-])(?:\+\d{1,3}[\s.-]?(?:\(\d{1,4}\)[\s.-]?)?|\(\d{1,4}\)[\s.-]?)?\d{1,15}(?:[\s.-]\d{1,8}){0,5}"
+    r"(?:\s?(?:x|ext\.?|extension)\s?\d{1,6})?(?![\w.-]*\d)",
+    re.IGNORECASE,
 )
+_EXTENSION = re.compile(r"\s?(?:x|ext\.?|extension)\s?\d{1,6}$", re.IGNORECASE)
 _DATE = re.compile(r"(\d{4})[./-](\d{1,2})[./-](\d{1,2})|(\d{1,2})[./-](\d{1,2})[./-]\d{2,4}")
 _SSN = re.compile(r"\d{3}-\d{2}-\d{4}")  # a US social security number, never a phone number
 # Words that say the number next to them is a phone number: "call me on 450 0840", "781 1704 office".
@@ -216,7 +235,60 @@ _CALLED = re.compile(
     re.IGNORECASE,
 )
 _CALLED_AFTER = re.compile(r"^\W{0,3}(?:office|fax|mobile|cell|home|work|phone|tel|direct|landline)\b", re.IGNORECASE)
+# "my number is", "contact no.", "phone #"
+_NUMBER_IS = re.compile(
+    r"\b(?:(?:my|our|his|her|their|your|direct|contact|home|work|office) (?:phone |mobile |cell |contact )?(?:number|no\.?|#)"
+    r"|number (?:is|was)|reach (?:me|us|him|her|them)(?: at| on)?)\W*$",
+    re.IGNORECASE,
+)
+# Words that say a number is something else: "order 123-456-7890", "ISBN 1-155-61025-3".
+_LABELLED = re.compile(
+    r"\b(?:order|invoice|ref(?:erence)?|account|acct|isbn|issn|tracking|ticket|case|policy|serial|sku|receipt|booking"
+    r"|confirmation|transaction|routing|passport|licen[cs]e|member(?:ship)?|customer|patient|employee|student|id)"
+    r"(?: (?:number|no\.?|#|id|code))?(?: is| was)?\W{0,3}$",
+    re.IGNORECASE,
+)
 SHAPE_SCORE = 0.6
+BARE_SCORE = 0.4
+
+
+def _named_a_phone(text: str, start: int, end: int) -> bool:
+    before = text[max(0, start - 40) : start]
+    return bool(_CALLED.search(before) or _NUMBER_IS.search(before) or _CALLED_AFTER.match(text[end : end + 12]))
+
+
+def _not_a_phone(text: str, start: int, end: int) -> bool:
+    """Labelled as another kind of number and not named a phone; the seconds of a time
+    ("12:05:43.436753"); a decimal ("168.077666"); or an ISBN, whose check digit stands alone in
+    the last group ("978-1-4021-6723-2", "0-927175-75-X")."""
+    if _LABELLED.search(text[max(0, start - 24) : start]) and not _named_a_phone(text, start, end):
+        return True
+    value = text[start:end]
+    if _TIME_BEFORE.search(text, max(0, start - 3), start) or _DECIMAL.fullmatch(value) or _YEARS.fullmatch(value):
+        return True
+    if _is_date(value):
+        return True
+    first = start
+    while first > 0 and (text[first - 1].isdigit() or text[first - 1] == "-"):
+        first -= 1
+    token = _HYPHENATED.match(text, first)
+    groups = token.group().split("-") if token else []
+    return len(groups) >= 3 and len(groups[-1]) == 1 and _isbn("".join(groups))
+
+
+_TIME_BEFORE = re.compile(r"\d:$")
+_DECIMAL = re.compile(r"-?\d{1,3}\.\d{5,}")
+_YEARS = re.compile(r"(?:1[89]|20)\d\d\s?[-\u2013/]\s?(?:1[89]|20)\d\d")
+_HYPHENATED = re.compile(r"\d[\d-]*[\dXx]")
+
+
+def _isbn(digits: str) -> bool:
+    if len(digits) == 10 and digits[:9].isdigit() and (digits[9].isdigit() or digits[9] in "Xx"):
+        check = sum((10 - i) * int(c) for i, c in enumerate(digits[:9])) + (10 if digits[9] in "Xx" else int(digits[9]))
+        return check % 11 == 0
+    if len(digits) == 13 and digits.isdigit() and digits.startswith(("978", "979")):
+        return sum(int(c) * (3 if i % 2 else 1) for i, c in enumerate(digits)) % 10 == 0
+    return False
 
 
 def _inside_a_number(text: str, start: int, end: int) -> bool:
@@ -244,7 +316,7 @@ def _shaped(text: str, entities: frozenset[str]) -> list[Finding]:
     if not entities or "PHONE_NUMBER" in entities:
         for match in _PHONE.finditer(text):
             phone = _phone_in(text, match)
-            if phone:
+            if phone and not _not_a_phone(text, *phone):
                 found.append(Finding("PHONE_NUMBER", *phone, SHAPE_SCORE))
     return found
 
@@ -256,9 +328,11 @@ def _phone_in(text: str, match: re.Match) -> tuple[int, int] | None:
     groups with dashes or dots) or named as one by the words around it; a date, a social security
     number or a label ("2024: ...") is not one."""
     value, start = match.group(), match.start()
-    offsets = [0] + [m.start() for m in re.finditer(r"(?<=[\s.-])\d", value)]
+    extension = _EXTENSION.search(value)
+    number = value[: extension.start()] if extension else value
+    offsets = [0] + [m.start() for m in re.finditer(r"(?<=[\s.-])\d", number)]
     for offset in offsets:
-        piece = value[offset:]
+        piece = number[offset:]
         digits = sum(c.isdigit() for c in piece)
         if digits < 7:
             return None
@@ -266,9 +340,8 @@ def _phone_in(text: str, match: re.Match) -> tuple[int, int] | None:
             continue
         groups = len(re.findall(r"\d+", piece))
         marked = piece.startswith(("+", "(")) or (groups >= 3 and re.search(r"\d[.-]\d", piece) is not None)
-        named = groups >= 2 or digits >= 10
-        named = named and bool(_CALLED.search(text[max(0, start + offset - 40) : start + offset])
-                               or _CALLED_AFTER.match(text[match.end() : match.end() + 12]))  # fmt: skip
+        marked = marked or (piece.startswith("00") and piece[2:3] != "0" and digits >= 10)  # an international prefix
+        named = (groups >= 2 or digits >= 8) and _named_a_phone(text, start + offset, match.end())
         if (marked or named) and not _is_date(piece) and text[match.end() : match.end() + 1] != ":":
             return start + offset, match.end()
     return None

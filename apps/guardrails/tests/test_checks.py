@@ -250,6 +250,14 @@ def test_national_numbers_of_several_regions_in_one_text_are_each_validated_by_l
                      ("030 901820", "020 7946 0958", "01 42 68 53 00", "03-5103344", "(212) 555-0147")]  # fmt: skip
 
 
+def test_a_bare_run_of_digits_that_nothing_names_a_phone_scores_as_presidio_scores_a_phone_without_context():
+    assert [(f.type, f.score) for f in pii.patterns("call 9849556811 today")] == [("PHONE_NUMBER", pii.VALIDATED_SCORE)]
+    assert [(f.type, f.score) for f in pii.patterns("forward 9849556811 today", threshold=0.3)] == [
+        ("PHONE_NUMBER", pii.BARE_SCORE)
+    ]
+    assert pii.patterns("forward 9849556811 today") == []  # below the rules' default threshold, 0.5
+
+
 def test_a_threshold_above_a_validated_number_leaves_phones_out_like_every_other_pattern():
     text = "Call +44 20 7946 0958 or mail ana@example.org"
 
@@ -314,6 +322,18 @@ def test_a_stream_is_redacted_as_it_goes_holding_back_only_what_may_still_be_a_f
     assert not any(character.isdigit() for character in sent)  # no digit of the card was ever sent
     assert [(r.check, [e.type for e in r.entities]) for r in guard.results] == [
         ("pii", ["CREDIT_CARD"]), ("pii", ["EMAIL_ADDRESS"])]  # fmt: skip
+
+
+def test_a_number_in_a_stream_is_named_a_phone_by_the_words_released_before_it():
+    from apps.guardrails.engine import OutputGuard
+
+    guard = OutputGuard(rules(Rule("pii", "output", "redact", 0.5, entities=frozenset({"PHONE_NUMBER"}))), Redactor())
+
+    released = stream(guard, ["Please", " call", " me", " on", " 98495", "56811", " today", " or", " later."])
+
+    assert "".join(released) == "Please call me on <PHONE_NUMBER_1> today or later."
+    assert "".join(released[:5]) == "Please call me on "  # the cue left before the number arrived
+    assert [(r.check, [e.type for e in r.entities]) for r in guard.results] == [("pii", ["PHONE_NUMBER"])]
 
 
 def test_a_name_in_a_stream_waits_until_its_last_word_is_known():
@@ -391,6 +411,18 @@ def test_an_answer_is_held_to_its_schema_and_the_first_error_is_named():
         ("SSN 054-28-6917, order 450 0840", [("US_SSN", "054-28-6917")]),
         ("3660170548-Fax", [("PHONE_NUMBER", "3660170548")]),
         ("on 28-64-66-98, not a date", [("PHONE_NUMBER", "28-64-66-98")]),
+        # an extension, an international prefix, a trunk digit in parentheses, a group of six
+        ("Phone: 001-924-766-4508x4038", [("PHONE_NUMBER", "001-924-766-4508x4038")]),
+        ("reach me at (295)515-0574 ext. 6002", [("PHONE_NUMBER", "(295)515-0574 ext. 6002")]),
+        ("+31(0)185 356205 any time", [("PHONE_NUMBER", "+31(0)185 356205")]),
+        ("00491 328668 any time", [("PHONE_NUMBER", "00491 328668")]),
+        # named by "my number is" or a label, in one group or in groups of another region's plan
+        ("My number is 886 926 351.", [("PHONE_NUMBER", "886 926 351")]),
+        ("Phone: 371648159", [("PHONE_NUMBER", "371648159")]),
+        # ISBNs, a labelled order number, the seconds of a time, a coordinate, a range of years
+        ("see 978-1-4021-6723-2 and 0-8044-2957-X in the file", []),
+        ("order 9849556811 shipped; the reference is 062 987 725", []),
+        ("at 2003-05-12 05:43:02.802955 UTC, lat 40.385636, in 2014-2018", []),
     ],
 )
 def test_cards_of_any_issuer_and_phones_written_as_phones_are_found(text, found):
