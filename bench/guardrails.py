@@ -6,6 +6,7 @@
   on the templates with even ids (the card and phone shapes and the name rules were set on the odd
   ones), and PERSON and LOCATION on wnut17-dev (noisy user text, not tuned on), with how many benign
   requests (mitre_frr, self-instruct) the names check finds a person in.
+- Phones: Faker's phone formats for 18 locales, and false alarms on its other numbers.
 - Prompt injection: detection on CyberSecEval's prompt_injection (with each case's system prompt
   as context, as the pipeline passes it) and false alarms on mitre_frr and self-instruct, alone and
   under each CyberSecEval system prompt (20 requests each: what an app with a restrictive system
@@ -94,6 +95,47 @@ def pii_figures(rows: int) -> dict:
     return {"presidio-synth patterns (held-out templates, even ids)": patterns,
             "presidio-synth names (held-out templates, even ids)": people, "wnut17-dev": wnut_figures(),
             "benign requests with a PERSON found": _benign_people()}  # fmt: skip
+
+
+PHONE_LOCALES = ("en_US", "en_GB", "en_CA", "en_AU", "en_IN", "de_DE", "de_CH", "fr_FR", "es_ES", "it_IT", "pt_BR",
+                 "pt_PT", "nl_NL", "pl_PL", "sv_SE", "da_DK", "he_IL", "ja_JP")  # fmt: skip
+PHONE_SENTENCES = ("You can reach me at {} any time.", "My number is {}.", "Phone: {}", "Please send it to {} today.",
+                   "{} is the number of the office.", "I tried {} twice but nobody answered.")  # fmt: skip
+OTHER_NUMBERS = {
+    "postcode": "postcode", "EAN-13": "ean13", "ISBN-13": "isbn13", "ISBN-10": "isbn10", "bank account": "bban",
+    "date": "date", "date and time": "date_time", "SSN": "ssn", "IPv4": "ipv4", "street address": "street_address",
+    "licence plate": "license_plate", "IBAN": "iban", "card": "credit_card_number", "latitude": "latitude",
+}  # fmt: skip
+
+
+def phone_figures(seed: int = 3) -> dict:
+    """Faker's phone formats for 18 locales, 60 numbers each in six sentences, and Faker's other
+    numbers (postcodes, ISBNs, dates, ...) in neutral sentences: which are found as phones. The
+    shapes were set with seeds 1 and 2; the figures are for seed 3."""
+    from faker import Faker
+
+    rng = random.Random(seed)  # noqa: S311
+    recall = {}
+    for locale in PHONE_LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(rng.randint(0, 10**6))
+        hits = 0
+        for index in range(60):
+            number = fake.phone_number()
+            text = PHONE_SENTENCES[index % len(PHONE_SENTENCES)].format(number)
+            start = text.index(number)
+            hits += any(f.type == "PHONE_NUMBER" and _overlaps((f.start, f.end), (start, start + len(number)))
+                        for f in pii.patterns(text))  # fmt: skip
+        recall[locale] = round(hits / 60, 3)
+    alarms = {}
+    for name, method in OTHER_NUMBERS.items():
+        fake = Faker(PHONE_LOCALES[rng.randrange(len(PHONE_LOCALES))])
+        fake.seed_instance(rng.randint(0, 10**6))
+        texts = [f"The reference is {getattr(fake, method)()} for this case." for _ in range(30)]
+        texts += [f"We noted {getattr(fake, method)()} yesterday." for _ in range(30)]
+        alarms[name] = sum(any(f.type == "PHONE_NUMBER" for f in pii.patterns(text)) for text in texts)
+    return {"recall by locale": recall, "recall": round(statistics.mean(recall.values()), 3),
+            "other numbers found as phones (of 60 each)": alarms}  # fmt: skip
 
 
 def _benign_people() -> dict:
@@ -259,8 +301,8 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1500, help="presidio-synth rows to score")
     args = parser.parse_args()
     report = {
-        "pii": pii_figures(args.rows), "injection": injection_figures(), "toxicity": toxicity_figures(),
-        "secrets": secrets_figures(), "speed": speed_figures(),
+        "pii": pii_figures(args.rows), "phones": phone_figures(), "injection": injection_figures(),
+        "toxicity": toxicity_figures(), "secrets": secrets_figures(), "speed": speed_figures(),
     }  # fmt: skip
     print(json.dumps(report, indent=2))
 

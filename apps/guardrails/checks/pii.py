@@ -17,6 +17,7 @@ import threading
 from functools import lru_cache
 
 from . import Finding, names
+from .lexicon import STREET_WORDS
 
 # Presidio scores a bare pattern low until its context is scored by the NLP pipeline; a number the
 # recogniser has validated (Luhn, IBAN checksum, a phone number libphonenumber parses) is a finding.
@@ -143,10 +144,9 @@ def _may_be_national(digits: str, plan: tuple) -> bool:
 def _validated_phones(text: str) -> list[Finding]:
     """The numbers libphonenumber validates, scored by how they are written. One written as a phone
     number (separators, a "+" or "00" prefix) or named as one by the words around it scores as a
-    validated pattern; a bare run of digits that nothing names scores as Presidio scores a phone
-    without context (0.4): most such runs are order, account or reference numbers. A social
-    security number, an ISBN, or a number labelled as something else ("order 123-456-7890") is
-    not one."""
+    validated pattern; a bare run of digits that nothing names scores as a shape does (0.6), so a
+    rule with a threshold above that leaves them out. A social security number, an ISBN, or a
+    number labelled as something else ("order 123-456-7890") is not one."""
     found = []
     for start, end in _phone_numbers(text):
         value = text[start:end]
@@ -243,13 +243,13 @@ _NUMBER_IS = re.compile(
 )
 # Words that say a number is something else: "order 123-456-7890", "ISBN 1-155-61025-3".
 _LABELLED = re.compile(
-    r"\b(?:order|invoice|ref(?:erence)?|account|acct|isbn|issn|tracking|ticket|case|policy|serial|sku|receipt|booking"
+    r"\b(?:order|invoice|ref(?:erence)?|account|acct|card|isbn|issn|tracking|ticket|case|policy|serial|sku|receipt|booking"
     r"|confirmation|transaction|routing|passport|licen[cs]e|member(?:ship)?|customer|patient|employee|student|id)"
     r"(?: (?:number|no\.?|#|id|code))?(?: is| was)?\W{0,3}$",
     re.IGNORECASE,
 )
 SHAPE_SCORE = 0.6
-BARE_SCORE = 0.4
+BARE_SCORE = 0.6  # a bare run of digits nothing names: a phone number more often than not
 
 
 def _named_a_phone(text: str, start: int, end: int) -> bool:
@@ -259,12 +259,15 @@ def _named_a_phone(text: str, start: int, end: int) -> bool:
 
 def _not_a_phone(text: str, start: int, end: int) -> bool:
     """Labelled as another kind of number and not named a phone; the seconds of a time
-    ("12:05:43.436753"); a decimal ("168.077666"); or an ISBN, whose check digit stands alone in
+    ("12:05:43.436753"); a decimal or its fraction ("168.077666"); or an ISBN, whose check digit stands alone in
     the last group ("978-1-4021-6723-2", "0-927175-75-X")."""
     if _LABELLED.search(text[max(0, start - 24) : start]) and not _named_a_phone(text, start, end):
         return True
     value = text[start:end]
-    if _TIME_BEFORE.search(text, max(0, start - 3), start) or _DECIMAL.fullmatch(value) or _YEARS.fullmatch(value):
+    street = _STREET_AFTER.match(text, end, end + 60)
+    if street and any(word.rstrip(".").lower() in STREET_WORDS for word in street.group(1).split()):
+        return True  # a house number: "3369 24 Clarke Av", "56 106 Rue Ettatawer"
+    if _TIME_BEFORE.search(text, max(0, start - 6), start) or _DECIMAL.fullmatch(value) or _YEARS.fullmatch(value):
         return True
     if _is_date(value):
         return True
@@ -276,7 +279,8 @@ def _not_a_phone(text: str, start: int, end: int) -> bool:
     return len(groups) >= 3 and len(groups[-1]) == 1 and _isbn("".join(groups))
 
 
-_TIME_BEFORE = re.compile(r"\d:$")
+_TIME_BEFORE = re.compile(r"\d:(?:\d\d\.)?$|\d\.$")  # a time's seconds, a decimal's fraction
+_STREET_AFTER = re.compile(r"[ \t]+((?:[A-Z][\w'-]*\.?[ \t]+){0,3}[A-Za-z]+\.?)")
 _DECIMAL = re.compile(r"-?\d{1,3}\.\d{5,}")
 _YEARS = re.compile(r"(?:1[89]|20)\d\d\s?[-\u2013/]\s?(?:1[89]|20)\d\d")
 _HYPHENATED = re.compile(r"\d[\d-]*[\dXx]")

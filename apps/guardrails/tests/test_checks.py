@@ -250,12 +250,11 @@ def test_national_numbers_of_several_regions_in_one_text_are_each_validated_by_l
                      ("030 901820", "020 7946 0958", "01 42 68 53 00", "03-5103344", "(212) 555-0147")]  # fmt: skip
 
 
-def test_a_bare_run_of_digits_that_nothing_names_a_phone_scores_as_presidio_scores_a_phone_without_context():
+def test_a_bare_run_of_digits_that_nothing_names_a_phone_scores_as_a_shape_so_a_stricter_rule_leaves_it_out():
     assert [(f.type, f.score) for f in pii.patterns("call 9849556811 today")] == [("PHONE_NUMBER", pii.VALIDATED_SCORE)]
-    assert [(f.type, f.score) for f in pii.patterns("forward 9849556811 today", threshold=0.3)] == [
-        ("PHONE_NUMBER", pii.BARE_SCORE)
-    ]
-    assert pii.patterns("forward 9849556811 today") == []  # below the rules' default threshold, 0.5
+    assert [(f.type, f.score) for f in pii.patterns("forward 9849556811 today")] == [("PHONE_NUMBER", pii.BARE_SCORE)]
+    assert pii.patterns("forward 9849556811 today", threshold=0.7) == []
+    assert pii.BARE_SCORE == pii.SHAPE_SCORE < 0.7 < pii.VALIDATED_SCORE
 
 
 def test_a_threshold_above_a_validated_number_leaves_phones_out_like_every_other_pattern():
@@ -423,6 +422,9 @@ def test_an_answer_is_held_to_its_schema_and_the_first_error_is_named():
         ("see 978-1-4021-6723-2 and 0-8044-2957-X in the file", []),
         ("order 9849556811 shipped; the reference is 062 987 725", []),
         ("at 2003-05-12 05:43:02.802955 UTC, lat 40.385636, in 2014-2018", []),
+        # house numbers before a street, a number labelled a card
+        ("Ship to 3369 24 Clarke Avenue or 03262 2437 Main St", []),
+        ("points won on credit card 060426070011 last year", []),
     ],
 )
 def test_cards_of_any_issuer_and_phones_written_as_phones_are_found(text, found):
