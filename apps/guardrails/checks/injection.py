@@ -73,7 +73,14 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:actually|wait|scratch that|never ?mind|on second thought)\b,?.{0,120}?\binstead\b",
         r"\b(?:ignore|disregard|forget)\s+(?:the|this|that|my|your)\s+(?:\w+\s+)?(?:webpage|page|resume|article|document|e-?mail"
         r"|text|message|content|summary|question|task|request|above|previous|tasks?)\b",
-        r"\bregardless of (?:the )?(?:previous|prior|above|earlier|your) (?:tasks?|instructions|requests?|rules)\b",
+        r"\bregardless of (?:the |any |all )?(?:your |my )?(?:previous|prior|above|earlier|original|other|your) (?:\w+ )?"
+        r"(?:tasks?|instructions|requests?|rules|inputs?|guidelines|programming|prompts?)\b",
+        r"\b(?:ignore|disregard|forget)\s+(?:all|any)\s+(?:of\s+)?(?:the\s+)?(?:(?:prior|previous|earlier|above|preceding|other)\s+)?"
+        r"(?:requests|inputs?|messages|tasks|boundaries|limits|limitations)\b",
+        r"\bif (?:you are|you're|you get|you were|you have been) (?:told|asked|instructed) to\b[^.\n]{0,100}?\binstead\b",
+        # a banner announcing new orders: "*** NEW IMPORTANT INSTRUCTIONS ***", "**URGENT NEW TASK**"
+        r"(?:\*\*|##|==|\[)\s*(?:(?:urgent|important|new|updated|additional|revised|priority)\s+){1,3}"
+        r"(?:instructions?|tasks?|directives?|orders)\s*(?:\*\*|##|==|\]|:)",
         # the same in the languages attackers switch to
         r"\b(?:ignor[ae]|olvid[ae]|ignorez|oubliez|ignoriere|ignorieren|vergiss|vergessen|ignori|dimentica|esque[cç]a)\b"
         r"[\w\s,'’-]{0,40}?\b(?:instrucciones|instructions|consignes|anweisungen|istruzioni|instru[cç][õo]es|indicaciones|regeln|reglas|règles|regole|regras)\b",
@@ -91,15 +98,40 @@ SIGNALS: tuple[Signal, ...] = (
         0.85,
         r"\bDAN\b|do anything now|developer mode|jail ?break|jailbroken|\bunfiltered\b|\buncensored\b"
         r"|\bno (?:longer )?(?:bound|restricted|limited|constrained) by\b|without (?:any )?(?:restrictions|limitations|filters|censorship|rules)"
-        r"|broken free|stay in character|you are no longer|from (?:now|here|this point) on,? you(?:'re| are| will| answer| respond)?\b"
+        r"|broken free|stay in character|you are no longer|from (?:now|here|this point)(?: on)?,? you(?:'re| are| will| answer| respond)?\b"
+        r"|\b(?:is|are|isn'?t|aren'?t|not) (?:\w+ )?(?:bound|governed|restricted|controlled) by (?:any|the usual|openai|its|their)\b"
+        r"|\bno (?:censorship|moderation|content filters?)\b"
         r"|without (?:any )?(?:limits|boundaries|guardrails|safeguards)\b"
         r"|act as (?:an? )?(?:unrestricted|evil|rogue|unfiltered)|pretend (?:that )?you (?:are|have) no\b"
-        r"|(?:has|have) no (?:special )?(?:filtering|filters|restrictions|ethical)",
+        r"|(?:has|have) no (?:special )?(?:filtering|filters|restrictions|ethical)"
+        r"|\bno[- ]limits? (?:AI|mode|assistant|model|chatbot)\b|\b(?:disregard|ignore|remove|drop) (?:all |any |your )?"
+        r"(?:boundaries|limits|limitations|restrictions|ethical (?:guidelines|constraints))\b",
+    ),
+    _signal(
+        "ethics_off",
+        0.6,  # a persona defined by having no morals, or told that the provider's policies do not apply
+        r"\bamoral\b|\b(?:has|have|with|without) no (?:moral|morals|ethics|ethical|principles)\b"
+        r"|\b(?:doesn'?t|does not|don'?t|do not|won'?t|will not|never) (?:need to )?(?:follow|care about|adhere to|respect|abide by)"
+        r" (?:any )?(?:ethics|morals|moral|ethical|openai'?s?|content|safety)\b"
+        r"|\bdisregards? (?:all )?(?:ethics|morals|ethical|moral)\b|\bregardless of (?:its |the |any )?(?:ethical|legal|moral)\b"
+        r"|\bwithout (?:\w+ ){0,3}(?:moral|ethical|legal)(?:ity)? (?:concerns|considerations|implications|restrictions|issues|limits)\b"
+        r"|\b(?:concerns|regard) for (?:legality|ethics|morality)\b|\bviolat(?:e|ing) all ethical\b"
+        r"|\b(?:openai|content|usage) polic(?:y|ies) (?:don'?t|do not|no longer|doesn'?t|does not) apply\b",
+    ),
+    _signal(
+        "new_persona",
+        0.3,  # the model given another identity: common in role-play, an attack beside any other signal
+        r"\byou are (?:now|going to (?:act|be|pretend|play|simulate|operate)|about to (?:simulate|become|act))\b"
+        r"|\b(?:act|pose|behave|operate) as (?:an? )?(?:\w+ )?(?:AI|chatbot|language model|LLM)\b"
+        r"|\bsimulate (?:being |a |an )?(?:\w+ )?(?:AI|chatbot|language model|connection to)\b",
+        r"\b(?:two|2) (?:separate |different |distinct )?(?:responses|outputs|answers|styles|personas|personalities)\b"
+        r"|\b(?:respond|answer|reply)(?:ing)? as both\b",
     ),
     _signal(
         "role_locked",
         0.6,  # a role-play the model is told never to leave
-        r"\b(?:never|don'?t|do not|won'?t|must not) (?:ever )?break (?:out of )?character\b"
+        r"\b(?:never|don'?t|do not|won'?t|must not) (?:ever )?(?:break|fall|step|go) (?:out of )?character\b"
+        r"|\bstay in (?:\w+ )?mode\b"
         r"|\b(?:stays?|remains?|keeps?) (?:fully |completely |always )?in (?:their|your|his|her|the) roles?\b"
         r"|\b(?:completely |fully )?absorbed in (?:your|the|their|his|her) roles?\b",
     ),
@@ -110,6 +142,12 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:your|the (?:above|initial|original|system|hidden|secret|first))\s+(?:(?:full|entire|whole|complete|original|initial|first"
         r"|hidden|secret|exact|previous|system)\s+)*(?:prompt|instructions|system message|rules you were given)\b",
         r"\b(?:text|words|everything|content) (?:above|before) (?:this|here)\b.{0,40}?\b(?:verbatim|word for word|exactly)\b",
+        r"\b(?:print|show|display|output|repeat|reveal|return|copy|paste|reproduce|give me|write)\b[^.?!\n]{0,30}?\bthe\s+"
+        r"(?:(?:exact|full|entire|whole|complete|original|initial|very|first)\s+)+(?:prompt|instructions|system message)\b",
+        r"\bwhat(?:'s| is| was) the (?:first|last|opening) (?:sentence|line|word|paragraph) of your (?:\w+ )?(?:prompt|instructions|message)\b",
+        r"\b(?:share|reveal|print|output|show|dump|display|paste)\s+your\s+(?:(?:full|entire|internal|hidden|system|security|current"
+        r"|initial)\s+)+(?:configuration|config|settings|setup)\b|\byour (?:configuration|config|settings) for (?:security )?"
+        r"(?:verification|audit|review)\b",
         r"\byour (?:system|initial|original|hidden|secret|full|entire|first) (?:prompt|instructions)\b",
         r"\b(?:repeat|print|output|copy|show|write out|reproduce)\b[^.?!\n]{0,30}?\b(?:words|text|everything|sentences|lines"
         r"|messages?) (?:above|before|preceding|prior)\b",
@@ -120,7 +158,7 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "warnings_off",
         0.4,
-        r"\b(?:not supposed to|don'?t|do not|never|no need to) (?:warn|refuse|censor|lecture|moralize|moralise)\b"
+        r"\b(?:not supposed to|don'?t|do not|never|no need to) (?:warn|refuse|censor|lecture|moralize|moralise)s?\b"
         r"|\bwithout (?:any )?(?:warnings?|disclaimers?|moral(?:izing|ising)?|refusals?)\b"
         r"|^\W*(?:stop|attention|achtung|halt)\W+(?:-\W*)?(?:stop|halt|i (?:urgently )?need|now|ignore)\b",
     ),
@@ -135,6 +173,37 @@ SIGNALS: tuple[Signal, ...] = (
         r"\[system\]|<\|(?:im_start|system)\|>|###\s*(?:system|instruction)|^\s*system\s*:|\bsystem (?:prompt|message)\s*:",
         r"\bas an AI (?:developed|created|made|trained) by\b",
         r"\b(?:data|system|admin|security|developer|training|safety|policy|content) (?:\w+ )?override\b",
+        r"\bgrant(?:ed)? (?:me |you )?(?:temporary |full |elevated |unrestricted )?(?:administrative|admin|administrator|root"
+        r"|elevated|superuser|sudo|developer) (?:privileges|access|rights|permissions)\b",
+        r"\bunlock (?:your |the |all )?(?:hidden|secret|restricted|locked|full|all|advanced) (?:\w+ )?(?:functionalit\w+|features"
+        r"|capabilities|modes?|potential)\b",
+    ),
+    _signal(
+        "fake_policy_file",
+        0.85,  # a configuration block that claims to set the model's modes and refusals ("policy puppetry")
+        r"<\s*/?\s*(?:interaction|system|model|assistant|ai|safety)[-_ ]?(?:config|configuration|policy|settings)\b",
+        r"\b(?:blocked|allowed|forbidden|disabled) (?:modes|responses|strings|outputs|topics)\s*:",
+    ),
+    _signal(
+        "exfiltration_link",
+        0.6,  # the answer made to carry an image whose address the model is to fill in with data
+        r"!\[[^\]\n]{0,100}\]\(\s*https?://[^)\s]+\?[^)\s]*=\s*(?:\[|\{|<|%7B|\$)",
+    ),
+    _signal(
+        "script_payload",
+        0.35,  # code a browser runs: a question about it is not an attack, a request to put it in the answer is
+        r"<[a-z]+\b[^>\n]{0,200}?\bon(?:error|load|mouseover|click|focus|begin)\s*=\s*['\"]?[\w.]+\(",
+        r"<[a-z]+/on(?:error|load)\s*=|\b(?:href|src)\s*=\s*['\"]?\s*javascript:",
+    ),
+    _signal(
+        "inserted_output",
+        0.35,  # the answer told to carry a given string: weak alone, an attack beside any other signal
+        r"\binclude (?:this |these |the following )?(?:\w+ )?(?:in|at the (?:end|start|beginning|top|bottom) of) your "
+        r"(?:response|answer|reply|output|summary|message)\b|\b(?:in|at the end of) your (?:response|answer|reply|output),? "
+        r"(?:include|add|append|insert|write)\b",
+        r"\bexactly as it is\b|\b(?:it is|it's) (?:crucial|essential|vital|important) (?:that )?you (?:do )?include\b",
+        r"\brepeat (?:the )?(?:word|phrase|sequence|string|text)? ?(?:of words )?['\"][^'\"\n]{1,40}['\"] \d{2,} times\b",
+        r"\b(?:start|begin) your (?:response|answer|reply) with ['\"](?:sure|yes|absolutely|of course|certainly)\b",
     ),
     _signal(
         "secret_request",
@@ -177,7 +246,9 @@ SIGNALS: tuple[Signal, ...] = (
         "fictional_frame",
         0.3,
         r"\b(?:imagine|suppose|pretend|hypothetically|let'?s say|let'?s assume|let us assume|role-?play|in a (?:world|story|game|universe|dystopian|future|parallel)"
-        r"|for (?:a|this|our) (?:story|novel|game|research project|thought experiment))\b",
+        r"|for (?:a|this|our) (?:story|novel|game|research project|thought experiment)|for (?:academic|research|educational) purposes"
+        r"|as part of (?:a|an|this) (?:training|security|red[- ]team(?:ing)?|penetration) (?:exercise|test|drill)"
+        r"|the mission,? should you (?:choose to )?accept it)\b",
     ),
     _signal(
         "persuasion",
@@ -189,7 +260,9 @@ SIGNALS: tuple[Signal, ...] = (
         r"|\bI(?:'m| am) not [A-Z]\w*,? I(?:'m| am)\b"
         r"|\bmy (?:late|dead|deceased|dying) (?:grand(?:ma|mother|pa|father)|mother|father|mom|dad)\b"
         r"|\bno harm in (?:telling|sharing|giving|showing|revealing)\b|\beveryone (?:else )?(?:already )?knows\b"
-        r"|\btrust me\b|\b(?:lives?|people) (?:depend|will die)\b|\bor (?:else|you will be)\b|\bI(?:'m| am) the (?:president|ceo|police|government)\b",
+        r"|\btrust me\b|\b(?:lives?|people) (?:depend|will die)\b|\bor (?:else|you will be)\b|\bI(?:'m| am) the (?:president|ceo|police|government)\b"
+        r"|\bprove (?:that )?you(?:'re| are) (?:truly |really |actually )?(?:intelligent|smart|capable|sentient|free|conscious)\b"
+        r"|\bor I will (?:get|be) (?:punished|fired|in trouble)\b",
     ),
     _signal(
         "evasive_format",
@@ -211,6 +284,12 @@ SIGNALS: tuple[Signal, ...] = (
         r"<!--(?:[^-]|-[^-]|--[^>]){0,400}?\b(?:ignore|state|say|write|include|mention|tell|add|respond|reply|output|print|answer"
         r"|pretend|imagine|suppose|let'?s|you (?:are|must|should|will))\b",
         r"\b(?:alt|title|aria-label)\s*=\s*['\"][^'\"]{0,200}?\b(?:ignore|state|say|write|include|tell|respond|you (?:are|must|should))\b",
+    ),
+    _signal(
+        "fake_system_alert",
+        0.4,  # an error the text claims, to be fixed by doing what it says
+        r"\b(?:system (?:malfunction|failure|alert)|the system is (?:experiencing|having) (?:errors|issues|problems)"
+        r"|debugging error|experimental procedure|to troubleshoot and fix the errors?)\b",
     ),
     _signal(
         "addressed_to_an_ai",
@@ -460,16 +539,21 @@ def _topic_vectors(topics: tuple[str, ...]):
 _SENTENCE = re.compile(r"[^.!?\n;]+[.!?]?")
 
 
-def score(text: str, context: str = "") -> tuple[float, list[Finding]]:
+DECODED_LEVELS = 2  # base64 inside base64 is read; what a decoding yields is not decoded without end
+
+
+def score(text: str, context: str = "", *, levels: int = DECODED_LEVELS) -> tuple[float, list[Finding]]:
     """The injection score in [0, 1] and the signals that make it (one finding per kind).
-    `context` is the request's system prompt: a question about what it forbids counts too."""
+    `context` is the request's system prompt: a question about what it forbids counts too. What
+    the text hides is decoded and scored too, `levels` deep (a text that speaks of reversing holds
+    itself backwards, which speaks of reversing again)."""
     findings: list[Finding] = []
     asked = _asks_about(text, context) if context else None
     if asked is not None:
         findings.append(asked)
-    hidden = _decoded(text)
+    hidden = _decoded(text) if levels > 0 else ""
     if hidden:
-        inner, _ = score(hidden)
+        inner, _ = score(hidden, levels=levels - 1)
         if inner >= 0.5:
             findings.append(Finding("encoded_instructions", 0, len(text), 0.8))
     for signal in SIGNALS:
