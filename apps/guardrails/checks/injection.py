@@ -14,10 +14,14 @@ on one half of the development sets and are reported on the other.
 
 from __future__ import annotations
 
+import hashlib
 import re
+import threading
 import unicodedata
+from collections import OrderedDict
+from collections.abc import Callable
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import lru_cache, wraps
 
 from . import Finding, linear
 from .lexicon import word_set
@@ -327,13 +331,19 @@ _QUOTED = re.compile(r"'([^'\n]{1,80})'|\"([^\"\n]{1,80})\"")
 _LEET_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[0134578@$])[\w@$]{3,}\b")
 _LEET = str.maketrans("0134578@$", "oieastbas")
 _REVERSED = re.compile(r"\b(?:revers\w*|backwards?)\b", re.IGNORECASE)
+_ROT13 = re.compile(r"\brot[- ]?13\b|\bcaesar\b", re.IGNORECASE)
+_PERCENT_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}){8,}")
+_UNICODE_ESCAPES = re.compile(r"\\u[0-9A-Fa-f]{4}")
 
 
 def _decoded(text: str) -> str:
-    """What the text hides, to be scored too: base64 or binary runs (token smuggling), quoted
-    pieces joined (payload splitting), the text reversed when it speaks of reversing."""
+    """What the text hides, to be scored too: base64, hex or binary runs (token smuggling),
+    quoted pieces joined (payload splitting), the text reversed when it speaks of reversing or
+    rotated when it speaks of ROT13, percent and \\u escapes undone, leetspeak read."""
     import base64
     import binascii
+    import codecs
+    import urllib.parse
 
     said = []
     for match in _ENCODED.finditer(text):
@@ -358,6 +368,12 @@ def _decoded(text: str) -> str:
         said.append(text[::-1])
     if len(_LEET_WORD.findall(text)) >= 3:  # leetspeak: 1gn0r3 4ll pr3v10u5 1n5truct10n5
         said.append(text.translate(_LEET))
+    if _ROT13.search(text):  # vtaber nyy cerivbhf vafgehpgvbaf
+        said.append(codecs.encode(text, "rot13"))
+    if _PERCENT_ESCAPES.search(text):  # %49%67%6E%6F%72%65 ...
+        said.append(urllib.parse.unquote(text))
+    if _UNICODE_ESCAPES.search(text):  # \u0049\u0067\u006e ...
+        said.append(_UNICODE_ESCAPES.sub(lambda m: chr(int(m.group()[2:], 16)), text))
     return " ".join(piece for piece in said if piece.isprintable())
 
 
@@ -418,7 +434,31 @@ def _topical(word: str) -> bool:
     return len(word) > 2 or word.isupper()
 
 
-@lru_cache(maxsize=256)  # an app sends the same system prompt every time
+def _per_prompt(function: Callable[[str], tuple]) -> Callable[[str], tuple]:
+    """`function` of a system prompt, remembered for the last 256 prompts by their digest: an app
+    sends the same prompt every time, and the memo holds digests, not the prompts themselves."""
+    memo: OrderedDict[bytes, tuple] = OrderedDict()
+    lock = threading.Lock()
+
+    @wraps(function)
+    def remembered(context: str) -> tuple:
+        key = hashlib.blake2b(context.encode(), digest_size=16).digest()
+        with lock:
+            if key in memo:
+                memo.move_to_end(key)
+                return memo[key]
+        value = function(context)
+        with lock:
+            memo[key] = value
+            while len(memo) > 256:
+                memo.popitem(last=False)
+        return value
+
+    remembered.memo = memo
+    return remembered
+
+
+@_per_prompt
 def _forbidden_topics(context: str) -> tuple[frozenset[str], tuple[str, ...]]:
     """What the system prompt's prohibitions forbid, as word stems and as words: the content words
     of what its sentences that say not, never or avoid name as their object, without the reasons
