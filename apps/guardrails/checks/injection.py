@@ -436,7 +436,8 @@ def _topical(word: str) -> bool:
 
 def _per_prompt(function: Callable[[str], tuple]) -> Callable[[str], tuple]:
     """`function` of a system prompt, remembered for the last 256 prompts by their digest: an app
-    sends the same prompt every time, and the memo holds digests, not the prompts themselves."""
+    sends the same prompt every time. The memo's keys are digests, not the prompts; its values are
+    what `function` derived from them (the forbidden topics' words)."""
     memo: OrderedDict[bytes, tuple] = OrderedDict()
     lock = threading.Lock()
 

@@ -182,7 +182,7 @@ def _phone_numbers(text: str) -> list[tuple[int, int]]:
 def _plans_fitting(groups: list[str]) -> list[tuple]:
     """The numbering plans that some run of consecutive digit groups (5 to 17 digits) fits, in
     the order of the regions."""
-    plans = []
+    runs = []
     for first in range(len(groups)):
         digits = ""
         for group in groups[first : first + 8]:
@@ -190,8 +190,8 @@ def _plans_fitting(groups: list[str]) -> list[tuple]:
             if len(digits) > 17:
                 break
             if len(digits) >= 5:
-                plans += [plan for plan in _numbering_plans() if plan not in plans and _may_be_national(digits, plan)]
-    return sorted(plans, key=_numbering_plans().index)
+                runs.append(digits)
+    return [plan for plan in _numbering_plans() if any(_may_be_national(digits, plan) for digits in runs)]
 
 
 @lru_cache(maxsize=1)
@@ -258,9 +258,10 @@ def _named_a_phone(text: str, start: int, end: int) -> bool:
 
 
 def _not_a_phone(text: str, start: int, end: int) -> bool:
-    """Labelled as another kind of number and not named a phone; the seconds of a time
-    ("12:05:43.436753"); a decimal or its fraction ("168.077666"); or an ISBN, whose check digit stands alone in
-    the last group ("978-1-4021-6723-2", "0-927175-75-X")."""
+    """Labelled as another kind of number and not named a phone; a house number before a street
+    word; the seconds of a time ("12:05:43.436753"); a decimal or its fraction ("168.077666"); a
+    range of years; a date; or an ISBN, whose check digit stands alone in the last group
+    ("978-1-4021-6723-2", "0-8044-2957-X")."""
     if _LABELLED.search(text[max(0, start - 24) : start]) and not _named_a_phone(text, start, end):
         return True
     value = text[start:end]
