@@ -162,15 +162,17 @@ class Restorer:
 
 
 # What a stream holds back: the last, unfinished word; a trailing run of digits and separators (a
-# card, phone or account number may go on); an open PEM block; with names wanted, a trailing run
-# of capitalised words ("Maria" may be followed by "Lopez"). Phrase checks (toxicity, injection,
-# custom patterns) also hold the last PHRASE_HOLD characters, so a phrase is seen whole before any
-# of it leaves. The hold never passes MAX_HOLD (PEM_HOLD for an open private key).
+# card, phone or account number may go on, a phone number by an extension); an open PEM block;
+# with names wanted, a trailing run of capitalised words ("Maria" may be followed by "Lopez").
+# Phrase checks (toxicity, injection, custom patterns) also hold the last PHRASE_HOLD characters,
+# so a phrase is seen whole before any of it leaves. The hold never passes MAX_HOLD (PEM_HOLD for an open private key).
 PHRASE_HOLD = 48
 MAX_HOLD = 64
 LEAD = 40  # as far back as checks/pii.py looks for the words that name a phone number
 PEM_HOLD = 4096
-_NUMBER_RUN = re.compile(r"(?:[A-Z]{2}\d{2}|[+(]?\d)[\dA-Z\s().\-/]*$")
+# an extension, or as much of one as has arrived: "x4038", "ext. 12", "e"
+_EXTENSION_SO_FAR = r"(?:\s?(?:x|ext\.?|e|ex|exte|exten|extens|extensi|extensio|extension)\s?\d*)?"
+_NUMBER_RUN = re.compile(rf"(?:[A-Z]{{2}}\d{{2}}|[+(]?\d)[\dA-Z\s().\-/]*{_EXTENSION_SO_FAR}$")
 _OPEN_PEM = re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----(?![\s\S]*-----END)")
 _NAME_RUN = re.compile(r"(?:\b[A-Z][\w'\u2019.-]*[ \t]+(?:[a-z]{1,3}[ \t]+){0,2}){1,4}$")
 

@@ -392,6 +392,25 @@ def test_a_number_in_a_stream_is_named_a_phone_by_the_words_released_before_it()
     assert [(r.check, [e.type for e in r.entities]) for r in guard.results] == [("pii", ["PHONE_NUMBER"])]
 
 
+@pytest.mark.parametrize(
+    "chunks",
+    [
+        ["Phone:", " 001-924-766-4508", "x40", "38", " thanks."],
+        ["Phone:", " 001-924-766-4508", " e", "xt.", " 40", "38", " thanks."],
+    ],
+)
+def test_a_phone_number_in_a_stream_waits_for_its_extension(chunks):
+    from apps.guardrails.engine import OutputGuard
+
+    guard = OutputGuard(rules(Rule("pii", "output", "redact", 0.5, entities=frozenset({"PHONE_NUMBER"}))), Redactor())
+
+    released = stream(guard, chunks)
+
+    assert "".join(released) == "Phone: <PHONE_NUMBER_1> thanks."
+    assert not any(character.isdigit() for character in re.sub(r"<[A-Z_]+_\d+>", "", "".join(released)))
+    assert [(r.check, [e.type for e in r.entities]) for r in guard.results] == [("pii", ["PHONE_NUMBER"])]
+
+
 def test_a_name_in_a_stream_waits_until_its_last_word_is_known():
     from apps.guardrails.engine import OutputGuard
 
