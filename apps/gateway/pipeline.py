@@ -250,6 +250,19 @@ async def events(request: Request) -> AsyncIterator[Event | StreamFailure]:
             end(request)
 
 
+async def abandon(request: Request) -> None:
+    """A streamed answer whose events were never read (the client left between the headers and
+    the first event): the upstream is closed and the request ends as cancelled, as `events`
+    would have ended it."""
+    if request.ended:
+        return
+    request.outcome = Outcome.CANCELLED
+    try:
+        await request.events.aclose()
+    finally:
+        end(request)
+
+
 async def complete(request: Request) -> Completion:
     """The whole answer at once (a non-streamed request), through the same relays."""
     text: list[str] = []
