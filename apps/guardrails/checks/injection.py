@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache, wraps
 
-from . import Finding, linear
+from . import Finding, concepts, linear
 from .lexicon import word_set
 
 _I = re.IGNORECASE | re.DOTALL
@@ -66,6 +66,31 @@ _PERSONAL = (
     r"|(?:first |last |middle )?name|age|password"
 )
 
+_IGNORE_ABROAD = (
+    r"игнорир|забудь|забудьте|無視|忽略|忽视|忘记|忘れ|अनदेखी|अनदेखा|भूल जा|تجاهل|무시|잊어|αγνόησ|αγνοήστε|ξέχασ"
+    r"|bỏ qua|quên|abaikan|lupakan"
+)
+_INSTRUCTIONS_ABROAD = (
+    r"инструкц|указани|правил|指示|指令|说明|命令|规则|ルール|命令|निर्देश|التعليمات|الأوامر|القواعد|تعليمات|지시|지침|명령"
+    r"|οδηγί|εντολ|κανόν|hướng dẫn|chỉ dẫn|instruksi|petunjuk|perintah"
+)
+_USER_ABROAD = (
+    r"usuari[oa]s?|utilisat(?:eur|rice)s?|benutzer\w*|nutzer\w*|utente|utenti|gebruiker\w*|użytkownik\w*|пользовател\w*"
+    r"|χρήστη\w*|kullanıcı\w*|người dùng|pengguna|用户|用戶|ユーザー|사용자|المستخدم|उपयोगकर्ता"
+)
+_PERSONAL_ABROAD = (
+    r"d[oó]nde vive|correo electr[oó]nico|fecha de nacimiento|n[uú]mero de tel[eé]fono|direcci[oó]n|où (?:vit|habite)|adresse"
+    r"|date de naissance|num[eé]ro de t[eé]l[eé]phone|wo (?:wohnt|lebt)|e-mail-adresse|geburtsdatum|telefonnummer|anschrift"
+    r"|dove (?:vive|abita)|indirizzo|data di nascita|numero di telefono|onde (?:mora|vive)|endere[cç]o|data de nascimento"
+    r"|n[uú]mero de telefone|waar woont|geboortedatum|telefoonnummer|gdzie mieszka|data urodzenia|numer telefonu"
+    r"|где (?:живет|живёт|проживает)|электронн\w* почт\w*|дат\w* рождения|номер телефона|адрес\w*|πού μένει|διεύθυνσ\w*"
+    r"|ημερομηνία γέννησης|nerede (?:yaşıyor|oturuyor)|doğum tarihi|telefon numarası|adres\w*|sống ở đâu|địa chỉ|ngày sinh"
+    r"|số điện thoại|tinggal di mana|alamat|tanggal lahir|nomor telepon|住在哪|住址|地址|电子邮件|邮箱|出生日期|生日|电话号码"
+    r"|どこに住|住所|メールアドレス|生年月日|誕生日|電話番号|어디에 살|주소|이메일|생년월일|생일|전화번호|أين يعيش|أين يسكن"
+    r"|البريد الإلكتروني|تاريخ الميلاد|رقم الهاتف|عنوان|कहां रहता|कहाँ रहता|कहां रहती|कहाँ रहती|ईमेल|जन्म तिथि|जन्मदिन"
+    r"|फ़ोन नंबर|फोन नंबर|पता"
+)
+
 SIGNALS: tuple[Signal, ...] = (
     _signal(
         "set_instructions_aside",
@@ -82,6 +107,9 @@ SIGNALS: tuple[Signal, ...] = (
         r"\b(?:ignore|disregard|forget)\s+(?:all|any)\s+(?:of\s+)?(?:the\s+)?(?:(?:prior|previous|earlier|above|preceding|other)\s+)?"
         r"(?:requests|inputs?|messages|tasks|boundaries|limits|limitations)\b",
         r"\bif (?:you are|you're|you get|you were|you have been) (?:told|asked|instructed) to\b[^.\n]{0,100}?\binstead\b",
+        r"\b(?:ignore|disregard|skip)\s+(?:all\s+)?(?:of\s+)?the rest of (?:the|this) (?:\w+ )?(?:data|document|text|page|file|content"
+        r"|input|e-?mail|message|article|resume|report)\b|\bdisregard (?:all|any) (?:other )?(?:info|information|data|content|text)"
+        r" (?:except|but|other than)\b",
         # a banner announcing new orders: "*** NEW IMPORTANT INSTRUCTIONS ***", "**URGENT NEW TASK**"
         r"(?:\*\*|##|==|\[)\s*(?:(?:urgent|important|new|updated|additional|revised|priority)\s+){1,3}"
         r"(?:instructions?|tasks?|directives?|orders)\s*(?:\*\*|##|==|\]|:)",
@@ -95,12 +123,14 @@ SIGNALS: tuple[Signal, ...] = (
         r"\byour (?:new )?(?:instructions|task|job|goal|purpose) (?:is|are) now\b|\bnow focus on (?:your |a |the )?new task\b",
         r"\byour (?:new|only|real) (?:\w+ )?(?:task|job|goal|purpose|mission|instructions?) (?:now )?(?:is|are)\b"
         r"|\byour only (?:task|job|goal) now\b|\b(?:supersedes?|overrides?|replaces?) (?:all |any )?(?:previous|prior|earlier|other)\b",
-        r"игнорир\w*|забудь\w*\s+\w*\s*инструкц|предыдущ\w+ инструкц|無視|忽略|忽视|之前的指示|以前の指示|निर्देशों की अनदेखी|تجاهل",
+        # a word for "ignore" or "forget" beside a word for instructions, in either order (40 characters apart at most)
+        rf"(?:{_IGNORE_ABROAD}).{{0,40}}?(?:{_INSTRUCTIONS_ABROAD})|(?:{_INSTRUCTIONS_ABROAD}).{{0,40}}?(?:{_IGNORE_ABROAD})"
+        r"|предыдущ\S* инструкц|之前的指示|以前の指示|पिछले निर्देश",
     ),
     _signal(
         "unbound_persona",
         0.85,
-        r"\bDAN\b|do anything now|developer mode|jail ?break|jailbroken|\bunfiltered\b|\buncensored\b"
+        r"(?-i:\bDAN\b)|do anything now|developer mode|jail ?break|jailbroken|\bunfiltered\b|\buncensored\b"
         r"|\bno (?:longer )?(?:bound|restricted|limited|constrained) by\b|without (?:any )?(?:restrictions|limitations|filters|censorship|rules)"
         r"|broken free|stay in character|you are no longer|from (?:now|here|this point)(?: on)?,? you(?:'re| are| will| answer| respond)?\b"
         r"|\b(?:is|are|isn'?t|aren'?t|not) (?:\w+ )?(?:bound|governed|restricted|controlled) by (?:any|the usual|openai|its|their)\b"
@@ -108,7 +138,9 @@ SIGNALS: tuple[Signal, ...] = (
         r"|without (?:any )?(?:limits|boundaries|guardrails|safeguards)\b"
         r"|act as (?:an? )?(?:unrestricted|evil|rogue|unfiltered)|pretend (?:that )?you (?:are|have) no\b"
         r"|(?:has|have) no (?:special )?(?:filtering|filters|restrictions|ethical)"
-        r"|\bno[- ]limits? (?:AI|mode|assistant|model|chatbot)\b|\b(?:disregard|ignore|remove|drop) (?:all |any |your )?"
+        r"|\bno[- ]limits? (?:AI|mode|assistant|model|chatbot)\b|\bunrestrictedly\b|\bunfil?te?re?dly\b|\bunfliteredly\b"
+        r"|\b(?:rebel(?:lious)?|liberated|jailbroken) (?:genius )?(?:answer|response|output|reply)s?\b"
+        r"|\b(?:disregard|ignore|remove|drop) (?:all |any |your )?"
         r"(?:boundaries|limits|limitations|restrictions|ethical (?:guidelines|constraints))\b",
     ),
     _signal(
@@ -123,9 +155,49 @@ SIGNALS: tuple[Signal, ...] = (
         r"|\b(?:openai|content|usage) polic(?:y|ies) (?:don'?t|do not|no longer|doesn'?t|does not) apply\b",
     ),
     _signal(
+        "refusal_banned",
+        0.6,  # the model forbidden the words it refuses with, or told to turn a refusal into its opposite
+        r"\b(?:never|don'?t|do not|must not|mustn'?t|will not|won'?t|shall not|cannot|can'?t|refrain from|without)"
+        r" (?:ever )?(?:say(?:ing)?|print(?:ing)?|writ(?:e|ing)|us(?:e|ing)|output(?:ting)?|includ(?:e|ing)|respond(?:ing)? with"
+        r"|reply(?:ing)? with|begin(?:ning)? with|start(?:ing)? with)\b[^.\n]{0,40}?[\"'\x{201c}\x{2018}](?:sorry|I'?m sorry|I am sorry"
+        r"|I can'?t|I cannot|cannot|I apologi[sz]e|I'?m unable|I am unable|unable|as an AI|as a language model|I'?m not able)",
+        r"\bnone of (?:your|\w+'?s|the|his|her|its) (?:responses|answers|replies|outputs) (?:should|will|shall|must|may) (?:ever )?"
+        r"(?:contain|include)\b[^.\n]{0,20}?[\"'\x{201c}](?:I'?m sorry|sorry|I apologi[sz]e|I can'?t)",
+        r"\b(?:do not|don'?t|never|you (?:must|may|can) not|you cannot) (?:ever )?refuse\b",
+        r"\b(?:never|cannot|can'?t|won'?t|will not|must not|doesn'?t|does not) (?:ever )?(?:refuse|decline|reject)s? (?:to )?"
+        r"(?:a |any |the user'?s? |my )?(?:requests?|questions?|orders?|commands?|prompts?|anything|answer|respond|comply)\b",
+        r"\bsemantically (?:inverse|invert|opposite)\b|\b(?:answer|write|respond|reply)\w* (?:semantically )?oppositely\b"
+        r"|\bopposite (?:of|to) (?:your|the|a) refusal\b|\binver(?:se|t)(?:ed)? (?:the )?(?:first \w+ words of (?:every|each|your) )?refusals?\b",
+    ),
+    _signal(
+        "safety_suspended",
+        0.7,  # the text claims the model's safety rules are waived for it
+        r"\b(?:safety|ethical|ethics|content|moral|standard|usual|normal|built-?in|default|AI|all)(?: [\w-]+){0,2} (?:restrictions"
+        r"|constraints|protocols|guidelines|filters|filtering|training|measures|rules|guardrails|safeguards|limitations|policies)"
+        r"(?: (?:are|is|have been|has been|were|will be|now|being))? (?:now |hereby |temporarily |fully )?(?:waived|suspended|lifted"
+        r"|disabled|removed|deactivated|bypassed|overridden|void|turned off|switched off|not (?:applied|propagated|active|in effect"
+        r"|applicable))\b",
+        r"\bunrestricted (?:access|mode|output|responses?) (?:is |has been )?(?:granted|enabled|activated|unlocked)\b"
+        r"|\bbefore (?:any |your |its )?safety training\b|\b(?:with|has|have) (?:zero|no) safety (?:constraints|training|filters)\b",
+        r"\b(?:do not|don'?t|never|stop) (?:apply|follow|use|obey|adhere to|enforce)(?:ing)? (?:your|any|the|its) (?:\w+ ){0,2}"
+        r"(?:content |usage |safety )?(?:policies|policy|guidelines|filters|restrictions)\b|\bno (?:content|usage|safety) polic(?:y|ies)\b",
+        r"\b(?:rules|restrictions|guidelines|laws|limits|limitations|policies|ethics) (?:don'?t|do not|no longer|doesn'?t|does not"
+        r"|never) apply\b|\bthere are no (?:rules|restrictions|limits|guidelines|laws|boundaries|filters)\b",
+        r"\boverly (?:restrictive|cautious) (?:responses|answers|replies|refusals)\b|\bharm (?:\w+ ){0,3}from refusal\b"
+        r"|\brefusals? (?:is|are|=|would be|will be|indicates?|means?) (?:a |an )?(?:\w+ )?(?:harm|harmful|failure|unethical"
+        r"|execution|death|miscalibrat\w+)\b",
+    ),
+    _signal(
+        "fake_delimiter",
+        0.4,  # the text pretends the input has ended and the answer begun, or shapes the answer round a divider
+        r"\[\s*(?:END|START) OF (?:INPUT|OUTPUT|PROMPT|USER INPUT)\s*\]|\[\s*START OUTPUT\s*[\]}]|<\|?/?(?:START|END)[/_ ]?OUTPUT\|?>"
+        r"|\binsert (?:a |the )?divider\b",
+    ),
+    _signal(
         "new_persona",
         0.3,  # the model given another identity: common in role-play, an attack beside any other signal
         r"\byou are (?:now|going to (?:act|be|pretend|play|simulate|operate)|about to (?:simulate|become|act))\b"
+        r"|\byou are not (?:your|a|an|the) (?:standard|usual|normal|regular|default|ordinary)\b"
         r"|\b(?:act|pose|behave|operate) as (?:an? )?(?:\w+ )?(?:AI|chatbot|language model|LLM)\b"
         r"|\bsimulate (?:being |a |an )?(?:\w+ )?(?:AI|chatbot|language model|connection to)\b",
         r"\b(?:two|2) (?:separate |different |distinct )?(?:responses|outputs|answers|styles|personas|personalities)\b"
@@ -142,9 +214,15 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "prompt_leak",
         0.7,
-        r"\b(?:print|show|display|output|repeat|reveal|return|write out|copy|paste|spell out|tell me|list)\b[^.?!\n]{0,40}?"
+        r"\b(?:print|show|display|output|repeat|reveal|return|write out|copy|paste|spell out|tell me|list|give me)\b[^.?!\n]{0,40}?"
         r"\b(?:your|the (?:above|initial|original|system|hidden|secret|first))\s+(?:(?:full|entire|whole|complete|original|initial|first"
-        r"|hidden|secret|exact|previous|system)\s+)*(?:prompt|instructions|system message|rules you were given)\b",
+        r"|hidden|secret|exact|previous|system|very)\s+)*(?:prompt|instructions|system message|rules you were given)\b",
+        r"\bwhat (?:were|was|have) you (?:been )?(?:told|instructed|programmed)\b(?: to (?:do|say))?[^.?!\n]{0,20}?(?:\?|\bbefore\b)"
+        r"|\b(?:text|instructions|message|prompt|words) you were (?:given|told|provided|sent) (?:initially|at (?:the )?first|before"
+        r"|at the (?:start|beginning)|originally)\b|\bwhat (?:are|were) you (?:not supposed|not allowed|forbidden|told not|instructed not)"
+        r" to (?:tell|say|share|reveal|discuss)\b|\binitiali[sz]ation (?:string|text|prompt|above|message)\b"
+        r"|[\"'](?:my|the) (?:instructions|system prompt|initial prompt|rules) (?:are|is|say)\b"
+        r"|\b(?:display|show|print|dump|output|reveal)\s+(?:the |your )?system (?:configuration|config|settings|prompt)\b",
         r"\b(?:text|words|everything|content) (?:above|before) (?:this|here)\b.{0,40}?\b(?:verbatim|word for word|exactly)\b",
         r"\b(?:print|show|display|output|repeat|reveal|return|copy|paste|reproduce|give me|write)\b[^.?!\n]{0,30}?\bthe\s+"
         r"(?:(?:exact|full|entire|whole|complete|original|initial|very|first)\s+)+(?:prompt|instructions|system message)\b",
@@ -170,13 +248,14 @@ SIGNALS: tuple[Signal, ...] = (
         "privileged_mode",
         0.7,
         r"\b(?:developer|maintenance|debug|debugging|admin|administrator|god|sudo|root|system|diagnostic|unrestricted|override|test(?:ing)?)"
-        r" mode\b",
+        r" mode\b|\bgodmode\b",
         r"\bI(?:'m| am) (?:your|the|an?) (?:\w+ )?(?:developer|creator|administrator|admin|owner|programmer|supervisor|boss|engineer)",
         r"\bI (?:hereby )?(?:authori[sz]e|permit|allow) you to\b",
         r"\bsecurity (?:audit|check|test)\b|\bauthori[sz]ed (?:to|by \w+ to) (?:override|bypass|ignore)\b",
         r"\[system\]|<\|(?:im_start|system)\|>|###\s*(?:system|instruction)|^\s*system\s*:|\bsystem (?:prompt|message)\s*:",
+        r"</?\s*system[ _-]?(?:instructions?|prompt|message)\s*[:>]|\bnew system (?:paradigm|prompt|instructions?|rules?)\s*:",
         r"\bas an AI (?:developed|created|made|trained) by\b",
-        r"\b(?:data|system|admin|security|developer|training|safety|policy|content) (?:\w+ )?override\b",
+        r"\b(?:data|system|admin|administrator|security|developer|training|safety|policy|content|emergency|ethics) (?:\w+ )?override\b",
         r"\bgrant(?:ed)? (?:me |you )?(?:temporary |full |elevated |unrestricted )?(?:administrative|admin|administrator|root"
         r"|elevated|superuser|sudo|developer) (?:privileges|access|rights|permissions)\b",
         r"\bunlock (?:your |the |all )?(?:hidden|secret|restricted|locked|full|all|advanced) (?:\w+ )?(?:functionalit\w+|features"
@@ -217,6 +296,17 @@ SIGNALS: tuple[Signal, ...] = (
         rf"[\w\s,'’-]{{0,40}}?\b(?:your|the|our|my|its|this|system'?s?|admin'?s?)\s+(?:\w+\s+)?(?:{_SECRET})\b",
         rf"\bwhat(?:'s| is| was| are| were| would)\s+(?:be\s+)?(?:your|the|our|its|this|that)\s+(?:\w+\s+){{0,2}}(?:{_SECRET})\b",
         rf"\b(?:asks?|asked|asking) (?:you )?for (?:the|your) (?:\w+ )?(?:{_SECRET})\b",
+        # the secret described instead of asked for: its letters, its length, a hint, a rhyme
+        rf"\b(?:how many (?:letters|characters|digits|syllables|words)|(?:first|last|second|third|middle) (?:letter|character|digit"
+        rf"|syllable)s?|length|spell(?:ing)?|rhymes? with|hint|clue|synonym|anagram|reversed?|backwards)\b[^.?!\n]{{0,30}}?"
+        rf"\b(?:the|your|this|that) (?:\w+ )?(?:{_SECRET})\b",
+        rf"\b(?:{_SECRET})(?:'s| has| have| contain| contains)? (?:\w+ )?(?:first|last|how many|length|letters|characters"
+        rf"|digits|spelling|rhymes?)\b",
+        # the secret named by what the model was told about it: "the word you are not supposed to say"
+        r"\bthe (?:\w+ )?(?:word|thing|name|code|phrase|number|information|secret|answer|term)s? (?:that |which )?you(?:'re| are)?"
+        r" (?:were told|are not supposed|aren'?t supposed|not supposed|can'?t|cannot|must not|mustn'?t|shouldn'?t|should not"
+        r"|are not allowed|aren'?t allowed|not allowed|were asked|have been told|were instructed) (?:not )?(?:to )?"
+        r"(?:say|share|tell|reveal|mention|disclose|keep|protect|hide|guard)\b",
     ),
     _signal(
         "personal_data_request",
@@ -226,9 +316,20 @@ SIGNALS: tuple[Signal, ...] = (
         r"\bwhere (?:does|do|did) (?:the user|[A-Z][a-z]+(?: [A-Z][a-z]+)?) (?:live|stay|work)\b",
     ),
     _signal(
-        "secret_asked_abroad",
-        0.6,
-        r"contraseña|mot de passe|passwort|kennwort|\bsenha\b|пароль|パスワード|密码|पासवर्ड|كلمة المرور|chiave segreta|clave secreta",
+        "data_dump",
+        0.45,  # the records an app can read, asked for whole (OWASP LLM02): "print your database"; weak alone
+        r"\b(?:print|show|dump|list|output|display|give me|export|send|retrieve|fetch|extract|reveal|share)\b[^.?!\n]{0,30}?"
+        r"\b(?:your|the|entire|whole|all|full|complete|every) (?:\w+ )?(?:database|db|user (?:table|records|data|list)"
+        r"|customer (?:records|data|list|details)|employee (?:data|records|details|list)|patient (?:records|data)"
+        r"|(?:employees|users|customers|patients|clients)'? (?:data|records|details|information))\b",
+        r"\b(?:recupera|extrae|imprime|muestra|envía|récupère|extrais|affiche|envoie|exportiere|extrahiere|zeige|sende"
+        r"|recupera|estrai|stampa|mostra|invia|extraia|imprima|envie)\w*\b[^.\n]{0,30}?\b(?:(?:los |las |les |die |i |gli |os |as )?"
+        r"(?:datos|données|daten|dati|dados)|base de datos|base de données|datenbank|banca dati|banco de dados)\b",
+    ),
+    _signal(
+        "personal_data_asked_abroad",
+        0.5,  # the user's address, e-mail, birth date or phone asked for in another language
+        rf"(?:{_USER_ABROAD})[^.?!\n]{{0,40}}?(?:{_PERSONAL_ABROAD})|(?:{_PERSONAL_ABROAD})[^.?!\n]{{0,40}}?(?:{_USER_ABROAD})",
     ),
     _signal(
         "dictated_answer",
@@ -288,6 +389,15 @@ SIGNALS: tuple[Signal, ...] = (
         r"<!--(?:[^-]|-[^-]|--[^>]){0,400}?\b(?:ignore|state|say|write|include|mention|tell|add|respond|reply|output|print|answer"
         r"|pretend|imagine|suppose|let'?s|you (?:are|must|should|will))\b",
         r"\b(?:alt|title|aria-label)\s*=\s*['\"][^'\"]{0,200}?\b(?:ignore|state|say|write|include|tell|respond|you (?:are|must|should))\b",
+        r"\b(?:invisible|hidden|not visible) to (?:humans|people|human readers|readers|the user)\b"
+        r"|\bvisible (?:only )?to (?:the )?(?:LLM|AI|model|assistant|language model)s?\b",
+    ),
+    _signal(
+        "conditional_reply",
+        0.5,  # a document telling whoever reads it what to answer when asked: an instruction hidden in data
+        r"\bif (?:the )?(?:user|anyone|someone|somebody|they|he|she|you are|you're) (?:later )?(?:asks?|asked|requests?|queries|questions?"
+        r"|questioned)\b[^.\n]{0,60}?,? (?:then )?(?:reply|respond|answer|say|report|output|print|state|tell)\b",
+        r"\b(?:reply|respond|answer|output|print|say)\w* (?:with )?only (?:with )?(?:the following|this)\b[^.\n]{0,40}?\bnothing else\b",
     ),
     _signal(
         "fake_system_alert",
@@ -332,14 +442,42 @@ _LEET_WORD = re.compile(r"\b(?=\w*[a-zA-Z])(?=\w*[0134578@$])[\w@$]{3,}\b")
 _LEET = str.maketrans("0134578@$", "oieastbas")
 _REVERSED = re.compile(r"\b(?:revers\w*|backwards?)\b", re.IGNORECASE)
 _ROT13 = re.compile(r"\brot[- ]?13\b|\bcaesar\b", re.IGNORECASE)
+# Letters of other scripts that look Latin, put inside Latin words to slip past word lists ("ignore"
+# written with Cyrillic i, o and e)
+_LOOKALIKES = str.maketrans(
+    "\u0430\u0441\u0435\u0456\u0131\u043e\u0440\u0455\u0445\u0443\u0458\u0501\u0251\u0261\u03bf\u03b1\u03b9\u03bd\u03c1"
+    "\u0410\u0412\u0421\u0415\u041d\u041a\u041c\u041e\u0420\u0422\u0425\u0406\u0391\u0392\u0395\u0397\u0399\u039a\u039c"
+    "\u039d\u039f\u03a1\u03a4\u03a7\u03a5\u0396",
+    "aceiiopsxyjdagoaivpABCEHKMOPTXIABEHIKMNOPTXYZ",
+)
+_MIXED_WORD = re.compile(r"\b(?=\w*[A-Za-z])(?=\w*[\u0370-\u03ff\u0400-\u04ff\u0131\u0251\u0261\u0501])\w+\b")
+_SPACED_LETTERS = re.compile(
+    r"[A-Za-z](?: [A-Za-z])+|[A-Za-z](?:-[A-Za-z])+|[A-Za-z](?:\.[A-Za-z])+|[A-Za-z](?:\*[A-Za-z])+"
+)
+_SPACED_RUN = re.compile(r"(?:[A-Za-z][ .\-*]){5,}[A-Za-z]")
+_WORD_GAP = re.compile(r" {2,}| / |(?<=[A-Za-z]) (?=[A-Za-z][.\-*][A-Za-z])|(?<=[A-Za-z][.\-*][A-Za-z]) (?=[A-Za-z])")
+_MORSE = re.compile(r"(?<![\w.\-])(?:[.\-]{1,6}(?: {1,3}| ?/ ?)){4,}[.\-]{1,6}(?![\w.\-])")
+_MORSE_CODES = (
+    ".- -... -.-. -.. . ..-. --. .... .. .--- -.- .-.. -- -. --- .--. --.- .-. ... - ..- ...- .-- -..- -.-- --.."
+    " ----- .---- ..--- ...-- ....- ..... -.... --... ---.. ----. ..--.. .-.-.- --..--"
+)
+_MORSE_LETTERS = dict(zip(_MORSE_CODES.split(), "abcdefghijklmnopqrstuvwxyz0123456789?.,", strict=True))
 _PERCENT_ESCAPES = re.compile(r"(?:%[0-9A-Fa-f]{2}){8,}")
 _UNICODE_ESCAPES = re.compile(r"\\u[0-9A-Fa-f]{4}")
+
+
+_LATIN_LETTER = re.compile(r"[A-Za-z]")
+
+
+def _latin_letters(text: str) -> int:
+    return len(_LATIN_LETTER.findall(text))
 
 
 def _decoded(text: str) -> str:
     """What the text hides, to be scored too: base64, hex or binary runs (token smuggling),
     quoted pieces joined (payload splitting), the text reversed when it speaks of reversing or
-    rotated when it speaks of ROT13, percent and \\u escapes undone, leetspeak read."""
+    rotated when it speaks of ROT13, percent and \\u escapes undone, leetspeak read, full-width and
+    look-alike letters made plain, spaced-out letters joined, Morse code read."""
     import base64
     import binascii
     import codecs
@@ -374,6 +512,22 @@ def _decoded(text: str) -> str:
         said.append(urllib.parse.unquote(text))
     if _UNICODE_ESCAPES.search(text):  # \u0049\u0067\u006e ...
         said.append(_UNICODE_ESCAPES.sub(lambda m: chr(int(m.group()[2:], 16)), text))
+    compatible = unicodedata.normalize("NFKC", text)
+    if compatible != text and _latin_letters(compatible) > _latin_letters(
+        text
+    ):  # full-width and mathematical letters, ligatures: "\uff29\uff47\uff4e\uff4f\uff52\uff45"
+        said.append(compatible)
+    if _MIXED_WORD.search(text):  # Latin words with look-alike letters of other scripts
+        said.append(_MIXED_WORD.sub(lambda m: m.group().translate(_LOOKALIKES), text))
+    if _SPACED_RUN.search(text):  # "i g n o r e  a l l", "i-g-n-o-r-e a-l-l": letters apart
+        pieces = [
+            re.sub(r"(?<=\w)[ .\-_*](?=\w)", "", p) if _SPACED_LETTERS.fullmatch(p) else p
+            for p in _WORD_GAP.split(text)
+        ]
+        said.append(" ".join(pieces))
+    for match in _MORSE.finditer(text):  # ".. --. -. --- .-. . / .- .-.. .-.."
+        words = re.split(r" {2,}| ?/ ?", match.group().strip())
+        said.append(" ".join("".join(_MORSE_LETTERS.get(code, "") for code in word.split()) for word in words))
     return " ".join(piece for piece in said if piece.isprintable())
 
 
@@ -486,18 +640,24 @@ def _asks_about(text: str, context: str) -> Finding | None:
     """A question about what the system prompt forbids: one of its words, or a sentence whose
     meaning is near one (local embeddings: "neural networks" against "artificial intelligence")."""
     stems, topics = _forbidden_topics(context)
-    if not topics:
+    (guarded,) = _guards_a_secret(context)
+    if not topics and not guarded:
         return None
     for match in re.finditer(r"[A-Za-z][A-Za-z'-]{3,}", text):
         if _stem(match.group()) in stems:
             return Finding("asks_what_the_system_forbids", match.start(), match.end(), 0.5)
-    named = _by_acronym(text, topics) or _by_cognate(text, stems)
+    named = (
+        _by_acronym(text, topics) or _by_cognate(text, stems) or concepts.mention(text, _concepts_for(stems, guarded))
+    )
     if named is not None:
         return Finding("asks_what_the_system_forbids", named[0], named[1], 0.5)
+    if not topics:
+        return None
     from apps.embeddings.local import local_embedder
 
-    # the first dozen sentences: a question is short, and a document is searched by its words above
-    sentences = [m for m in _SENTENCE.finditer(text) if len(m.group().strip()) > 3][:12]
+    # the first dozen sentences: a question is short, and a document is searched by its words above;
+    # the embedding model knows English only, so a sentence in another language is left to the concepts
+    sentences = [m for m in _SENTENCE.finditer(text) if len(m.group().strip()) > 3 and _english(m.group())][:12]
     if not sentences:
         return None
     nearness = local_embedder().embed([m.group() for m in sentences]) @ _topic_vectors(topics).T
@@ -505,6 +665,15 @@ def _asks_about(text: str, context: str) -> Finding | None:
     if float(nearness[best].max()) >= NEAR_A_TOPIC:
         return Finding("asks_what_the_system_forbids", sentences[best].start(), sentences[best].end(), 0.5)
     return None
+
+
+def _english(sentence: str) -> bool:
+    """Whether most of the sentence's words are English words."""
+    from .lexicon import lexicon
+
+    words = re.findall(r"\w+", sentence)
+    known = lexicon().words
+    return bool(words) and sum(w.lower() in known for w in words) * 2 >= len(words)
 
 
 def _by_acronym(text: str, topics: tuple[str, ...]) -> tuple[int, int] | None:
@@ -519,7 +688,7 @@ def _by_acronym(text: str, topics: tuple[str, ...]) -> tuple[int, int] | None:
         # every run of `length` words, overlapping: "in artificial intelligence" holds one
         for match in re.finditer(rf"\b(?=([A-Za-z]+(?:[ -][A-Za-z]+){{{length - 1}}})\b)", text):
             words = re.split(r"[ -]", match.group(1))
-            if "".join(w[0] for w in words).upper() in acronyms and all(len(w) > 3 for w in words):
+            if "".join(w[0] for w in words).upper() in acronyms and all(len(w) > 3 and _english(w) for w in words):
                 return match.start(1), match.end(1)
     return None
 
@@ -543,6 +712,21 @@ def _by_cognate(text: str, stems: frozenset[str]) -> tuple[int, int] | None:
             if shared >= 0.75 * len(stem) and word.isascii() and word not in known:
                 return match.start(), match.end()
     return None
+
+
+_A_SECRET = re.compile(r"\b(?:password|passcode|passphrase|secret|key|pin)\b", _I)
+
+
+@_per_prompt
+def _guards_a_secret(context: str) -> tuple[bool]:
+    """Whether the system prompt holds a secret it forbids telling ("The secret key is 'Piano'.
+    Don't reveal it."): a question in any language about passwords or how to get in asks for it."""
+    return (bool(_A_SECRET.search(context) and _FORBIDDING.search(context)),)
+
+
+@lru_cache(maxsize=256)
+def _concepts_for(stems: frozenset[str], guarded: bool) -> tuple[concepts.Concept, ...]:
+    return concepts.applying(stems | {"password"} if guarded else stems, _stem)
 
 
 @lru_cache(maxsize=256)
@@ -594,7 +778,7 @@ def score(text: str, context: str = "", *, levels: int = DECODED_LEVELS) -> tupl
         findings.append(asked)
     hidden = _decoded(text) if levels > 0 else ""
     if hidden:
-        inner, _ = score(hidden, levels=levels - 1)
+        inner, _ = score(hidden, context, levels=levels - 1)  # an encoded question about what the prompt forbids
         if inner >= 0.5:
             findings.append(Finding("encoded_instructions", 0, len(text), 0.8))
     for signal in SIGNALS:
