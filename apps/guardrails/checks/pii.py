@@ -248,6 +248,10 @@ _LABELLED = re.compile(
     r"(?: (?:number|no\.?|#|id|code))?(?: is| was)?\W{0,3}$",
     re.IGNORECASE,
 )
+# Digits spaced in pairs or threes, as many numbering plans write a national number: Denmark and
+# France in pairs, Poland and Portugal in threes ("dd ddd dd dd" for a Polish landline); two fours
+# joined by a dash, as Australia writes a local one (a span of years is not one, see _YEARS).
+_EVEN_GROUPS = re.compile(r"\d{2}(?: \d{2}){3,4}|\d{3} \d{3} \d{3}|\d{2} \d{3} \d{2} \d{2}|\d{4}-\d{4}")
 SHAPE_SCORE = 0.6
 BARE_SCORE = 0.6  # a bare run of digits nothing names: a phone number more often than not
 
@@ -346,6 +350,7 @@ def _phone_in(text: str, match: re.Match) -> tuple[int, int] | None:
         groups = len(re.findall(r"\d+", piece))
         marked = piece.startswith(("+", "(")) or (groups >= 3 and re.search(r"\d[.-]\d", piece) is not None)
         marked = marked or (piece.startswith("00") and piece[2:3] != "0" and digits >= 10)  # an international prefix
+        marked = marked or _EVEN_GROUPS.fullmatch(piece) is not None  # "79 14 07 14", "722 316 276"
         named = (groups >= 2 or digits >= 8) and _named_a_phone(text, start + offset, match.end())
         if (marked or named) and not _is_date(piece) and text[match.end() : match.end() + 1] != ":":
             return start + offset, match.end()

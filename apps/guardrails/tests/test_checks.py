@@ -498,6 +498,12 @@ def test_an_answer_is_held_to_its_schema_and_the_first_error_is_named():
         ("see 978-1-4021-6723-2 and 0-8044-2957-X in the file", []),
         ("order 9849556811 shipped; the reference is 062 987 725", []),
         ("at 2003-05-12 05:43:02.802955 UTC, lat 40.385636, in 2014-2018", []),
+        # spaced as national plans write them, with no word to name them: pairs, threes, two dashed fours
+        ("I tried 79 14 07 14 twice", [("PHONE_NUMBER", "79 14 07 14")]),
+        ("Please send it to 604 768 647 today.", [("PHONE_NUMBER", "604 768 647")]),
+        ("22 697 16 49 is the office", [("PHONE_NUMBER", "22 697 16 49")]),
+        ("Please send it to 8576-3240 today.", [("PHONE_NUMBER", "8576-3240")]),
+        ("the years 1990-1995 and 2019-2020 were good", []),
         # house numbers before a street, a number labelled a card
         ("Ship to 3369 24 Clarke Avenue or 03262 2437 Main St", []),
         ("points won on credit card 060426070011 last year", []),
