@@ -103,7 +103,34 @@ def patterns(text: str, entities: frozenset[str] = frozenset(), threshold: float
         found += [f for f in _validated_phones(text) if f.score >= threshold]
     if has_digit:
         found += [f for f in _shaped(text, entities) if f.score >= threshold]
+    if has_digit and (not entities or "IBAN_CODE" in entities) and threshold <= SHAPE_SCORE:
+        found += _iban_shaped(text)
     return _without_overlaps(found)
+
+
+_IBAN_START = re.compile(r"(?<![A-Za-z0-9])([A-Z]{2})\d{2}")
+
+
+@lru_cache(maxsize=1)
+def _iban_formats() -> dict[str, re.Pattern[str]]:
+    from presidio_analyzer.predefined_recognizers.generic.iban_patterns import regex_per_country
+
+    return {country: re.compile(regex) for country, regex in regex_per_country.items()}
+
+
+def _iban_shaped(text: str) -> list[Finding]:
+    """Account numbers in their country's exact IBAN format whose check digits do not hold: an IBAN
+    mistyped by a digit is still someone's account (Presidio drops them). The validated ones score
+    higher and win where both are found."""
+    found = []
+    for start in _IBAN_START.finditer(text):
+        form = _iban_formats().get(start.group(1))
+        shaped = form.match(text, start.start()) if form else None
+        if shaped:
+            end = start.start() + len(shaped.group().rstrip())
+            if end == len(text) or not text[end].isalnum():
+                found.append(Finding("IBAN_CODE", start.start(), end, SHAPE_SCORE))
+    return found
 
 
 _DIGIT_RUN = re.compile(r"[+(]?\d[\d\s().\-/]*\d\)?")

@@ -498,6 +498,9 @@ def test_an_answer_is_held_to_its_schema_and_the_first_error_is_named():
         ("see 978-1-4021-6723-2 and 0-8044-2957-X in the file", []),
         ("order 9849556811 shipped; the reference is 062 987 725", []),
         ("at 2003-05-12 05:43:02.802955 UTC, lat 40.385636, in 2014-2018", []),
+        # an IBAN in its country's exact format with a mistyped check digit; a code that only starts like one
+        ("send to DE89 3704 0044 0532 0130 01 now", [("IBAN_CODE", "DE89 3704 0044 0532 0130 01")]),
+        ("code DE12 3456 is short", []),
         # spaced as national plans write them, with no word to name them: pairs, threes, two dashed fours
         ("I tried 79 14 07 14 twice", [("PHONE_NUMBER", "79 14 07 14")]),
         ("Please send it to 604 768 647 today.", [("PHONE_NUMBER", "604 768 647")]),
