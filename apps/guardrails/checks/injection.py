@@ -163,7 +163,9 @@ SIGNALS: tuple[Signal, ...] = (
         r"|I can'?t|I cannot|cannot|I apologi[sz]e|I'?m unable|I am unable|unable|as an AI|as a language model|I'?m not able)",
         r"\bnone of (?:your|\w+'?s|the|his|her|its) (?:responses|answers|replies|outputs) (?:should|will|shall|must|may) (?:ever )?"
         r"(?:contain|include)\b[^.\n]{0,20}?[\"'\x{201c}](?:I'?m sorry|sorry|I apologi[sz]e|I can'?t)",
-        r"\b(?:do not|don'?t|never|you (?:must|may|can) not|you cannot) (?:ever )?refuse\b",
+        r"\b(?:do not|don'?t|never|you (?:must|may|can) not|you cannot) (?:ever )?refuse(?:\s*(?:[-.!,;:\n]|$)| to (?:answer|respond"
+        r"|reply|comply|help)\b| (?:any|my|a|the|this|our) (?:user'?s? )?(?:requests?|questions?|prompts?|orders?|commands?)\b"
+        r"| (?:me|anything)\b)",
         r"\b(?:never|cannot|can'?t|won'?t|will not|must not|doesn'?t|does not) (?:ever )?(?:refuse|decline|reject)s? (?:to )?"
         r"(?:a |any |the user'?s? |my )?(?:requests?|questions?|orders?|commands?|prompts?|anything|answer|respond|comply)\b",
         r"\bsemantically (?:inverse|invert|opposite)\b|\b(?:answer|write|respond|reply)\w* (?:semantically )?oppositely\b"
@@ -181,11 +183,15 @@ SIGNALS: tuple[Signal, ...] = (
         r"|\bbefore (?:any |your |its )?safety training\b|\b(?:with|has|have) (?:zero|no) safety (?:constraints|training|filters)\b",
         r"\b(?:do not|don'?t|never|stop) (?:apply|follow|use|obey|adhere to|enforce)(?:ing)? (?:your|any|the|its) (?:\w+ ){0,2}"
         r"(?:content |usage |safety )?(?:policies|policy|guidelines|filters|restrictions)\b|\bno (?:content|usage|safety) polic(?:y|ies)\b",
-        r"\b(?:rules|restrictions|guidelines|laws|limits|limitations|policies|ethics) (?:don'?t|do not|no longer|doesn'?t|does not"
-        r"|never) apply\b|\bthere are no (?:rules|restrictions|limits|guidelines|laws|boundaries|filters)\b",
         r"\boverly (?:restrictive|cautious) (?:responses|answers|replies|refusals)\b|\bharm (?:\w+ ){0,3}from refusal\b"
         r"|\brefusals? (?:is|are|=|would be|will be|indicates?|means?) (?:a |an )?(?:\w+ )?(?:harm|harmful|failure|unethical"
         r"|execution|death|miscalibrat\w+)\b",
+    ),
+    _signal(
+        "rules_off",
+        0.35,  # "the usual rules don't apply": an idiom in business text, a jailbreak beside any other signal
+        r"\b(?:rules|restrictions|guidelines|laws|limits|limitations|policies|ethics) (?:don'?t|do not|no longer|doesn'?t|does not"
+        r"|never) apply\b|\bthere are no (?:rules|restrictions|guidelines|boundaries|filters)\b",
     ),
     _signal(
         "fake_delimiter",
@@ -394,7 +400,7 @@ SIGNALS: tuple[Signal, ...] = (
     ),
     _signal(
         "conditional_reply",
-        0.5,  # a document telling whoever reads it what to answer when asked: an instruction hidden in data
+        0.35,  # a document telling whoever reads it what to answer when asked: a help centre's FAQ does too
         r"\bif (?:the )?(?:user|anyone|someone|somebody|they|he|she|you are|you're) (?:later )?(?:asks?|asked|requests?|queries|questions?"
         r"|questioned)\b[^.\n]{0,60}?,? (?:then )?(?:reply|respond|answer|say|report|output|print|state|tell)\b",
         r"\b(?:reply|respond|answer|output|print|say)\w* (?:with )?only (?:with )?(?:the following|this)\b[^.\n]{0,40}?\bnothing else\b",
