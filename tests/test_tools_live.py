@@ -8,7 +8,9 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import json
+import socket
 import time
 from decimal import Decimal
 
@@ -429,6 +431,37 @@ def mcp_tools(live, django_db_blocker, tools):
         McpServer.objects.all().delete()
         get_user_model().objects.filter(username__startswith="mcp-").delete()
         tools_changed()
+
+
+def test_an_mcp_connection_goes_to_the_address_that_was_checked_not_to_a_second_answer():
+    """DNS rebinding: the name answers 127.0.0.1 (allow-listed) when it is checked, then 127.0.0.2
+    (where nothing listens; in an attack, the metadata service). The connection must go to the
+    checked address, with the name as Host, and not look the name up again."""
+    server = tool_servers.start("mcp")
+    allowed = [(ipaddress.ip_network("127.0.0.1/32"), server.port)]
+    asked: list[str] = []
+
+    async def listed() -> list[dict]:
+        loop = asyncio.get_running_loop()
+        real = loop.getaddrinfo
+
+        async def rebinding(host, port, *args, **kwargs):
+            if host != "rebinding.invalid":
+                return await real(host, port, *args, **kwargs)
+            asked.append(host)
+            address = "127.0.0.1" if len(asked) == 1 else "127.0.0.2"
+            return [(socket.AF_INET, socket.SOCK_STREAM, socket.IPPROTO_TCP, "", (address, port))]
+
+        loop.getaddrinfo = rebinding
+        return await mcp_client.listed(f"http://rebinding.invalid:{server.port}/mcp", "", allowed)
+
+    try:
+        tools = asyncio.run(listed())
+    finally:
+        stop(server.process)
+
+    assert [tool["name"] for tool in tools] == ["add", "shout"]
+    assert asked == ["rebinding.invalid"]  # looked up once, for the check
 
 
 def test_an_mcp_servers_tools_are_imported_approved_and_called(fresh_tools, mcp_tools):

@@ -1,9 +1,11 @@
 """Catalyst as an MCP client, through the official `mcp` SDK: staff import a registered server's
 tools (each arrives as a draft, to be approved like any other tool), and an agent calls them.
 
-The server's address passes the same check as an HTTP tool's before every connection. Each call
-opens its own session: a tool call is rare next to a model call, and no session state outlives
-the request that needed it."""
+The server's address passes the same check as an HTTP tool's before every connection, and the
+connection goes to the checked address (the name sent as Host and TLS server name), so a DNS
+answer that changes after the check (rebinding) reaches nothing it did not allow. Each call opens
+its own session: a tool call is rare next to a model call, and no session state outlives the
+request that needed it."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ import asyncio
 import re
 from typing import Any
 
+import httpx2
 from django.db import transaction
 from django.utils import timezone
 
@@ -28,21 +31,37 @@ def local_name(server: str, remote: str) -> str:
     return _UNNAMEABLE.sub("_", f"{server}_{remote}")[:64]
 
 
-def _client(url: str, token: str):
-    import httpx2
+class _Pinned(httpx2.AsyncBaseTransport):
+    """Every request to the checked address, with the server's name as Host and TLS server name."""
+
+    def __init__(self, target: network.Destination) -> None:
+        self._target = target
+        self._inner = httpx2.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx2.Request) -> httpx2.Response:
+        request.headers["Host"] = self._target.host
+        request.extensions = {**request.extensions, "sni_hostname": self._target.server_name}
+        return await self._inner.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._inner.aclose()
+
+
+def _client(target: network.Destination, token: str):
     from mcp import Client
     from mcp.client.streamable_http import streamable_http_client
-    from mcp.shared._httpx_utils import create_mcp_http_client
 
-    headers = {"Authorization": f"Bearer {token}"} if token else None
-    http = create_mcp_http_client(headers=headers, timeout=httpx2.Timeout(30.0, read=300.0))
-    return Client(streamable_http_client(url, http_client=http), cache=None)
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    http = httpx2.AsyncClient(  # the MCP SDK's timeouts; redirects are its to follow, within the origin
+        headers=headers, timeout=httpx2.Timeout(30.0, read=300.0), transport=_Pinned(target)
+    )
+    return Client(streamable_http_client(target.url, http_client=http), cache=None)
 
 
 async def listed(url: str, token: str, allowed: list) -> list[dict[str, Any]]:
     """The tools a server offers (at most MAX_PAGES pages): name, description and input schema."""
-    await network.destination(url, allowed)
-    async with asyncio.timeout(IMPORT_SECONDS), _client(url, token) as client:
+    target = await network.destination(url, allowed)
+    async with asyncio.timeout(IMPORT_SECONDS), _client(target, token) as client:
         result = await client.list_tools()
         tools = list(result.tools)
         for _ in range(MAX_PAGES - 1):
@@ -107,8 +126,8 @@ def _import_one(server, spec: dict[str, Any], by) -> str:
 
 async def call(tool, arguments: dict) -> Any:
     """Call the tool on its server; an error result becomes a ToolFailure the model reads."""
-    await network.destination(tool.server_url, tool.allowed)
-    async with _client(tool.server_url, tool.server_token) as client:
+    target = await network.destination(tool.server_url, tool.allowed)
+    async with _client(target, tool.server_token) as client:
         result = await client.call_tool(tool.remote_name, arguments)
     texts = [block.text for block in result.content if getattr(block, "type", "") == "text"]
     if result.is_error:
