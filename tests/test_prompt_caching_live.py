@@ -1,6 +1,7 @@
 """Provider prompt caching through Catalyst: Anthropic cache_control marks reach the provider (from
 /v1/messages and from OpenAI-format content parts), and the cached-input tokens the provider reports
-are priced at the model's cached-input price."""
+are priced at the model's cached-input price, and the tokens written to the cache at its cache-write
+price."""
 
 from __future__ import annotations
 
@@ -20,20 +21,26 @@ pytestmark = pytest.mark.django_db
 MANUAL = "You answer questions about the Catalyst operations manual. " + "Section text. " * 400
 
 
-def priced_cached_input(django_db_blocker, model: str, price: str):
-    """The model's cached-input price for a module's tests (committed, so the live server sees it)."""
+def priced_cached_input(django_db_blocker, model: str, price: str, write: str | None = None):
+    """The model's cached-input (and cache-write) price for a module's tests (committed, so the
+    live server sees it)."""
     with django_db_blocker.unblock():
-        LlmModel.objects.filter(name=model).update(price_cached_input=Decimal(price))
+        LlmModel.objects.filter(name=model).update(
+            price_cached_input=Decimal(price), price_cache_write=Decimal(write) if write else None
+        )
         catalogue_changed()
     yield Decimal(price)
     with django_db_blocker.unblock():
-        LlmModel.objects.filter(name=model).update(price_cached_input=Decimal("0"))
+        LlmModel.objects.filter(name=model).update(price_cached_input=Decimal("0"), price_cache_write=None)
         catalogue_changed()
 
 
 @pytest.fixture(scope="module")
 def cached_price(live, django_db_blocker):
-    yield from priced_cached_input(django_db_blocker, "claude-mock", "0.3")
+    yield from priced_cached_input(django_db_blocker, "claude-mock", "0.3", write=CACHE_WRITE_PRICE)
+
+
+CACHE_WRITE_PRICE = "3.75"  # Anthropic's five-minute writes: 1.25 times claude-mock's input price (3)
 
 
 def records(ids: list[str]) -> list[UsageRecord]:
@@ -43,7 +50,7 @@ def records(ids: list[str]) -> list[UsageRecord]:
     return [UsageRecord.objects.get(request_id=request_id) for request_id in ids]
 
 
-def test_a_marked_prefix_is_written_then_read_and_priced_as_cached_input(fresh, cached_price):
+def test_a_marked_prefix_is_written_then_read_and_each_is_priced_at_its_own_price(fresh, cached_price):
     claude = anthropic.Anthropic(base_url=fresh.server.url, api_key=fresh.key, max_retries=0)
     manual = MANUAL + uuid.uuid4().hex  # a prefix no earlier test cached
     system = [{"type": "text", "text": manual, "cache_control": {"type": "ephemeral"}}]
@@ -64,6 +71,15 @@ def test_a_marked_prefix_is_written_then_read_and_priced_as_cached_input(fresh, 
     expected = uncached * Decimal(3) + second_record.tokens_cached * cached_price + second_record.tokens_out * 15
     assert second_record.cost_usd == (expected / 1_000_000).quantize(Decimal("0.00000001"))
     assert second_record.cost_usd < first_record.cost_usd
+    # the first request wrote the manual to the cache: those tokens cost the write price, and say so
+    written = first.usage.cache_creation_input_tokens
+    assert written > 800 and second.usage.cache_creation_input_tokens == 0
+    assert (first_record.tokens_cache_written, second_record.tokens_cache_written) == (written, 0)
+    assert first_record.price_cache_write == Decimal(CACHE_WRITE_PRICE)
+    plain = first_record.tokens_in - written
+    expected = plain * Decimal(3) + written * Decimal(CACHE_WRITE_PRICE) + first_record.tokens_out * 15
+    assert first_record.cost_usd == (expected / 1_000_000).quantize(Decimal("0.00000001"))
+    assert first.usage.input_tokens == plain  # Anthropic's count: neither reads nor writes
 
 
 def test_openai_format_parts_carry_the_mark_to_anthropic_and_a_gpt_model_still_answers(fresh):

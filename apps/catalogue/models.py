@@ -72,6 +72,16 @@ class LlmModel(models.Model):
         default=Decimal("0"),
         validators=[MinValueValidator(0)],
     )
+    price_cache_write = models.DecimalField(
+        "cache write $/M tokens",
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Input written to the provider's prompt cache (Anthropic charges 1.25 times the input price for "
+        "five-minute writes). Empty: the input price.",
+    )
     quality = models.PositiveSmallIntegerField(
         default=2, help_text="1 (small) to 5 (frontier). model=auto picks the cheapest model good enough."
     )
@@ -118,6 +128,15 @@ class ModelPrice(models.Model):
         decimal_places=6,
         default=Decimal("0"),
         validators=[MinValueValidator(0)],
+    )
+    price_cache_write = models.DecimalField(
+        "cache write $/M tokens",
+        max_digits=12,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(0)],
+        help_text="Empty: the input price.",
     )
 
     class Meta:

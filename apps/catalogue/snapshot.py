@@ -59,14 +59,24 @@ class ModelInfo:
     supports_tools: bool
     tiers: frozenset[str]
     fallback: tuple[str, ...]
+    price_cache_write: Decimal | None = None  # None: the input price
 
     def allows_tier(self, tier: str) -> bool:
         return not self.tiers or tier in self.tiers
 
-    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0) -> Decimal:
-        uncached = max(input_tokens - cached_tokens, 0)
+    @property
+    def cache_write_price(self) -> Decimal:
+        return self.price_input if self.price_cache_write is None else self.price_cache_write
+
+    def cost_usd(self, input_tokens: int, output_tokens: int, cached_tokens: int = 0, written: int = 0) -> Decimal:
+        """The cost of a call: input read from the prompt cache and input written to it are priced
+        apart from the rest of the input (both are counted in `input_tokens`)."""
+        plain = max(input_tokens - cached_tokens - written, 0)
         total = (
-            uncached * self.price_input + cached_tokens * self.price_cached_input + output_tokens * self.price_output
+            plain * self.price_input
+            + cached_tokens * self.price_cached_input
+            + written * self.cache_write_price
+            + output_tokens * self.price_output
         )
         return (total / Decimal(1_000_000)).quantize(Decimal("0.00000001"))
 
@@ -79,12 +89,20 @@ class Catalogue:
     next_price_change: float | None = None  # epoch seconds; the snapshot is reloaded then
 
 
-def _prices_now(now: dt.datetime) -> tuple[dict[int, tuple[Decimal, Decimal, Decimal]], float | None]:
+Prices = tuple[Decimal, Decimal, Decimal, Decimal | None]  # input, output, cached input, cache write
+
+
+def _prices_now(now: dt.datetime) -> tuple[dict[int, Prices], float | None]:
     """Each model's latest price change in effect, and when the next scheduled one starts."""
-    current: dict[int, tuple[Decimal, Decimal, Decimal]] = {}
+    current: dict[int, Prices] = {}
     upcoming = ModelPrice.objects.filter(effective_from__gt=now).order_by("effective_from").first()
     for change in ModelPrice.objects.filter(effective_from__lte=now).order_by("effective_from"):
-        current[change.model_id] = (change.price_input, change.price_output, change.price_cached_input)
+        current[change.model_id] = (
+            change.price_input,
+            change.price_output,
+            change.price_cached_input,
+            change.price_cache_write,
+        )
     return current, upcoming.effective_from.timestamp() if upcoming else None
 
 
@@ -106,8 +124,8 @@ def load_catalogue(version: str) -> Catalogue:
     queryset = LlmModel.objects.select_related("provider").prefetch_related("tiers")
     for row in queryset.filter(enabled=True, provider__enabled=True):
         provider = row.provider
-        price_input, price_output, price_cached = prices.get(
-            row.pk, (row.price_input, row.price_output, row.price_cached_input)
+        price_input, price_output, price_cached, price_write = prices.get(
+            row.pk, (row.price_input, row.price_output, row.price_cached_input, row.price_cache_write)
         )
         models[row.name] = ModelInfo(
             id=row.pk,
@@ -131,6 +149,7 @@ def load_catalogue(version: str) -> Catalogue:
             supports_tools=row.supports_tools,
             tiers=frozenset(t.name for t in row.tiers.all()),
             fallback=tuple(n for n in chain_ids.get(row.fallback_chain_id, ()) if n != row.name),
+            price_cache_write=price_write,
         )
     return Catalogue(version=version, models=models, chains=chains, next_price_change=next_change)
 

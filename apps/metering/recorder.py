@@ -18,7 +18,15 @@ from apps.core.redis.queue import DurableQueue
 
 from . import holds, ledger
 
-_DECIMALS = ("price_input", "price_output", "price_cached_input", "cost_usd", "saved_usd", "caps_usd")
+_DECIMALS = (
+    "price_input",
+    "price_output",
+    "price_cached_input",
+    "price_cache_write",
+    "cost_usd",
+    "saved_usd",
+    "caps_usd",
+)
 
 
 def encode(record: dict) -> str:

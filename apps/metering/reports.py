@@ -85,7 +85,7 @@ def report(*, tenant: Tenant | None, start: dt.date, end: dt.date) -> dict:
 CSV_FIELDS = [
     "created_at", "request_id", "tenant", "key_prefix", "endpoint", "model", "provider", "tokens_in", "tokens_out",
     "tokens_cached", "price_input", "price_output", "price_cached_input", "cost_usd", "latency_ms", "ttft_ms",
-    "cache_status", "outcome", "stream", "tokens_replayed", "saved_usd",
+    "cache_status", "outcome", "stream", "tokens_replayed", "saved_usd", "tokens_cache_written", "price_cache_write",
 ]  # fmt: skip
 
 
@@ -104,6 +104,7 @@ def csv_rows(records):
             record.tokens_in, record.tokens_out, record.tokens_cached, money.price(record.price_input),
             money.price(record.price_output), money.price(record.price_cached_input), money.usd(record.cost_usd),
             record.latency_ms, record.ttft_ms, record.cache_status, record.outcome, record.stream,
-            record.tokens_replayed, money.usd(record.saved_usd),
+            record.tokens_replayed, money.usd(record.saved_usd), record.tokens_cache_written,
+            money.price(record.price_cache_write),
         ])  # fmt: skip
         yield buffer.getvalue()

@@ -112,11 +112,17 @@ def _ask(request: Metered) -> holds.Ask:
     return holds.Ask(
         request_id=request.request_id,
         prompt_tokens=request.prompt_tokens,
-        prompt_usd=max(model.cost_usd(request.prompt_tokens, 0) for model in route),
+        prompt_usd=max(_prompt_usd(model, request.prompt_tokens) for model in route),
         usd_per_output_token=max(model.price_output for model in route) / Decimal(1_000_000),
         desired_output=desired,
         min_output=minimum,
     )
+
+
+def _prompt_usd(model, prompt_tokens: int) -> Decimal:
+    """The most the prompt can cost: every token written to the provider's cache, where a write
+    costs more than plain input (Anthropic's 1.25 times)."""
+    return max(model.cost_usd(prompt_tokens, 0), model.cost_usd(prompt_tokens, 0, 0, prompt_tokens))
 
 
 def settle(request: Metered) -> Awaitable[None] | None:
@@ -128,7 +134,9 @@ def settle(request: Metered) -> Awaitable[None] | None:
         request.usage = Usage(request.prompt_tokens, tokens.count_text(model, request.answer_text))
     usage = request.usage
     if model is not None and usage is not None:
-        request.cost_usd = model.cost_usd(usage.input_tokens, usage.output_tokens, usage.cached_tokens)
+        request.cost_usd = model.cost_usd(
+            usage.input_tokens, usage.output_tokens, usage.cached_tokens, usage.cache_write_tokens
+        )
     if request.replayed:  # what the answer would have cost; nothing is charged
         request.saved_usd, request.cost_usd = request.cost_usd, Decimal(0)
     return _settle_after_response(request)
@@ -172,9 +180,11 @@ def _usage_record(request: Metered) -> dict:
         "tokens_in": used.input_tokens,
         "tokens_out": used.output_tokens,
         "tokens_cached": used.cached_tokens,
+        "tokens_cache_written": used.cache_write_tokens,
         "price_input": model.price_input if model else Decimal(0),
         "price_output": model.price_output if model else Decimal(0),
         "price_cached_input": model.price_cached_input if model else Decimal(0),
+        "price_cache_write": model.cache_write_price if model else Decimal(0),
         "cost_usd": request.cost_usd,
         "latency_ms": round(request.latency_ms, 3),
         "ttft_ms": round(request.ttft_ms, 3) if request.ttft_ms is not None else None,

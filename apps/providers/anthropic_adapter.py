@@ -165,6 +165,7 @@ def _usage(usage: dict[str, Any] | None) -> Usage:
         input_tokens=(usage.get("input_tokens") or 0) + cached + created,
         output_tokens=usage.get("output_tokens") or 0,
         cached_tokens=cached,
+        cache_write_tokens=created,
     )
 
 

@@ -78,7 +78,8 @@ def gather(calls: dict[int, list[str]], delta: ToolCallDelta) -> None:
 class Usage:
     input_tokens: int
     output_tokens: int
-    cached_tokens: int = 0
+    cached_tokens: int = 0  # read from the provider's prompt cache, part of input_tokens
+    cache_write_tokens: int = 0  # written to it (Anthropic), part of input_tokens, priced apart
 
 
 @dataclass(slots=True)

@@ -243,7 +243,8 @@ def _limit_message(agent: Agent, why: str) -> str:
 def _added(used: Usage, cost: Decimal, inner) -> tuple[Usage, Decimal]:
     step = inner.usage or Usage(0, 0)
     total = Usage(used.input_tokens + step.input_tokens, used.output_tokens + step.output_tokens,
-                  used.cached_tokens + step.cached_tokens)  # fmt: skip
+                  used.cached_tokens + step.cached_tokens,
+                  used.cache_write_tokens + step.cache_write_tokens)  # fmt: skip
     return total, cost + (inner.cost_usd or Decimal(0))
 
 

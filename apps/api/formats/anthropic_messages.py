@@ -202,9 +202,9 @@ def _canonical(message: InputMessage) -> list[dict[str, Any]]:
 def _usage(usage: Usage | None) -> dict[str, int]:
     usage = usage or Usage(0, 0)
     return {
-        "input_tokens": usage.input_tokens - usage.cached_tokens,
+        "input_tokens": usage.input_tokens - usage.cached_tokens - usage.cache_write_tokens,
         "output_tokens": usage.output_tokens,
-        "cache_creation_input_tokens": 0,
+        "cache_creation_input_tokens": usage.cache_write_tokens,
         "cache_read_input_tokens": usage.cached_tokens,
     }
 

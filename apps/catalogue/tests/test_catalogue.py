@@ -84,7 +84,10 @@ def test_scheduled_price_changes_apply_from_their_moment(db, settings, monkeypat
         name="m", provider=provider, upstream_name="m", price_input=Decimal(1), price_output=Decimal(2)
     )
     ModelPrice.objects.create(model=model, effective_from=now - dt.timedelta(days=1), price_input=3, price_output=4)
-    ModelPrice.objects.create(model=model, effective_from=now + dt.timedelta(hours=1), price_input=5, price_output=6)
+    ModelPrice.objects.create(
+        model=model, effective_from=now + dt.timedelta(hours=1), price_input=5, price_output=6,
+        price_cached_input=Decimal("0.5"), price_cache_write=Decimal("6.25"),
+    )  # fmt: skip
     monkeypatch.setattr(snapshot.timezone, "now", lambda: now)
     monkeypatch.setattr(snapshot.time, "time", lambda: now.timestamp())
 
@@ -97,3 +100,9 @@ def test_scheduled_price_changes_apply_from_their_moment(db, settings, monkeypat
     assert before.next_price_change == (now + dt.timedelta(hours=1)).timestamp()
     assert (after.models["m"].price_input, after.models["m"].price_output) == (Decimal(5), Decimal(6))
     assert after.models["m"].cost_usd(1_000_000, 1_000_000) == Decimal(11)
+    # of 4M input tokens, 1M read from the provider's cache and 2M written to it: each at its price
+    assert after.models["m"].cost_usd(4_000_000, 0, 1_000_000, 2_000_000) == Decimal("5") + Decimal("0.5") + Decimal(
+        "12.5"
+    )
+    assert before.models["m"].price_cache_write is None  # none set: a write costs the input price
+    assert before.models["m"].cost_usd(2_000_000, 0, 0, 2_000_000) == Decimal(6)
