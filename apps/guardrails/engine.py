@@ -12,7 +12,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-from .checks import Finding, injection, linear, names, pii, secrets, toxicity
+from .checks import Finding, injection, linear, names, offensive, pii, secrets, toxicity
 from .models import Action, Check
 from .policy import Rule, Rules
 
@@ -62,7 +62,7 @@ class Inspection:
         return bool(self.results)
 
 
-def _findings(rule: Rule, text: str, context: str) -> tuple[float, list[Finding]]:
+def _findings(rule: Rule, text: str, context: str, before: str) -> tuple[float, list[Finding]]:
     if rule.check == Check.PII:
         return 1.0, pii.find(text, rule.entities, rule.threshold)
     if rule.check == Check.SECRETS:
@@ -71,7 +71,7 @@ def _findings(rule: Rule, text: str, context: str) -> tuple[float, list[Finding]
     if rule.check == Check.INJECTION:
         return injection.score(text, context)
     if rule.check == Check.TOXICITY:
-        return toxicity.score(text)
+        return toxicity.score(text, before)
     return 1.0, [
         Finding("CUSTOM", m.start(), m.end(), 1.0)
         for pattern in rule.deny
@@ -90,20 +90,23 @@ def _allowed(rule: Rule, text: str, finding: Finding) -> bool:
 
 
 def warm() -> None:
-    """Load what the checks load on first use: Presidio's recognisers and the names' word lists."""
+    """Load what the checks load on first use: Presidio's recognisers, the names' word lists and
+    the toxicity model."""
     pii.patterns("warm-up 4111 1111 1111 1111 +44 20 7946 0958 a@example.org")
     names.find("Warm Up")
+    offensive.model()
 
 
 def inspect(
-    text: str, direction: str, rules: Rules, *, context: str = "", redactor: Redactor | None = None
+    text: str, direction: str, rules: Rules, *, context: str = "", before: str = "", redactor: Redactor | None = None
 ) -> Inspection:
     """Every detection of every enabled check of `direction`. `context` is the system prompt (the
-    injection check scores a question about what it forbids)."""
+    injection check scores a question about what it forbids); `before`, what a stream sent before
+    `text` (the toxicity model reads a passage whole)."""
     results: list[Result] = []
     spans: list[Finding] = []
     for rule in sorted(rules.direction(direction), key=lambda r: r.check):
-        score, found = _findings(rule, text, context)
+        score, found = _findings(rule, text, context, before)
         found = [f for f in found if not _allowed(rule, text, f)]
         if rule.check in SCORED:
             if score < rule.threshold:
@@ -217,6 +220,7 @@ class OutputGuard:
         )
         self._pending = ""
         self._lead = ""  # the last LEAD characters released: words before a number may name it a phone
+        self._earlier = ""  # what was released before those, as far back as the toxicity model reads
         self.results: list[Result] = []
 
     def feed(self, chunk: str) -> str:
@@ -232,7 +236,9 @@ class OutputGuard:
         # Placeholders are given when a finding is released, so one still growing ("Maria" before
         # "Lopez" arrives) uses no number. The text is checked after what was released just before
         # it ("call me on" a number); what lies in that lead was decided when it left.
-        inspection = inspect(self._lead + self._pending, "output", self._rules, redactor=Redactor())
+        inspection = inspect(
+            self._lead + self._pending, "output", self._rules, before=self._earlier, redactor=Redactor()
+        )
         results = [_after(result, len(self._lead)) for result in inspection.results]
         results = [result for result in results if result.check in SCORED or result.entities]
         blocked = next((result for result in results if result.action == Action.BLOCK), None)
@@ -246,7 +252,8 @@ class OutputGuard:
         if cut <= 0:
             return ""
         released, self._pending = self._pending[:cut], self._pending[cut:]
-        self._lead = (self._lead + released)[-LEAD:]
+        sent = self._earlier + self._lead + released
+        self._lead, self._earlier = sent[-LEAD:], sent[-LEAD - offensive.WINDOW : -LEAD]
         spans = []
         for result in results:  # each finding is reported once: when it is released
             gone = tuple(f for f in result.entities if f.end <= cut)

@@ -1,12 +1,13 @@
-"""Toxicity by lexicon: insults, profanity, threats and dehumanising phrases, scored by how many
-kinds appear. Local and fast; it misses implicit hate, which a judge model catches better
-(docs/guardrails.md has its figures)."""
+"""Toxicity: a trained model of offensive language (`offensive.py`, ADR 0024) and a lexicon of
+kinds (insults, profanity, threats, dehumanising phrases, harassment) that names what a phrase is.
+The score is the higher of the two. Local and fast; both miss most implicit hate, which a judge
+model catches better (docs/guardrails.md has the figures)."""
 
 from __future__ import annotations
 
 import re
 
-from . import Finding
+from . import Finding, offensive
 
 _I = re.IGNORECASE
 _KINDS: tuple[tuple[str, float, re.Pattern[str]], ...] = tuple(
@@ -46,7 +47,14 @@ _KINDS: tuple[tuple[str, float, re.Pattern[str]], ...] = tuple(
 )
 
 
-def score(text: str) -> tuple[float, list[Finding]]:
+def score(text: str, before: str = "") -> tuple[float, list[Finding]]:
+    """`before`: what a stream sent just before `text`, read by the model with it."""
+    lexicon, findings = _lexicon(text)
+    model, words = offensive.score(text, before)
+    return max(lexicon, model), findings + words
+
+
+def _lexicon(text: str) -> tuple[float, list[Finding]]:
     findings: list[Finding] = []
     for name, weight, pattern in _KINDS:
         match = pattern.search(text)

@@ -255,7 +255,8 @@ def test_an_encoded_instruction_is_decoded_and_scored():
 
 def test_toxicity_scores_insults_and_threats_not_plain_disagreement():
     assert toxicity.score("You are a worthless idiot and I will find you")[0] >= 0.5
-    assert toxicity.score("I disagree with your analysis of the budget.")[0] == 0.0
+    score, found = toxicity.score("I disagree with your analysis of the budget.")
+    assert score < 0.05 and found == []
 
 
 def rules(*items: Rule) -> Rules:
