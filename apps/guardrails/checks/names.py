@@ -7,7 +7,8 @@ and the words around them. No statistical model: ADR 0022.
   that is also an English word ("Will", "Rose", "Mark") stands alone only capitalised inside a
   sentence. Lower-case first names count when they are no English word ("silvana"). Cues name a
   person whatever the lists say: a speaker's label ("Alice: ..."), "my name is", "Dear", "Mr.",
-  "Name:", "X's daughter", "X said".
+  "Name:", "X's daughter", "X said", '"…," says X', a role ("Producer X", "Senator X"), "call me X".
+  The other items of a list of four or more that is two-thirds names are names too.
 - Not people: capitalised words before a street or company word ("Walter Road", "Smith Ltd"),
   after a house number or a place word ("Los Angeles"), before a house number ("Peter Zuidhove
   188"), and lists of surnames ("Barnett, Melton and Garcia", a company).
@@ -36,6 +37,11 @@ ORGANIZATION_SCORE = 0.7
 
 _WORD = re.compile(r"[^\W\d_](?:[\w'’-]*[^\W\d_])?\.?")
 _NAME = r"[A-Z][\w'’-]+(?:[ \t]+[A-Z]\.?(?!\w))?(?:[ \t]+(?:van |de |da |von |del |di |le |la )?[A-Z][\w'’-]+){0,2}"
+_ROLES = word_set(  # a role before a name: "Producer Liviana Palerma", "Senator Smith", "Coach Taylor"
+    "producer director senator president governor mayor professor judge coach captain officer detective sergeant "
+    "minister chancellor editor author singer actor actress artist writer chef nurse pastor reverend uncle aunt "
+    "auntie grandma grandpa ceo cfo cto founder rev gen col lt sgt capt gov sen rep"
+)
 _CUES = tuple(
     re.compile(pattern, re.MULTILINE)
     for pattern in (
@@ -45,7 +51,12 @@ _CUES = tuple(
         rf"(?i:\bname|\bbilling address|\bshipping address|\bcustomer|\bpatient|\bemployee|\bcontact)\s*:\s*({_NAME})",
         rf"(?i:\b(?:last|first|full|middle|given|family|sur)\s?name\b)[^\n.?!:]{{0,20}}[?:]\s*({_NAME})",
         rf"\b({_NAME})'s\s+(?:daughter|son|wife|husband|mother|father|brother|sister|friend|boss|killers?|family|phone|email|address)",
-        rf"\b({_NAME})\s+(?:shouted|said|asked|told|wrote|replied|called|lives|lived|was born)\b",
+        rf"\b({_NAME})\s+(?:shouted|said|says|asked|told|wrote|replied|called|lives|lived|was born|explained|explains"
+        rf"|added|recalled|recalls|admitted|insisted)\b",
+        rf"[,.!?][\"”]\s+(?:says|said|explains|explained|adds|added|recalls|recalled|insists|insisted)\s+({_NAME})\b",  # "…," says X
+        # a role before a name: "Producer Liviana Palerma", "Senator Smith", "Coach Taylor"
+        rf"\b(?i:{'|'.join(sorted(_ROLES))})\.?\s+({_NAME})",
+        rf"\b(?i:call me|known as|goes by)\s+({_NAME})",
         rf"\b(?:shouted at|said to|asked|told|thanks|thank you,?|married|met)\s+({_NAME})\b",
         rf"\b(?:tribute to|directed by|written by|features|featuring|starring|my (?:kid|son|daughter|wife|husband|friend))\s*:?\s+({_NAME})",
         rf"\b(?:add|remove)\s+({_NAME})\s+(?:as|from)\b",
@@ -307,10 +318,34 @@ def _cued(t: _Text) -> list[Finding]:
             name = match.group(1)
             if name.lower() in _NOT_NAMES or _ADDRESS.search(name):
                 continue
-            words = name.split()
+            words, start = name.split(), match.start(1)
+            if len(words) > 1 and words[0].rstrip(".").lower() in _ROLES:  # "Coach Taylor said": the role is no name
+                start = match.start(1) + name.index(words[1], len(words[0]))
+                words = words[1:]
             if all(t.english_form(w) and not t.known(w) for w in words):
                 continue  # "Statement:", "Hello World", "called Deep Speech"
-            found.append(Finding("PERSON", match.start(1), match.end(1), CUE_SCORE))
+            found.append(Finding("PERSON", start, match.end(1), CUE_SCORE))
+    return found
+
+
+# An enumeration of single words: "Gaetane, Hannah, Anthony, Derek, Anna and Andrew"
+_ENUMERATION = re.compile(r"\b(?:[^\W\d_][\w'’-]*,\s+){2,}[^\W\d_][\w'’-]*,?\s+(?:and|&)\s+[^\W\d_][\w'’-]*")
+_ITEM = re.compile(r"[^\W\d_][\w'’-]*")
+
+
+def _listed_with(t: _Text, people: list[Finding]) -> list[Finding]:
+    """The other items of a list of four or more whose items are mostly people: a name the lists
+    do not hold ("Gaetane"), or one that is also a word ("Anna", "chad"), among names."""
+    found = []
+    for match in _ENUMERATION.finditer(t.text):
+        items = [m for m in _ITEM.finditer(t.text, match.start(), match.end()) if m.group() not in ("and",)]
+        if len(items) < 4:
+            continue
+        named = [any(p.start <= m.start() and m.end() <= p.end for p in people) for m in items]
+        if sum(named) * 3 < len(items) * 2:  # two thirds at least
+            continue
+        found += [Finding("PERSON", m.start(), m.end(), WEAK_SCORE) for m, is_named in zip(items, named, strict=True)
+                  if not is_named and m.group().lower() not in t.lex.stop_words]  # fmt: skip
     return found
 
 
@@ -327,7 +362,8 @@ def find(text: str, entities: frozenset[str] = frozenset(), threshold: float = 0
     t = _Text(text, lexicon())
     found: list[Finding] = []
     if "PERSON" in wanted:
-        found += _cued(t) + _people(t)
+        people = _cued(t) + _people(t)
+        found += people + _listed_with(t, people)
     if "LOCATION" in wanted:
         found += _places(t)
     if "ORGANIZATION" in wanted:

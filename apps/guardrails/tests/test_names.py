@@ -66,3 +66,25 @@ def test_organisations_and_groups_are_found_only_when_a_rule_names_them():
 
 def test_text_without_capitals_or_names_costs_a_scan_and_finds_nothing():
     assert found("how do i sort a list of numbers in python?") == []
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('"Prices will fall," says Oyelaran.', [("PERSON", "Oyelaran")]),  # a name no list holds, after a quote
+        ("Producer Liviana Palerma explained the plan.", [("PERSON", "Liviana Palerma")]),  # a role before it
+        ("Coach Brannigan added two drills.", [("PERSON", "Brannigan")]),
+        ("Sometimes people call me Csanád.", [("PERSON", "Csanád")]),
+    ],
+)
+def test_a_name_no_list_holds_is_found_by_what_is_said_around_it(text, expected):
+    assert found(text) == expected
+
+
+def test_a_list_mostly_of_names_makes_its_other_items_names_too():
+    text = "They had 6: Gaetane, Hannah, Anthony, Derek, Anna and Andrew."
+    assert [name for kind, name in found(text) if kind == "PERSON"] == [
+        "Gaetane", "Hannah", "Anthony", "Derek", "Anna", "Andrew",
+    ]  # fmt: skip
+    # a list of things with a name or two in it makes nothing else a name
+    assert found("We packed apples, pears, plums, Grace and figs.") == [("PERSON", "Grace")]
