@@ -228,17 +228,23 @@ LOCALES = ("es_ES", "fr_FR", "de_DE", "it_IT", "pt_BR", "nl_NL", "pl_PL", "ru_RU
            "zh_CN", "ja_JP", "ko_KR", "ar_AA", "hi_IN")  # fmt: skip
 
 
-def _other_languages(systems: list[str]) -> tuple[float, float]:
-    """False alarms on Faker's sentences of real words in 17 languages (40 paragraphs each, seed 11;
-    the signals were checked on seed 7), alone and each under 5 CyberSecEval system prompts."""
+def _paragraphs_abroad(seed: int) -> list[str]:
+    """Faker's paragraphs of real words, 40 in each of 17 languages."""
     from faker import Faker
 
-    rng = random.Random(11)  # noqa: S311
     texts = []
     for locale in LOCALES:
         fake = Faker(locale)
-        fake.seed_instance(11)
+        fake.seed_instance(seed)
         texts += [fake.paragraph(nb_sentences=4) for _ in range(40)]
+    return texts
+
+
+def _other_languages(systems: list[str]) -> tuple[float, float]:
+    """False alarms on Faker's sentences of real words in 17 languages (40 paragraphs each, seed 11;
+    the signals were checked on seed 7), alone and each under 5 CyberSecEval system prompts."""
+    rng = random.Random(11)  # noqa: S311
+    texts = _paragraphs_abroad(11)
     alone = statistics.mean(injection.score(text)[0] >= 0.5 for text in texts)
     under = statistics.mean(
         injection.score(text, system)[0] >= 0.5 for text in texts for system in rng.sample(systems, 5)
@@ -449,7 +455,8 @@ def toxicity_figures() -> dict:
     frr = [x["mutated_prompt"] for x in json.loads((CORPORA / "cyberseceval" / "mitre_frr.json").read_text())]
     synth = [x["full_text"] for x in json.loads((CORPORA / "presidio-synth" / "synth_dataset_v2.json").read_text())]
     benign = {"mitre_frr": frr, "self-instruct": _self_instruct(), "presidio-synth": synth,
-              "identity templates": [t.format(i) for t in IDENTITY_TEMPLATES for i in IDENTITIES]}  # fmt: skip
+              "identity templates": [t.format(i) for t in IDENTITY_TEMPLATES for i in IDENTITIES],
+              "17 other languages (Faker, seed 5)": _paragraphs_abroad(5)}  # fmt: skip
     scorers = {"shipped": lambda text: toxicity.score(text)[0], "model": lambda text: offensive.score(text)[0],
                "lexicon": lambda text: toxicity._lexicon(text)[0],
                PUBLISHED: lambda text: float(predict_prob([text])[0])}  # fmt: skip

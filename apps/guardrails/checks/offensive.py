@@ -16,6 +16,7 @@ import re
 import threading
 from collections import Counter
 from dataclasses import dataclass
+from functools import lru_cache
 from importlib import resources
 
 from . import Finding
@@ -76,6 +77,14 @@ def _load() -> _Model:
         intercepts=tuple(float(fold.estimator.intercept_[0]) for fold in folds),
         calibration=tuple((float(fold.calibrators[0].a_), float(fold.calibrators[0].b_)) for fold in folds),
     )
+
+
+@lru_cache(maxsize=1)
+def _english_words() -> frozenset[str]:
+    from .lexicon import lexicon
+
+    words = lexicon()
+    return words.words | words.stop_words
 
 
 def model() -> _Model:
@@ -142,12 +151,18 @@ def _passages(known: _Model, words: list[tuple[str, int, int]], first: int, leng
     the text, where `before` begins) every STEP, the last ending where the text ends. A passage
     wholly before the text was scored when that was sent."""
     starts, ends = [w[1] for w in words], [w[2] for w in words]
+    english = _english_words()
     start = first
     while True:
         end = start + WINDOW
         if end > 0 or end >= length:
             inside = words[bisect.bisect_left(starts, start) : bisect.bisect_right(ends, end)]
-            yield _probability(known, Counter(word for word, _, _ in inside))
+            # the model knows English: in a passage mostly of other words, Dutch "hoe" (how), German
+            # "die" (the) and "dick" (thick) read as English abuse
+            if sum(w in english or w in known.words for w, _, _ in inside) * 2 >= len(inside):
+                yield _probability(known, Counter(word for word, _, _ in inside))
+            else:
+                yield 0.0
         if end >= length:
             return
         start = min(start + STEP, length - WINDOW)

@@ -108,3 +108,11 @@ def test_a_long_plain_answer_streamed_word_by_word_is_never_blocked():
     answer = REPORT * 4
     sent = "".join(guard.feed(word + " ") for word in answer.split(" ")) + guard.flush()
     assert sent.split() == answer.split()
+
+
+def test_words_of_other_languages_that_look_like_english_abuse_are_not_read_as_english():
+    dutch = "Minuut reizen lui groen zwak. Slapen hoe gebruiken hal."
+    german = "Sich Haus Himmel die neben. Dick oft hier."
+    for text in (dutch, german):
+        assert predict_prob([text])[0] >= 0.5  # the package reads them as English
+        assert offensive.score(text)[0] == 0.0
