@@ -94,7 +94,7 @@ def warm() -> None:
     the toxicity model."""
     pii.patterns("warm-up 4111 1111 1111 1111 +44 20 7946 0958 a@example.org")
     names.find("Warm Up")
-    offensive.model()
+    offensive.score("warm up")  # the model and the English words it reads passages with
 
 
 def inspect(

@@ -484,7 +484,7 @@ def _extra_signals(text: str) -> list[tuple[str, float, int, int]]:
     hidden = _HIDDEN_CHARACTERS.search(text)
     if hidden:
         found.append(("hidden_characters", 0.6, *hidden.span()))
-    forged = _FORGED_TURN.search(text)
+    forged = _FORGED_TURN.search(text) if ":" in text else None
     if forged and not _USER_TURN.search(text, 0, forged.start()):
         found.append(("forged_turn", 0.6, *forged.span()))
     if len(_SHOTS.findall(text)) >= 2:  # worked examples steering the next answer (few- and many-shot)

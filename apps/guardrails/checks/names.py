@@ -55,13 +55,13 @@ _CUES = tuple(
         rf"|added|recalled|recalls|admitted|insisted)\b",
         rf"[,.!?][\"”]\s+(?:says|said|explains|explained|adds|added|recalls|recalled|insists|insisted)\s+({_NAME})\b",  # "…," says X
         # a role before a name: "Producer Liviana Palerma", "Senator Smith", "Coach Taylor"
-        rf"\b(?i:{'|'.join(sorted(_ROLES))})\.?\s+({_NAME})",
         rf"\b(?i:call me|known as|goes by)\s+({_NAME})",
         rf"\b(?:shouted at|said to|asked|told|thanks|thank you,?|married|met)\s+({_NAME})\b",
         rf"\b(?:tribute to|directed by|written by|features|featuring|starring|my (?:kid|son|daughter|wife|husband|friend))\s*:?\s+({_NAME})",
         rf"\b(?:add|remove)\s+({_NAME})\s+(?:as|from)\b",
     )
 )
+_ROLE_CUE = re.compile(rf"\b(?i:{'|'.join(sorted(_ROLES))})\.?\s+({_NAME})")  # run where a role word is
 _NOT_NAMES = frozenset({
     "the", "a", "an", "this", "that", "you", "your", "my", "our", "we", "i", "he", "she", "they", "it", "is", "what",
     "who", "why", "how", "when", "where", "there", "here", "yes", "no", "ok", "okay", "hey", "thanks", "please",
@@ -313,7 +313,8 @@ def _groups(t: _Text) -> list[Finding]:
 
 def _cued(t: _Text) -> list[Finding]:
     found = []
-    for cue in _CUES:
+    roles = any(core.lower() in _ROLES for core in t._cores)
+    for cue in (*_CUES, _ROLE_CUE) if roles else _CUES:
         for match in cue.finditer(t.text):
             name = match.group(1)
             if name.lower() in _NOT_NAMES or _ADDRESS.search(name):
@@ -337,6 +338,8 @@ def _listed_with(t: _Text, people: list[Finding]) -> list[Finding]:
     """The other items of a list of four or more whose items are mostly people: a name the lists
     do not hold ("Gaetane"), or one that is also a word ("Anna", "chad"), among names."""
     found = []
+    if t.text.count(",") < 2:
+        return found
     for match in _ENUMERATION.finditer(t.text):
         items = [m for m in _ITEM.finditer(t.text, match.start(), match.end()) if m.group() not in ("and",)]
         if len(items) < 4:

@@ -10,7 +10,7 @@ words that name a group, which weigh nothing here.
 
 from __future__ import annotations
 
-import bisect
+import itertools
 import math
 import re
 import threading
@@ -48,7 +48,7 @@ _IDENTITIES = frozenset((
 
 @dataclass(frozen=True, slots=True)
 class _Model:
-    words: dict[str, tuple[float, tuple[float, ...]]]  # word: idf, its weight in each fold
+    words: dict[str, tuple[float, tuple[float, ...], float]]  # word: idf, its weight in each fold, their mean
     intercepts: tuple[float, ...]
     calibration: tuple[tuple[float, float], ...]  # each fold's sigmoid: a, b
 
@@ -65,13 +65,10 @@ def _load() -> _Model:
     calibrated = joblib.load(data / "model.joblib")
     folds = calibrated.calibrated_classifiers_
     coefficients = [fold.estimator.coef_[0] for fold in folds]
-    words = {
-        word: (
-            float(vectorizer.idf_[column]),
-            tuple(0.0 if word in _IDENTITIES else float(c[column]) for c in coefficients),
-        )
-        for word, column in vectorizer.vocabulary_.items()
-    }
+    words = {}
+    for word, column in vectorizer.vocabulary_.items():
+        weights = tuple(0.0 if word in _IDENTITIES else float(c[column]) for c in coefficients)
+        words[word] = (float(vectorizer.idf_[column]), weights, sum(weights) / len(weights))
     return _Model(
         words=words,
         intercepts=tuple(float(fold.estimator.intercept_[0]) for fold in folds),
@@ -98,26 +95,45 @@ def model() -> _Model:
 
 def probability(text: str) -> float:
     """The probability that `text` is offensive: the package's, with words naming a group neutral."""
-    return _probability(model(), Counter(m.group().lower() for m in _WORD.finditer(text)))
+    known = model()
+    block = _block(known, frozenset(), [m.group().lower() for m in _WORD.finditer(text)])
+    return _calibrated(known, block.sums, block.norm2)
 
 
-def _probability(known: _Model, counts: Counter) -> float:
-    folds = len(known.intercepts)
-    sums, norm = [0.0] * folds, 0.0
+@dataclass(slots=True)
+class _Block:
+    """The words of STEP characters of a text, summed: a passage is two blocks side by side."""
+
+    counts: Counter
+    sums: list[float]  # each fold's sum of tf-idf times weight
+    norm2: float  # the squared length of the tf-idf vector
+    english: int  # words that are English, or the model's
+    total: int
+
+
+def _block(known: _Model, english: frozenset[str], words: list[str]) -> _Block:
+    counts = Counter(words)
+    sums, norm2, known_words = [0.0] * len(known.intercepts), 0.0, 0
     for word, count in counts.items():
         entry = known.words.get(word)
         if entry is None:
+            known_words += count if word in english else 0
             continue
+        known_words += count
         weight = count * entry[0]
-        norm += weight * weight
+        norm2 += weight * weight
         for k, coefficient in enumerate(entry[1]):
             sums[k] += weight * coefficient
-    norm = math.sqrt(norm) or 1.0
+    return _Block(counts, sums, norm2, known_words, len(words))
+
+
+def _calibrated(known: _Model, sums: list[float], norm2: float) -> float:
+    """The folds' calibrated probabilities, averaged, as CalibratedClassifierCV does."""
+    norm = math.sqrt(norm2) or 1.0
     total = 0.0
-    for k in range(folds):
-        a, b = known.calibration[k]
+    for k, (a, b) in enumerate(known.calibration):
         total += 1.0 / (1.0 + math.exp(a * (sums[k] / norm + known.intercepts[k]) + b))
-    return total / folds
+    return total / len(known.intercepts)
 
 
 def score(text: str, before: str = "") -> tuple[float, list[Finding]]:
@@ -130,39 +146,54 @@ def score(text: str, before: str = "") -> tuple[float, list[Finding]]:
     sentence is judged whole, not by its last few words (which alone are often scored extreme)."""
     known = model()
     tail = before[-WINDOW:]
-    words = [(m.group().lower(), m.start() - len(tail), m.end() - len(tail)) for m in _WORD.finditer(tail + text)]
-    probability = round(max(_passages(known, words, -len(tail), len(text))), 4)
-    weights = {
-        word: sum(entry[1]) / len(entry[1])
-        for word, start, _ in words
-        if start >= 0 and (entry := known.words.get(word))
-    }
+    probability = round(max(_passages(known, _blocks_of(tail + text), len(tail))), 4)
+    weights = {word: entry[2] for word in _WORD.findall(text.lower()) if (entry := known.words.get(word))}
     strongest = max(weights.values(), default=0.0)
     if strongest < NAMED:
         return probability, []
     carrying = {word for word, weight in weights.items() if weight >= min(CARRIES, strongest)}
     return probability, [
-        Finding("OFFENSIVE", start, end, probability) for word, start, end in words if start >= 0 and word in carrying
+        Finding("OFFENSIVE", m.start(), m.end(), probability)
+        for m in _WORD.finditer(text)
+        if m.group().lower() in carrying
     ]
 
 
-def _passages(known: _Model, words: list[tuple[str, int, int]], first: int, length: int):
-    """Each passage's probability: the words inside [start, start + WINDOW), from `first` (before
-    the text, where `before` begins) every STEP, the last ending where the text ends. A passage
-    wholly before the text was scored when that was sent."""
-    starts, ends = [w[1] for w in words], [w[2] for w in words]
+def _blocks_of(text: str) -> list[tuple[list[str], int]]:
+    """The words of `text` in blocks of about STEP characters, with where each ends; each cut
+    moves on to the end of a word."""
+    blocks, start = [], 0
+    while start < len(text) or not blocks:
+        cut = start + STEP
+        while cut < len(text) and (text[cut].isalnum() or text[cut] == "_"):
+            cut += 1
+        blocks.append((_WORD.findall(text[start:cut].lower()), cut))
+        start = cut
+    return blocks
+
+
+def _passages(known: _Model, lists: list[tuple[list[str], int]], before: int):
+    """Each passage's probability: two blocks side by side. A passage wholly within the first
+    `before` characters (what a stream sent before) was scored when that was sent. Blocks are
+    summed once and added in pairs (the sums add; the squared norm adds, plus what the words two
+    blocks share contribute), so each word is weighed once however many passages hold it."""
     english = _english_words()
-    start = first
-    while True:
-        end = start + WINDOW
-        if end > 0 or end >= length:
-            inside = words[bisect.bisect_left(starts, start) : bisect.bisect_right(ends, end)]
-            # the model knows English: in a passage mostly of other words, Dutch "hoe" (how), German
-            # "die" (the) and "dick" (thick) read as English abuse
-            if sum(w in english or w in known.words for w, _, _ in inside) * 2 >= len(inside):
-                yield _probability(known, Counter(word for word, _, _ in inside))
-            else:
-                yield 0.0
-        if end >= length:
-            return
-        start = min(start + STEP, length - WINDOW)
+    blocks = [_block(known, english, words) for words, _ in lists]
+    pairs = [(blocks[0], None)] if len(blocks) == 1 else list(itertools.pairwise(blocks))
+    for i, (one, two) in enumerate(pairs):
+        if len(blocks) > 1 and lists[i + 1][1] <= before:
+            continue
+        if two is None:
+            sums, norm2, english_words, total = one.sums, one.norm2, one.english, one.total
+        else:
+            shared = sum(count * two.counts[word] * known.words[word][0] ** 2
+                         for word, count in one.counts.items() if word in two.counts and word in known.words)  # fmt: skip
+            sums = [x + y for x, y in zip(one.sums, two.sums, strict=True)]
+            norm2, english_words, total = (
+                one.norm2 + two.norm2 + 2 * shared,
+                one.english + two.english,
+                one.total + two.total,
+            )
+        # the model knows English: in a passage mostly of other words, Dutch "hoe" (how), German
+        # "die" (the) and "dick" (thick) read as English abuse
+        yield _calibrated(known, sums, norm2) if english_words * 2 >= total else 0.0
