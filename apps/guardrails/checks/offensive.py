@@ -1,23 +1,25 @@
 """Offensive language by a trained model: alt-profanity-check's linear SVM (TF-IDF over words,
 five calibrated folds), trained on about 200,000 human-labelled comments and tweets (ADR 0024).
 
-The package's scikit-learn objects are read once and turned into plain numbers: a word's inverse
-document frequency and its weight in each fold. Scoring a text is then a walk over its words,
-about a hundred times faster than calling scikit-learn for one text (which costs 2.7 ms in input
-validation), and gives the same probability (tested against the package's own `predict_prob`), but for the
-words that name a group, which weigh nothing here.
+The package's scikit-learn objects are read once, in a child process, and turned into plain
+numbers: a word's inverse document frequency and its weight in each fold. Scoring a text is then a
+walk over its words, about a hundred times faster than calling scikit-learn for one text (which
+costs 2.7 ms in input validation), and gives the same probability (tested against the package's own
+`predict_prob`), but for the words that name a group, which weigh nothing here.
 """
 
 from __future__ import annotations
 
 import itertools
+import json
 import math
 import re
+import subprocess
+import sys
 import threading
 from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
 
 from . import Finding
 
@@ -57,22 +59,39 @@ _model: _Model | None = None
 _lock = threading.Lock()
 
 
-def _load() -> _Model:
-    import joblib  # scikit-learn's objects; only here, at start-up
+# Run in a child process: scikit-learn and scipy (about 100 MB) are needed only to read the pickles,
+# and imported into the server they cost it CPU on every request (ADR 0024).
+_READ_PICKLES = """
+import json, sys
+from importlib import resources
+import joblib
+data = resources.files("profanity_check") / "data"
+vectorizer, model = joblib.load(data / "vectorizer.joblib"), joblib.load(data / "model.joblib")
+folds = model.calibrated_classifiers_
+json.dump({
+    "columns": {word: int(column) for word, column in vectorizer.vocabulary_.items()},
+    "idf": vectorizer.idf_.tolist(),
+    "coefficients": [fold.estimator.coef_[0].tolist() for fold in folds],
+    "intercepts": [float(fold.estimator.intercept_[0]) for fold in folds],
+    "calibration": [[float(fold.calibrators[0].a_), float(fold.calibrators[0].b_)] for fold in folds],
+}, sys.stdout)
+"""
 
-    data = resources.files("profanity_check") / "data"
-    vectorizer = joblib.load(data / "vectorizer.joblib")
-    calibrated = joblib.load(data / "model.joblib")
-    folds = calibrated.calibrated_classifiers_
-    coefficients = [fold.estimator.coef_[0] for fold in folds]
+
+def _load() -> _Model:
+    read = subprocess.run(  # noqa: S603 - this interpreter, a fixed program, no shell
+        [sys.executable, "-c", _READ_PICKLES], capture_output=True, check=True, timeout=120
+    )
+    numbers = json.loads(read.stdout)  # floats as repr writes them: read back exactly
+    idf, coefficients = numbers["idf"], numbers["coefficients"]
     words = {}
-    for word, column in vectorizer.vocabulary_.items():
-        weights = tuple(0.0 if word in _IDENTITIES else float(c[column]) for c in coefficients)
-        words[word] = (float(vectorizer.idf_[column]), weights, sum(weights) / len(weights))
+    for word, column in numbers["columns"].items():
+        weights = tuple(0.0 if word in _IDENTITIES else c[column] for c in coefficients)
+        words[word] = (idf[column], weights, sum(weights) / len(weights))
     return _Model(
         words=words,
-        intercepts=tuple(float(fold.estimator.intercept_[0]) for fold in folds),
-        calibration=tuple((float(fold.calibrators[0].a_), float(fold.calibrators[0].b_)) for fold in folds),
+        intercepts=tuple(numbers["intercepts"]),
+        calibration=tuple((a, b) for a, b in numbers["calibration"]),
     )
 
 

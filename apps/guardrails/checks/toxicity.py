@@ -5,10 +5,14 @@ model catches better (docs/guardrails.md has the figures)."""
 
 from __future__ import annotations
 
-from . import Finding, linear, offensive
+import re
 
+from . import Finding, offensive
+
+# `re`, not RE2: these patterns have no nested repeats, and RE2's case-folded alternations, shared
+# by the worker threads that inspect texts, cost the server a fifth of its time under load
 _KINDS = tuple(
-    (name, weight, linear.compile(pattern))  # RE2: linear time, and 15 times faster here than `re`
+    (name, weight, re.compile(pattern, re.IGNORECASE))
     for name, weight, pattern in (
         (
             "INSULT",
