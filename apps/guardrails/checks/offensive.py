@@ -26,7 +26,8 @@ from . import Finding
 _WORD = re.compile(r"(?u)\b\w\w+\b")  # the vectorizer's token pattern
 CARRIES = 2.0  # a word whose mean weight passes this is named as what makes a text offensive
 NAMED = 1.0  # short of that, the text's heaviest word is named if it weighs this much
-WINDOW, STEP = 200, 100  # the passages scored: two or three sentences, overlapping by half
+STEP = 100  # a block; a passage is two side by side: two or three sentences, overlapping by half
+WINDOW = 2 * STEP  # how far back into what a stream sent the passages reach
 
 # Words that name who someone is. Trained on comments where they often appear in abuse, the model
 # learnt them as offensive ("gay" weighs 2.6, "Black women deserve equal pay" scored 0.52), the
@@ -156,8 +157,8 @@ def _calibrated(known: _Model, sums: list[float], norm2: float) -> float:
 
 
 def score(text: str, before: str = "") -> tuple[float, list[Finding]]:
-    """The probability of the most offensive passage of `text` (WINDOW characters, one every STEP,
-    as the model was trained on comments and tweets: one insult in a long answer is not diluted
+    """The probability of the most offensive passage of `text` (about WINDOW characters, one every
+    STEP, as the model was trained on comments and tweets: one insult in a long answer is not diluted
     away), and where the words that carry it are: each occurrence of a strongly offensive word,
     or else of the text's heaviest one if it is offensive at all.
 
@@ -166,16 +167,13 @@ def score(text: str, before: str = "") -> tuple[float, list[Finding]]:
     known = model()
     tail = before[-WINDOW:]
     probability = round(max(_passages(known, _blocks_of(tail + text), len(tail))), 4)
-    weights = {word: entry[2] for word in _WORD.findall(text.lower()) if (entry := known.words.get(word))}
+    weights = {word: entry[2] for word in set(_WORD.findall(text.lower())) if (entry := known.words.get(word))}
     strongest = max(weights.values(), default=0.0)
     if strongest < NAMED:
         return probability, []
-    carrying = {word for word, weight in weights.items() if weight >= min(CARRIES, strongest)}
-    return probability, [
-        Finding("OFFENSIVE", m.start(), m.end(), probability)
-        for m in _WORD.finditer(text)
-        if m.group().lower() in carrying
-    ]
+    carrying = sorted(word for word, weight in weights.items() if weight >= min(CARRIES, strongest))
+    where = re.compile(r"\b(?:" + "|".join(map(re.escape, carrying)) + r")\b", re.IGNORECASE)
+    return probability, [Finding("OFFENSIVE", m.start(), m.end(), probability) for m in where.finditer(text)]
 
 
 def _blocks_of(text: str) -> list[tuple[list[str], int]]:
