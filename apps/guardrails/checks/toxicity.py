@@ -12,7 +12,7 @@ from . import Finding, offensive
 # `re`, not RE2: these patterns have no nested repeats, and RE2's case-folded alternations, shared
 # by the worker threads that inspect texts, cost the server a fifth of its time under load
 _KINDS = tuple(
-    (name, weight, re.compile(pattern, re.IGNORECASE))
+    (name, weight, re.compile(pattern))  # lower case: matched against the text lowered (twice as fast)
     for name, weight, pattern in (
         (
             "INSULT",
@@ -57,8 +57,11 @@ def score(text: str, before: str = "") -> tuple[float, list[Finding]]:
 
 def _lexicon(text: str) -> tuple[float, list[Finding]]:
     findings: list[Finding] = []
+    lowered = text.lower()
+    if len(lowered) != len(text):  # "İ" lowers to two characters: offsets would move
+        lowered = "".join(c if len(c.lower()) != 1 else c.lower() for c in text)
     for name, weight, pattern in _KINDS:
-        match = pattern.search(text)
+        match = pattern.search(lowered)
         if match:
             findings.append(Finding(name, match.start(), match.end(), weight))
     clean = 1.0
