@@ -50,6 +50,13 @@ class ModelKind(models.TextChoices):
     EMBEDDING = "embedding", "Embedding"
 
 
+def _price(what: str, **options) -> models.DecimalField:
+    """A price in dollars per million tokens."""
+    return models.DecimalField(
+        f"{what} $/M tokens", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)], **options
+    )
+
+
 class LlmModel(models.Model):
     """A model as tenants name it, mapped to a provider's upstream model, with its prices."""
 
@@ -59,26 +66,13 @@ class LlmModel(models.Model):
     kind = models.CharField(max_length=16, choices=ModelKind.choices, default=ModelKind.CHAT)
     context_window = models.PositiveIntegerField(default=128_000)
     max_output_tokens = models.PositiveIntegerField(default=4_096)
-    price_input = models.DecimalField(
-        "input $/M tokens", max_digits=12, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
-    )
-    price_output = models.DecimalField(
-        "output $/M tokens", max_digits=12, decimal_places=6, default=Decimal("0"), validators=[MinValueValidator(0)]
-    )
-    price_cached_input = models.DecimalField(
-        "cached input $/M tokens",
-        max_digits=12,
-        decimal_places=6,
-        default=Decimal("0"),
-        validators=[MinValueValidator(0)],
-    )
-    price_cache_write = models.DecimalField(
-        "cache write $/M tokens",
-        max_digits=12,
-        decimal_places=6,
+    price_input = _price("input", default=Decimal("0"))
+    price_output = _price("output", default=Decimal("0"))
+    price_cached_input = _price("cached input", default=Decimal("0"))
+    price_cache_write = _price(
+        "cache write",
         null=True,
         blank=True,
-        validators=[MinValueValidator(0)],
         help_text="Input written to the provider's prompt cache (Anthropic charges 1.25 times the input price for "
         "five-minute writes). Empty: the input price.",
     )
@@ -116,28 +110,10 @@ class ModelPrice(models.Model):
 
     model = models.ForeignKey(LlmModel, on_delete=models.CASCADE, related_name="price_changes")
     effective_from = models.DateTimeField()
-    price_input = models.DecimalField(
-        "input $/M tokens", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)]
-    )
-    price_output = models.DecimalField(
-        "output $/M tokens", max_digits=12, decimal_places=6, validators=[MinValueValidator(0)]
-    )
-    price_cached_input = models.DecimalField(
-        "cached input $/M tokens",
-        max_digits=12,
-        decimal_places=6,
-        default=Decimal("0"),
-        validators=[MinValueValidator(0)],
-    )
-    price_cache_write = models.DecimalField(
-        "cache write $/M tokens",
-        max_digits=12,
-        decimal_places=6,
-        null=True,
-        blank=True,
-        validators=[MinValueValidator(0)],
-        help_text="Empty: the input price.",
-    )
+    price_input = _price("input")
+    price_output = _price("output")
+    price_cached_input = _price("cached input", default=Decimal("0"))
+    price_cache_write = _price("cache write", null=True, blank=True, help_text="Empty: the input price.")
 
     class Meta:
         ordering = ["model", "effective_from"]
