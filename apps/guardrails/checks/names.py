@@ -54,7 +54,6 @@ _CUES = tuple(
         rf"\b({_NAME})\s+(?:shouted|said|says|asked|told|wrote|replied|called|lives|lived|was born|explained|explains"
         rf"|added|recalled|recalls|admitted|insisted)\b",
         rf"[,.!?][\"”]\s+(?:says|said|explains|explained|adds|added|recalls|recalled|insists|insisted)\s+({_NAME})\b",  # "…," says X
-        # a role before a name: "Producer Liviana Palerma", "Senator Smith", "Coach Taylor"
         rf"\b(?i:call me|known as|goes by)\s+({_NAME})",
         rf"\b(?:shouted at|said to|asked|told|thanks|thank you,?|married|met)\s+({_NAME})\b",
         rf"\b(?:tribute to|directed by|written by|features|featuring|starring|my (?:kid|son|daughter|wife|husband|friend))\s*:?\s+({_NAME})",
@@ -341,7 +340,7 @@ def _listed_with(t: _Text, people: list[Finding]) -> list[Finding]:
     if t.text.count(",") < 2:
         return found
     for match in _ENUMERATION.finditer(t.text):
-        items = [m for m in _ITEM.finditer(t.text, match.start(), match.end()) if m.group() not in ("and",)]
+        items = [m for m in _ITEM.finditer(t.text, match.start(), match.end()) if m.group() != "and"]
         if len(items) < 4:
             continue
         named = [any(p.start <= m.start() and m.end() <= p.end for p in people) for m in items]
